@@ -1,1 +1,11 @@
-fn main() {}
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    hookgate::telemetry::init();
+    match hookgate::cli::run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Builds the running gateway from a config: store, sources, writer, the two listeners;
+//! and takes it down gracefully.
+
+use crate::config::Config;
+use crate::health::{self, HealthState};
+use crate::ingest::writer::{CommitWriter, WriterOptions};
+use crate::ingest::{self, DedupCache, IngestState};
+use crate::problem::Problem;
+use crate::redis_link::RedisLink;
+use crate::sources::Sources;
+use crate::store::Store;
+use crate::telemetry;
+use crate::verify::ProviderRegistry;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::StatusCode;
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Which parts of hookgate this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Role {
+    /// Ingest, admin and delivery workers.
+    #[default]
+    All,
+    /// The public ingest listener (and the admin listener).
+    Ingest,
+    /// The delivery workers (and the admin listener).
+    Worker,
+}
+
+impl Role {
+    fn ingests(self) -> bool {
+        matches!(self, Role::All | Role::Ingest)
+    }
+}
+
+/// How `serve` starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    pub role: Role,
+    /// Skip applying pending migrations at start.
+    pub no_migrate: bool,
+    pub writer: WriterOptions,
+}
+
+/// How long in-flight requests get to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long startup waits for Postgres to accept the migrations.
+const STARTUP_DB_WAIT: Duration = Duration::from_secs(60);
+
+/// A started gateway: listeners bound, tasks running, until [`Application::shutdown_token`]
+/// is cancelled.
+pub struct Application {
+    ingest_addr: Option<SocketAddr>,
+    admin_addr: SocketAddr,
+    servers: Vec<(Server, &'static str)>,
+    store: Store,
+    writer_tasks: JoinSet<()>,
+    writer_shutdown: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+/// Loads the provider files a config refers to and resolves its sources; the error names
+/// the config key or provider file at fault.
+pub fn load_sources(config: &Config, config_path: &Path) -> anyhow::Result<Sources> {
+    let providers_dir = Path::new(&config.server.providers_dir);
+    let registry = ProviderRegistry::load_dir(providers_dir)
+        .with_context(|| format!("loading providers from {}", providers_dir.display()))?;
+    Sources::build(config, &registry)
+        .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
+}
+
+impl Application {
+    /// Connects, migrates (unless told not to), binds both listeners and starts every task
+    /// of `options.role`.
+    pub async fn build(
+        config: Config,
+        config_path: &Path,
+        options: ServeOptions,
+    ) -> anyhow::Result<Application> {
+        let sources = Arc::new(load_sources(&config, config_path)?);
+        let store = Store::connect_lazy(&config.database.url, config.database.max_connections)
+            .context("invalid database.url")?;
+        if !options.no_migrate {
+            migrate_when_reachable(&store).await?;
+        }
+        let redis = config
+            .redis
+            .as_ref()
+            .and_then(|r| r.url.as_deref().map(|url| RedisLink::new(url, &r.key_prefix)))
+            .transpose()
+            .context("invalid redis.url")?;
+
+        let shutdown = CancellationToken::new();
+        let writer_shutdown = CancellationToken::new();
+        let (writer, writer_tasks) = CommitWriter::spawn(
+            store.clone(),
+            options.writer,
+            Arc::new(|_accepted| {}),
+            writer_shutdown.clone(),
+        );
+        let health = web::Data::new(HealthState {
+            store: store.clone(),
+            redis: redis.clone(),
+        });
+
+        let mut servers = Vec::new();
+        let mut ingest_addr = None;
+        if options.role.ingests() {
+            let retention = Duration::from_secs(u64::from(config.retention.days) * 86_400);
+            let state = web::Data::new(IngestState {
+                sources,
+                writer,
+                dedup: redis.map(|redis| DedupCache::new(redis, retention)),
+                max_body_bytes: config.server.max_body_bytes,
+            });
+            let listener = bind(&config.server.listen, "server.listen")?;
+            ingest_addr = Some(listener.local_addr()?);
+            let health = health.clone();
+            let server = start_server(listener, move |cfg| {
+                cfg.app_data(state.clone())
+                    .app_data(health.clone())
+                    .configure(ingest::routes)
+                    .configure(health::routes);
+            })?;
+            servers.push((server, "ingest"));
+        }
+
+        let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
+        let admin_addr = listener.local_addr()?;
+        let server = start_server(listener, move |cfg| {
+            cfg.app_data(health.clone()).configure(health::routes);
+        })?;
+        servers.push((server, "admin"));
+
+        tracing::info!(?ingest_addr, %admin_addr, role = ?options.role, "hookgate started");
+        Ok(Application {
+            ingest_addr,
+            admin_addr,
+            servers,
+            store,
+            writer_tasks,
+            writer_shutdown,
+            shutdown,
+        })
+    }
+
+    /// The bound ingest address, when this process ingests.
+    pub fn ingest_addr(&self) -> Option<SocketAddr> {
+        self.ingest_addr
+    }
+
+    /// The bound admin address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Cancel this token to stop gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled or a listener fails; then stops taking
+    /// requests, lets in-flight ones finish, flushes the commit queue and closes the pool.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let mut running = JoinSet::new();
+        let mut handles: Vec<ServerHandle> = Vec::new();
+        for (server, name) in self.servers.drain(..) {
+            handles.push(server.handle());
+            running.spawn(async move { (name, server.await) });
+        }
+        let failure = tokio::select! {
+            () = self.shutdown.cancelled() => None,
+            Some(Ok((name, result))) = running.join_next() => {
+                Some(anyhow::anyhow!("{name} listener stopped: {result:?}"))
+            }
+        };
+        tracing::info!("shutting down: finishing in-flight requests");
+        for handle in &handles {
+            handle.stop(true).await;
+        }
+        self.writer_shutdown.cancel();
+        while self.writer_tasks.join_next().await.is_some() {}
+        self.store.close().await;
+        tracing::info!("hookgate stopped");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).with_context(|| format!("cannot listen on {address} ({key})"))
+}
+
+/// Starts an HTTP server on `listener` with the shared middleware and 404 handler around the
+/// routes `configure` registers.
+fn start_server(
+    listener: TcpListener,
+    configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::from_fn(telemetry::request_id))
+            .configure(configure.clone())
+            .default_service(web::to(not_found))
+    })
+    .workers(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> HttpResponse {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "No such route").response()
+}
+
+/// Applies migrations, waiting (with backoff) for Postgres to come up first.
+async fn migrate_when_reachable(store: &Store) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match store.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(err) if started.elapsed() < STARTUP_DB_WAIT => {
+                tracing::warn!(error = %err, "database not ready; retrying migrations");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => return Err(err).context("applying migrations"),
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The configuration file: TOML with `${VAR}` interpolation, environment overrides and
+//! validation that names the exact key at fault.
+
+mod env_value;
+mod interpolate;
+mod validate;
+
+pub use env_value::EnvLookup;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Default config path when neither `--config` nor `HOOKGATE_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "hookgate.toml";
+
+/// Why a configuration cannot be used. The message says which file, key and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole hookgate configuration, as read from the file and the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub redis: Option<RedisConfig>,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub destinations: Vec<DestinationConfig>,
+}
+
+/// `[server]`: listeners and request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Public ingest listener.
+    #[serde(deserialize_with = "env_value::string")]
+    pub listen: String,
+    /// Admin API and metrics listener.
+    #[serde(deserialize_with = "env_value::string")]
+    pub admin_listen: String,
+    /// Larger request bodies are refused with 413.
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_body_bytes: usize,
+    /// Directory holding `NAME.toml` provider definitions, relative to the config file.
+    #[serde(deserialize_with = "env_value::string")]
+    pub providers_dir: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            admin_listen: "127.0.0.1:8081".into(),
+            max_body_bytes: 1024 * 1024,
+            providers_dir: "providers".into(),
+        }
+    }
+}
+
+/// `[database]`: the Postgres that holds every event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    #[serde(deserialize_with = "env_value::string", default)]
+    pub url: String,
+    #[serde(deserialize_with = "env_value::number", default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+fn default_max_connections() -> u32 {
+    16
+}
+
+/// `[redis]`: optional accelerator; an empty URL means no Redis.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub url: Option<String>,
+    /// Prefix of every key hookgate writes, so several deployments can share one Redis.
+    #[serde(deserialize_with = "env_value::string", default = "default_key_prefix")]
+    pub key_prefix: String,
+}
+
+fn default_key_prefix() -> String {
+    "hookgate:".into()
+}
+
+/// `[admin]`: the admin API's bearer token.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub token: Option<String>,
+}
+
+/// `[retention]`: how long delivered events are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    #[serde(deserialize_with = "env_value::number")]
+    pub days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { days: 30 }
+    }
+}
+
+/// `[[sources]]`: one endpoint a third party posts to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    #[serde(deserialize_with = "env_value::string")]
+    pub id: String,
+    #[serde(deserialize_with = "env_value::string")]
+    pub provider: String,
+    /// Any one may match; entries that expand to an empty string are ignored.
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub secrets: Vec<String>,
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub destinations: Vec<String>,
+    #[serde(deserialize_with = "env_value::optional_number", default)]
+    pub tolerance_secs: Option<u64>,
+    #[serde(default)]
+    pub filter: Option<FilterConfig>,
+    /// The URL the provider signs, for providers that sign it (Square, Twilio) when hookgate
+    /// sits behind a proxy that rewrites it; by default the request's own URL.
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub public_url: Option<String>,
+}
+
+/// Which events of a source are delivered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Event type patterns; `*` matches any run of characters.
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub event_types: Vec<String>,
+}
+
+/// `[[destinations]]`: an internal API that receives deliveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    #[serde(deserialize_with = "env_value::string")]
+    pub id: String,
+    #[serde(deserialize_with = "env_value::string")]
+    pub url: String,
+    #[serde(deserialize_with = "env_value::number", default = "defaults::timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(deserialize_with = "env_value::number", default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+    #[serde(deserialize_with = "env_value::number", default = "defaults::backoff_base_ms")]
+    pub backoff_base_ms: u64,
+    #[serde(deserialize_with = "env_value::number", default = "defaults::backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    #[serde(deserialize_with = "env_value::number", default = "defaults::concurrency")]
+    pub concurrency: u32,
+    #[serde(deserialize_with = "env_value::optional_number", default)]
+    pub rate_limit_per_sec: Option<u32>,
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub signing_secret: Option<String>,
+}
+
+mod defaults {
+    pub fn timeout_ms() -> u64 {
+        5_000
+    }
+    pub fn max_attempts() -> u32 {
+        15
+    }
+    pub fn backoff_base_ms() -> u64 {
+        2_000
+    }
+    pub fn backoff_max_ms() -> u64 {
+        3_600_000
+    }
+    pub fn concurrency() -> u32 {
+        32
+    }
+}
+
+impl Config {
+    /// Reads, interpolates and validates the config at `path` using the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text, Rc::new(|name| std::env::var(name).ok()))
+    }
+
+    /// Parses config text, taking `${VAR}` values and the `DATABASE_URL`, `REDIS_URL` and
+    /// `HOOKGATE_ADMIN_TOKEN` overrides from `env`, then validates it.
+    pub fn parse(path: &Path, text: &str, env: EnvLookup) -> Result<Config, ConfigError> {
+        let mut config: Config = env_value::with_env(env.clone(), || toml::from_str(text))
+            .map_err(|err: toml::de::Error| ConfigError::Parse {
+                path: path.to_owned(),
+                message: err.to_string().trim_end().to_owned(),
+            })?;
+        config.apply_overrides(&*env);
+        config.resolve_paths(path);
+        validate::validate(&config).map_err(|(key, message)| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn apply_overrides(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        let set = |name| env(name).filter(|value: &String| !value.is_empty());
+        if let Some(url) = set("DATABASE_URL") {
+            self.database.url = url;
+        }
+        if let Some(url) = set("REDIS_URL") {
+            let redis = self.redis.get_or_insert_with(|| RedisConfig {
+                url: None,
+                key_prefix: default_key_prefix(),
+            });
+            redis.url = Some(url);
+        }
+        if let Some(token) = set("HOOKGATE_ADMIN_TOKEN") {
+            self.admin.token = Some(token);
+        }
+    }
+
+    /// A relative `providers_dir` is looked up beside the config file first, then in the
+    /// working directory.
+    fn resolve_paths(&mut self, config_path: &Path) {
+        let providers_dir = Path::new(&self.server.providers_dir);
+        if providers_dir.is_relative() {
+            if let Some(base) = config_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let beside_config = base.join(providers_dir);
+                if beside_config.is_dir() {
+                    self.server.providers_dir = beside_config.to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+
+    /// The Redis URL, when Redis is configured.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis.as_ref().and_then(|redis| redis.url.as_deref())
+    }
+
+    /// The destination with this id.
+    pub fn destination(&self, id: &str) -> Option<&DestinationConfig> {
+        self.destinations.iter().find(|d| d.id == id)
+    }
+}
+
+/// The config path from `--config`, else `HOOKGATE_CONFIG`, else [`DEFAULT_PATH`].
+pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("HOOKGATE_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+use super::*;
+use std::collections::HashMap;
+
+const VALID: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:1"
+
+[database]
+url = "${DATABASE_URL}"
+max_connections = "${POOL:-8}"
+
+[admin]
+token = "${HOOKGATE_ADMIN_TOKEN}"
+
+[[sources]]
+id = "stripe"
+provider = "stripe"
+secrets = ["${STRIPE_SECRET}", "${STRIPE_SECRET_PREVIOUS:-}"]
+destinations = ["billing"]
+
+[[destinations]]
+id = "billing"
+url = "http://billing.internal:9000/hooks"
+"#;
+
+fn env(pairs: &[(&str, &str)]) -> EnvLookup {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Rc::new(move |name| map.get(name).cloned())
+}
+
+fn base_env() -> EnvLookup {
+    env(&[
+        ("DATABASE_URL", "postgres://localhost/db"),
+        ("HOOKGATE_ADMIN_TOKEN", "token"),
+        ("STRIPE_SECRET", "whsec_abc"),
+    ])
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(Path::new("hookgate.toml"), text, base_env())
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn a_valid_config_is_interpolated_and_defaults_are_filled_in() {
+    let config = parse(VALID).unwrap();
+    assert_eq!(config.database.url, "postgres://localhost/db");
+    assert_eq!(config.database.max_connections, 8);
+    assert_eq!(config.sources[0].secrets, vec!["whsec_abc".to_string()]);
+    assert_eq!(config.destinations[0].max_attempts, 15);
+    assert_eq!(config.destinations[0].backoff_base_ms, 2000);
+    assert_eq!(config.server.max_body_bytes, 1_048_576);
+    assert_eq!(config.retention.days, 30);
+    assert!(config.redis_url().is_none());
+}
+
+#[test]
+fn environment_overrides_replace_file_values() {
+    let text = VALID.replace("${DATABASE_URL}", "postgres://file/db");
+    let lookup = env(&[
+        ("DATABASE_URL", "postgres://env/db"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("HOOKGATE_ADMIN_TOKEN", "from-env"),
+        ("STRIPE_SECRET", "whsec_abc"),
+    ]);
+    let config = Config::parse(Path::new("x.toml"), &text, lookup).unwrap();
+    assert_eq!(config.database.url, "postgres://env/db");
+    assert_eq!(config.redis_url(), Some("redis://127.0.0.1:6379"));
+    assert_eq!(config.admin.token.as_deref(), Some("from-env"));
+}
+
+#[test]
+fn an_unset_variable_is_reported_with_its_name_and_line() {
+    let err = Config::parse(
+        Path::new("hookgate.toml"),
+        VALID,
+        env(&[("DATABASE_URL", "postgres://x/y"), ("HOOKGATE_ADMIN_TOKEN", "t")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("STRIPE_SECRET is not set"), "{err}");
+    assert!(err.contains("line 16"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors_not_silently_ignored() {
+    let err = error_of(&VALID.replace("max_connections", "max_conections"));
+    assert!(err.contains("unknown field `max_conections`"), "{err}");
+}
+
+#[test]
+fn a_source_naming_an_unknown_destination_is_rejected() {
+    let err = error_of(&VALID.replace(r#"destinations = ["billing"]"#, r#"destinations = ["ledger"]"#));
+    assert!(
+        err.contains(r#"sources[0] ("stripe").destinations: unknown destination "ledger""#),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_source_whose_secrets_all_expand_to_nothing_is_rejected() {
+    let err = error_of(&VALID.replace("${STRIPE_SECRET}", "${NOPE:-}"));
+    assert!(err.contains(r#"sources[0] ("stripe").secrets: no secret"#), "{err}");
+}
+
+#[test]
+fn a_destination_with_a_bad_url_is_rejected() {
+    let err = error_of(&VALID.replace("http://billing.internal:9000/hooks", "ftp://x"));
+    assert!(err.contains(r#"destinations[0] ("billing").url"#), "{err}");
+    let err = error_of(&VALID.replace("http://billing.internal:9000/hooks", "not a url"));
+    assert!(err.contains("is not a URL"), "{err}");
+}
+
+#[test]
+fn duplicate_ids_and_unsafe_ids_are_rejected() {
+    let twice = format!("{VALID}\n[[destinations]]\nid = \"billing\"\nurl = \"http://x\"\n");
+    assert!(error_of(&twice).contains(r#"destinations[1].id: duplicate id "billing""#));
+    let err = error_of(&VALID.replace(r#"id = "stripe""#, r#"id = "str/ipe""#));
+    assert!(err.contains("sources[0].id"), "{err}");
+}
+
+#[test]
+fn a_missing_admin_token_and_a_bad_database_url_are_named() {
+    let no_token = Config::parse(
+        Path::new("h.toml"),
+        VALID,
+        env(&[("DATABASE_URL", "postgres://x/y"), ("HOOKGATE_ADMIN_TOKEN", ""), ("STRIPE_SECRET", "s")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(no_token.contains("admin.token: not set"), "{no_token}");
+    let err = Config::parse(
+        Path::new("h.toml"),
+        &VALID.replace("${DATABASE_URL}", "mysql://x"),
+        env(&[("HOOKGATE_ADMIN_TOKEN", "t"), ("STRIPE_SECRET", "s")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("database.url: must start with postgres://"), "{err}");
+}
+
+#[test]
+fn numbers_out_of_range_or_not_numbers_are_rejected() {
+    let err = error_of(&VALID.replace(r#""${POOL:-8}""#, "-3"));
+    assert!(err.contains("must not be negative"), "{err}");
+    let err = error_of(&VALID.replace("${POOL:-8}", "many"));
+    assert!(err.contains(r#""many" is not a non-negative integer"#), "{err}");
+}
+
+#[test]
+fn listen_addresses_must_be_host_and_port_and_distinct() {
+    let err = error_of(&VALID.replace("127.0.0.1:0", "8080"));
+    assert!(err.contains("server.listen"), "{err}");
+    let err = error_of(&VALID.replace("127.0.0.1:1", "127.0.0.1:0"));
+    assert!(err.contains("server.admin_listen: must differ"), "{err}");
+}
+
+#[test]
+fn backoff_cap_below_base_is_rejected() {
+    let text = VALID.replace(
+        "url = \"http://billing.internal:9000/hooks\"",
+        "url = \"http://billing.internal:9000/hooks\"\nbackoff_base_ms = 5000\nbackoff_max_ms = 100",
+    );
+    assert!(error_of(&text).contains("backoff_max_ms: must not be less than backoff_base_ms"));
+}

@@ -1,0 +1,188 @@
+//! Checks that need the whole config: addresses, URLs, references between sections, ranges.
+
+use super::{Config, DestinationConfig, SourceConfig};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+/// The key at fault and why.
+pub type Invalid = (String, String);
+
+/// Validates everything that can be checked without the provider files.
+pub fn validate(config: &Config) -> Result<(), Invalid> {
+    validate_server(config)?;
+    validate_storage(config)?;
+    if config.admin.token.is_none() {
+        return invalid(
+            "admin.token",
+            "not set: give the admin API a bearer token (or set HOOKGATE_ADMIN_TOKEN)",
+        );
+    }
+    if config.retention.days == 0 {
+        return invalid("retention.days", "must be at least 1");
+    }
+    let destination_ids = unique_ids(
+        config.destinations.iter().map(|d| d.id.as_str()),
+        "destinations",
+    )?;
+    for (index, destination) in config.destinations.iter().enumerate() {
+        validate_destination(index, destination)?;
+    }
+    unique_ids(config.sources.iter().map(|s| s.id.as_str()), "sources")?;
+    for (index, source) in config.sources.iter().enumerate() {
+        validate_source(index, source, &destination_ids)?;
+    }
+    Ok(())
+}
+
+fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, Invalid> {
+    Err((key.into(), message.into()))
+}
+
+fn validate_server(config: &Config) -> Result<(), Invalid> {
+    let server = &config.server;
+    parse_listen(&server.listen).map_err(|m| ("server.listen".into(), m))?;
+    parse_listen(&server.admin_listen).map_err(|m| ("server.admin_listen".into(), m))?;
+    if server.listen == server.admin_listen {
+        return invalid(
+            "server.admin_listen",
+            "must differ from server.listen: the admin API never shares the public port",
+        );
+    }
+    if server.max_body_bytes == 0 {
+        return invalid("server.max_body_bytes", "must be at least 1");
+    }
+    Ok(())
+}
+
+/// Accepts `IP:PORT` and `HOST:PORT`.
+fn parse_listen(value: &str) -> Result<(), String> {
+    if value.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    match value.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(format!("{value:?} is not an address of the form HOST:PORT")),
+    }
+}
+
+fn validate_storage(config: &Config) -> Result<(), Invalid> {
+    let url = &config.database.url;
+    if url.is_empty() {
+        return invalid("database.url", "not set (set it or DATABASE_URL)");
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return invalid("database.url", "must start with postgres:// or postgresql://");
+    }
+    if config.database.max_connections == 0 {
+        return invalid("database.max_connections", "must be at least 1");
+    }
+    if let Some(url) = config.redis_url() {
+        let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+        if !scheme_ok {
+            return invalid("redis.url", "must start with redis://, rediss:// or unix://");
+        }
+    }
+    Ok(())
+}
+
+/// Ids appear in URL paths and metrics labels: keep them to a safe alphabet.
+fn check_id(key: &str, id: &str) -> Result<(), Invalid> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        invalid(
+            key,
+            format!("{id:?} must be 1-64 characters of letters, digits, '-', '_' or '.'"),
+        )
+    }
+}
+
+fn unique_ids<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    section: &str,
+) -> Result<HashSet<&'a str>, Invalid> {
+    let mut seen = HashSet::new();
+    for (index, id) in ids.enumerate() {
+        check_id(&format!("{section}[{index}].id"), id)?;
+        if !seen.insert(id) {
+            return invalid(format!("{section}[{index}].id"), format!("duplicate id {id:?}"));
+        }
+    }
+    Ok(seen)
+}
+
+fn validate_source(
+    index: usize,
+    source: &SourceConfig,
+    destination_ids: &HashSet<&str>,
+) -> Result<(), Invalid> {
+    let key = |field: &str| format!("sources[{index}] ({:?}).{field}", source.id);
+    if source.provider.is_empty() {
+        return invalid(key("provider"), "must name a provider file");
+    }
+    if source.secrets.is_empty() {
+        return invalid(
+            key("secrets"),
+            "no secret: list at least one non-empty signing secret",
+        );
+    }
+    for destination in &source.destinations {
+        if !destination_ids.contains(destination.as_str()) {
+            return invalid(
+                key("destinations"),
+                format!("unknown destination {destination:?} (no [[destinations]] with that id)"),
+            );
+        }
+    }
+    if let Some(filter) = &source.filter {
+        if filter.event_types.is_empty() {
+            return invalid(
+                key("filter.event_types"),
+                "is empty: list at least one pattern, or remove the filter",
+            );
+        }
+    }
+    if let Some(url) = &source.public_url {
+        check_http_url(url).map_err(|m| (key("public_url"), m))?;
+    }
+    Ok(())
+}
+
+fn validate_destination(index: usize, destination: &DestinationConfig) -> Result<(), Invalid> {
+    let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
+    check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    if destination.timeout_ms == 0 {
+        return invalid(key("timeout_ms"), "must be at least 1");
+    }
+    if destination.max_attempts == 0 {
+        return invalid(key("max_attempts"), "must be at least 1");
+    }
+    if destination.backoff_base_ms == 0 {
+        return invalid(key("backoff_base_ms"), "must be at least 1");
+    }
+    if destination.backoff_max_ms < destination.backoff_base_ms {
+        return invalid(key("backoff_max_ms"), "must not be less than backoff_base_ms");
+    }
+    if destination.concurrency == 0 {
+        return invalid(key("concurrency"), "must be at least 1");
+    }
+    if destination.rate_limit_per_sec == Some(0) {
+        return invalid(key("rate_limit_per_sec"), "must be at least 1 (or left out)");
+    }
+    Ok(())
+}
+
+fn check_http_url(value: &str) -> Result<(), String> {
+    let url = url::Url::parse(value).map_err(|err| format!("{value:?} is not a URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{value:?} must be an http:// or https:// URL with a host"));
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Everything an ingest request can fail with, mapped once to status and problem body.
+
+use super::writer::CommitError;
+use crate::problem::Problem;
+use crate::verify::Rejection;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+/// Why a webhook was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unknown source")]
+    UnknownSource,
+    #[error("body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("request body could not be read: {0}")]
+    UnreadableBody(String),
+    #[error("signature rejected: {}", .0.code())]
+    Rejected(Rejection),
+    #[error(transparent)]
+    NotStored(#[from] CommitError),
+}
+
+impl ResponseError for IngestError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            IngestError::UnknownSource => StatusCode::NOT_FOUND,
+            IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
+            IngestError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let problem = match self {
+            IngestError::UnknownSource => Problem::new(status, "unknown_source", "Unknown source")
+                .with_detail("no source is configured under this path"),
+            IngestError::TooLarge { limit } => {
+                Problem::new(status, "payload_too_large", "Payload too large")
+                    .with_detail(format!("the body exceeds {limit} bytes"))
+            }
+            IngestError::UnreadableBody(_) => {
+                Problem::new(status, "unreadable_body", "Request body could not be read")
+            }
+            IngestError::Rejected(rejection) => {
+                Problem::new(status, rejection.code(), "Webhook signature rejected")
+            }
+            IngestError::NotStored(CommitError::Overloaded) => {
+                Problem::new(status, "overloaded", "Gateway overloaded; retry later")
+            }
+            IngestError::NotStored(_) => {
+                Problem::new(status, "storage_unavailable", "Storage unavailable; retry later")
+            }
+        };
+        problem.response()
+    }
+}

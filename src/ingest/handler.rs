@@ -1,0 +1,141 @@
+//! The ingest handler: source → size → signature → identity → duplicate check → commit.
+
+use super::dedup_cache::DedupCache;
+use super::error::IngestError;
+use super::headers::{to_stored_json, ActixHeaders};
+use super::writer::CommitWriter;
+use crate::sources::{Source, Sources};
+use crate::store::{InsertOutcome, NewDelivery, NewEvent};
+use crate::verify::Request;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde::Serialize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What the ingest route needs, shared by every worker thread.
+pub struct IngestState {
+    pub sources: Arc<Sources>,
+    pub writer: CommitWriter,
+    pub dedup: Option<DedupCache>,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Serialize)]
+struct Acknowledgement<'a> {
+    status: &'static str,
+    id: Uuid,
+    event_id: &'a str,
+}
+
+pub(super) async fn receive(
+    req: HttpRequest,
+    source_id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    let source = state
+        .sources
+        .get(&source_id)
+        .ok_or(IngestError::UnknownSource)?;
+    let received_at = OffsetDateTime::now_utc();
+    let body = read_body(&req, payload, state.max_body_bytes).await?;
+
+    let url = signed_url(&req, source);
+    let request = Request {
+        headers: &ActixHeaders(req.headers()),
+        body: &body,
+        url: &url,
+        now_unix: received_at.unix_timestamp(),
+    };
+    if let Err(rejection) = source.provider.verify(&request, &source.keys, source.tolerance_secs) {
+        tracing::info!(source = %source.id, reason = rejection.code(), "webhook rejected");
+        return Err(IngestError::Rejected(rejection));
+    }
+    let identity = source.provider.identify(&request);
+
+    if let Some(dedup) = &state.dedup {
+        if let Some(id) = dedup.lookup(&source.id, &identity.event_id).await {
+            return Ok(acknowledge(InsertOutcome::Duplicate(id), &identity.event_id));
+        }
+    }
+
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        source_id: source.id.clone(),
+        deliveries: source
+            .destinations_for(identity.event_type.as_deref())
+            .iter()
+            .map(|destination| NewDelivery {
+                id: Uuid::now_v7(),
+                destination_id: destination.clone(),
+            })
+            .collect(),
+        event_id: identity.event_id,
+        event_type: identity.event_type,
+        received_at,
+        content_type: req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        headers_json: to_stored_json(req.headers()),
+        body,
+    };
+    let event_id = event.event_id.clone();
+    let outcome = state.writer.commit(event).await.inspect_err(|err| {
+        tracing::warn!(source = %source.id, error = %err, "webhook not stored; answering 503");
+    })?;
+    if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {
+        let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());
+        actix_web::rt::spawn(async move { dedup.remember(&source_id, &event_id, id).await });
+    }
+    Ok(acknowledge(outcome, &event_id))
+}
+
+fn acknowledge(outcome: InsertOutcome, event_id: &str) -> HttpResponse {
+    let (mut response, status, id) = match outcome {
+        InsertOutcome::Accepted(id) => (HttpResponse::Accepted(), "accepted", id),
+        InsertOutcome::Duplicate(id) => (HttpResponse::Ok(), "duplicate", id),
+    };
+    response.json(Acknowledgement { status, id, event_id })
+}
+
+/// Reads the body, refusing with 413 as soon as it is known to exceed `limit`: at once from
+/// `Content-Length`, else while streaming, without reading the rest.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, IngestError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let mut body = BytesMut::with_capacity(declared.map_or(0, |length| length as usize));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|err| IngestError::UnreadableBody(err.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(IngestError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The URL the provider signed: the configured public URL, else this request's own.
+fn signed_url(req: &HttpRequest, source: &Source) -> String {
+    if let Some(url) = &source.public_url {
+        return url.clone();
+    }
+    let info = req.connection_info();
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    format!("{}://{}{}", info.scheme(), info.host(), path)
+}

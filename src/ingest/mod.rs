@@ -1,0 +1,18 @@
+//! The public route: `POST /webhooks/{source_id}`.
+
+mod dedup_cache;
+mod error;
+mod handler;
+pub mod headers;
+pub mod writer;
+
+pub use dedup_cache::DedupCache;
+pub use error::IngestError;
+pub use handler::IngestState;
+
+use actix_web::web;
+
+/// Registers the ingest route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/webhooks/{source_id}").route(web::post().to(handler::receive)));
+}

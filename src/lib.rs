@@ -1,0 +1,14 @@
+//! hookgate: a self-hosted inbound webhook gateway. Verifies webhooks, stores them durably in
+//! Postgres, and delivers them to internal APIs.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod ingest;
+pub mod problem;
+pub mod redis_link;
+pub mod sources;
+pub mod store;
+pub mod telemetry;
+pub mod verify;

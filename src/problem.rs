@@ -1,0 +1,54 @@
+//! RFC 9457 problem details: the one shape every error response takes.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// An `application/problem+json` body with a stable machine-readable `code`.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    /// A problem of `status` identified by `code`, with a human title.
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Problem {
+        Problem {
+            type_uri: format!("urn:hookgate:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            code,
+            detail: None,
+        }
+    }
+
+    /// Adds a detail sentence for the caller; never put secrets or internals in it.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Problem {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The HTTP response; 503s carry `Retry-After`.
+    pub fn response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut builder = HttpResponse::build(status);
+        builder.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        builder.json(self)
+    }
+}

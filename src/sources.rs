@@ -1,0 +1,151 @@
+//! The sources hookgate accepts webhooks for, resolved against their provider definitions
+//! and with their secrets decoded once at startup.
+
+use crate::config::Config;
+use crate::verify::{Provider, ProviderRegistry, SecretKey};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One endpoint a third party posts to, ready to verify requests.
+pub struct Source {
+    pub id: Arc<str>,
+    pub provider: Arc<Provider>,
+    pub keys: Vec<SecretKey>,
+    pub tolerance_secs: Option<u64>,
+    pub destinations: Vec<Arc<str>>,
+    pub filter: Option<EventTypeFilter>,
+    pub public_url: Option<String>,
+}
+
+impl Source {
+    /// The destinations an event of this type fans out to.
+    pub fn destinations_for(&self, event_type: Option<&str>) -> &[Arc<str>] {
+        match &self.filter {
+            Some(filter) if !filter.matches(event_type) => &[],
+            _ => &self.destinations,
+        }
+    }
+}
+
+/// Every configured source, by id.
+#[derive(Default)]
+pub struct Sources {
+    by_id: HashMap<String, Arc<Source>>,
+}
+
+impl Sources {
+    /// Resolves each source's provider and decodes its secrets; on failure answers the config
+    /// key at fault and why.
+    pub fn build(config: &Config, providers: &ProviderRegistry) -> Result<Sources, (String, String)> {
+        let mut by_id = HashMap::new();
+        for (index, source) in config.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{index}] ({:?}).{field}", source.id);
+            let provider = providers.get(&source.provider).ok_or_else(|| {
+                let known: Vec<&str> = providers.names().collect();
+                (
+                    key("provider"),
+                    format!(
+                        "unknown provider {:?} (no {}/{}.toml; known: {})",
+                        source.provider,
+                        config.server.providers_dir,
+                        source.provider,
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            let keys = source
+                .secrets
+                .iter()
+                .enumerate()
+                .map(|(i, secret)| {
+                    provider
+                        .secret_key(secret)
+                        .map_err(|err| (key(&format!("secrets[{i}]")), err.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let resolved = Source {
+                id: source.id.as_str().into(),
+                provider,
+                keys,
+                tolerance_secs: source.tolerance_secs,
+                destinations: source.destinations.iter().map(|d| d.as_str().into()).collect(),
+                filter: source
+                    .filter
+                    .as_ref()
+                    .map(|f| EventTypeFilter::new(f.event_types.clone())),
+                public_url: source.public_url.clone(),
+            };
+            by_id.insert(source.id.clone(), Arc::new(resolved));
+        }
+        Ok(Sources { by_id })
+    }
+
+    /// The source with this id.
+    pub fn get(&self, id: &str) -> Option<&Arc<Source>> {
+        self.by_id.get(id)
+    }
+}
+
+/// Event type patterns where `*` matches any run of characters.
+#[derive(Debug, Clone)]
+pub struct EventTypeFilter {
+    patterns: Vec<String>,
+}
+
+impl EventTypeFilter {
+    pub fn new(patterns: Vec<String>) -> EventTypeFilter {
+        EventTypeFilter { patterns }
+    }
+
+    /// Whether an event of this type passes; an event without a type matches no pattern.
+    pub fn matches(&self, event_type: Option<&str>) -> bool {
+        event_type.is_some_and(|t| self.patterns.iter().any(|p| glob_matches(p, t)))
+    }
+}
+
+/// `*`-only glob matching, linear in the input (no backtracking blow-up).
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_prefixes_suffixes_and_exact_names() {
+        assert!(glob_matches("invoice.*", "invoice.paid"));
+        assert!(!glob_matches("invoice.*", "charge.paid"));
+        assert!(glob_matches("*.succeeded", "charge.succeeded"));
+        assert!(glob_matches("charge.succeeded", "charge.succeeded"));
+        assert!(!glob_matches("charge.succeeded", "charge.succeeded.x"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("a*b*c", "a-b-b-c"));
+        assert!(!glob_matches("a*b*c", "a-c-b"));
+        assert!(!glob_matches("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn a_filter_passes_matching_types_and_drops_untyped_events() {
+        let filter = EventTypeFilter::new(vec!["invoice.*".into(), "charge.succeeded".into()]);
+        assert!(filter.matches(Some("invoice.created")));
+        assert!(filter.matches(Some("charge.succeeded")));
+        assert!(!filter.matches(Some("charge.failed")));
+        assert!(!filter.matches(None));
+    }
+}

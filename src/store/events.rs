@@ -1,0 +1,179 @@
+//! Writing received events and their deliveries, many requests per statement.
+
+use super::{Store, StoreError};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One received event, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// hookgate's id for the event, used only if the event is new.
+    pub id: Uuid,
+    pub source_id: Arc<str>,
+    pub event_id: String,
+    pub event_type: Option<String>,
+    pub received_at: OffsetDateTime,
+    pub content_type: Option<String>,
+    /// The received headers as a JSON object, secret-bearing ones already removed.
+    pub headers_json: String,
+    pub body: Bytes,
+    /// One per destination the event fans out to; written only if the event is new.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A delivery to create together with its event.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: Uuid,
+    pub destination_id: Arc<str>,
+}
+
+/// What storing one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored now, with its deliveries; carries the new event's hookgate id.
+    Accepted(Uuid),
+    /// `(source_id, event_id)` was already stored under this hookgate id; nothing was written.
+    Duplicate(Uuid),
+}
+
+const INSERT_EVENTS_AND_DELIVERIES: &str = r#"
+WITH input AS (
+    SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                         $6::text[], $7::text[], $8::bytea[])
+        AS t(id, source_id, event_id, event_type, received_at, content_type, headers, body)
+), inserted AS (
+    INSERT INTO events (id, source_id, event_id, event_type, received_at, content_type, headers, body)
+    SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body
+    FROM input
+    ON CONFLICT (source_id, event_id) DO NOTHING
+    RETURNING id
+), new_deliveries AS (
+    INSERT INTO deliveries (id, event_id, destination_id)
+    SELECT d.id, d.event_id, d.destination_id
+    FROM UNNEST($9::uuid[], $10::uuid[], $11::text[]) AS d(id, event_id, destination_id)
+    JOIN inserted ON inserted.id = d.event_id
+)
+SELECT id FROM inserted
+"#;
+
+const FIND_EXISTING: &str = r#"
+SELECT e.id, e.source_id, e.event_id
+FROM events e
+JOIN UNNEST($1::text[], $2::text[]) AS k(source_id, event_id)
+  ON e.source_id = k.source_id AND e.event_id = k.event_id
+"#;
+
+impl Store {
+    /// Stores every event that is not stored yet, with its deliveries, in one statement and
+    /// therefore one transaction; answers, per input event and in order, whether it was new.
+    ///
+    /// Events of the batch that share `(source_id, event_id)` are stored once: the first is
+    /// accepted, the others are its duplicates.
+    pub async fn insert_events(&self, batch: &[NewEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+        let firsts = first_of_each_key(batch);
+        let unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
+
+        let inserted: Vec<Uuid> = bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
+            .fetch_all(&self.pool)
+            .await?;
+
+        let mut outcome_by_key: HashMap<(&str, &str), InsertOutcome> = unique
+            .iter()
+            .filter(|event| inserted.contains(&event.id))
+            .map(|event| (key(event), InsertOutcome::Accepted(event.id)))
+            .collect();
+        let missing: Vec<&NewEvent> = unique
+            .iter()
+            .copied()
+            .filter(|event| !outcome_by_key.contains_key(&key(event)))
+            .collect();
+        let existing = self.find_existing(&missing).await?;
+        for event in &missing {
+            let id = existing
+                .get(&(event.source_id.to_string(), event.event_id.clone()))
+                .copied()
+                .ok_or_else(|| {
+                    StoreError::Query(sqlx::Error::RowNotFound)
+                })?;
+            outcome_by_key.insert(key(event), InsertOutcome::Duplicate(id));
+        }
+
+        Ok(batch
+            .iter()
+            .enumerate()
+            .map(|(index, event)| {
+                let outcome = outcome_by_key[&key(event)];
+                match outcome {
+                    InsertOutcome::Accepted(id) if !firsts.contains(&index) => {
+                        InsertOutcome::Duplicate(id)
+                    }
+                    other => other,
+                }
+            })
+            .collect())
+    }
+
+    async fn find_existing(
+        &self,
+        events: &[&NewEvent],
+    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+        if events.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sources: Vec<&str> = events.iter().map(|e| &*e.source_id).collect();
+        let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(FIND_EXISTING)
+            .bind(&sources)
+            .bind(&event_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, source, event)| ((source, event), id))
+            .collect())
+    }
+}
+
+fn key(event: &NewEvent) -> (&str, &str) {
+    (&event.source_id, &event.event_id)
+}
+
+/// Indices of the first event of each `(source_id, event_id)` in the batch.
+fn first_of_each_key(batch: &[NewEvent]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    (0..batch.len())
+        .filter(|&i| seen.insert(key(&batch[i])))
+        .collect()
+}
+
+fn bind_events<'q, O>(
+    query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    events: &[&'q NewEvent],
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    let deliveries = events.iter().flat_map(|e| e.deliveries.iter().map(move |d| (e.id, d)));
+    let (delivery_ids, delivery_events, delivery_destinations): (Vec<Uuid>, Vec<Uuid>, Vec<&str>) =
+        deliveries
+            .map(|(event_id, d)| (d.id, event_id, &*d.destination_id))
+            .fold(Default::default(), |(mut a, mut b, mut c), (x, y, z)| {
+                a.push(x);
+                b.push(y);
+                c.push(z);
+                (a, b, c)
+            });
+    query
+        .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| &*e.source_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_type.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.received_at).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.content_type.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.headers_json.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| &e.body[..]).collect::<Vec<_>>())
+        .bind(delivery_ids)
+        .bind(delivery_events)
+        .bind(delivery_destinations)
+}

@@ -1,0 +1,75 @@
+//! The provider file as written (`providers/NAME.toml`); see `providers/README.md`. Unknown keys
+//! are errors everywhere. Cross-key rules are checked when compiling into a `Provider`.
+
+use serde::Deserialize;
+
+use super::mac::{Algorithm, Encoding, SecretEncoding};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProviderFile {
+    pub scheme: SchemeName,
+    /// HMAC only: the hash function.
+    pub algorithm: Option<Algorithm>,
+    /// HMAC only: the signed-string template.
+    pub signed: Option<String>,
+    #[serde(default)]
+    pub secret: SecretSpec,
+    pub signature: SignatureSpec,
+    pub timestamp: Option<TimestampSpec>,
+    pub event_id: Option<LocationSpec>,
+    pub event_type: Option<LocationSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum SchemeName {
+    Hmac,
+    Twilio,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SecretSpec {
+    #[serde(default)]
+    pub encoding: SecretEncoding,
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignatureSpec {
+    pub header: String,
+    pub encoding: Option<Encoding>,
+    #[serde(default)]
+    pub format: HeaderFormat,
+    pub prefix: Option<String>,
+    pub pair_separator: Option<String>,
+    pub kv_separator: Option<String>,
+    pub keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum HeaderFormat {
+    #[default]
+    Value,
+    Pairs,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TimestampSpec {
+    pub header: Option<String>,
+    pub key: Option<String>,
+    pub tolerance_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LocationSpec {
+    pub header: Option<String>,
+    pub pointer: Option<String>,
+    /// `event_type` with `header` only: the value `sign` puts in that header.
+    pub example: Option<String>,
+}

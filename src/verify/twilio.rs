@@ -1,0 +1,131 @@
+//! Twilio's built-in scheme: base64 HMAC-SHA1 of the full URL followed by the form fields sorted
+//! by name, each name immediately followed by its value. For a non-form body Twilio instead puts
+//! `bodySHA256=<hex sha256 of body>` in the URL query and signs the URL alone.
+
+use std::borrow::Cow;
+
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+use url::form_urlencoded;
+
+use super::error::Invalid;
+use super::mac::{Algorithm, DecodedSignature, Digest, Encoding, SecretKey};
+use super::schema::{HeaderFormat, ProviderFile};
+use super::signature_header::header_value;
+use super::{Rejection, Request};
+
+const BODY_HASH_PARAM: &str = "bodySHA256";
+const FORM: &str = "application/x-www-form-urlencoded";
+const JSON: &str = "application/json";
+
+type FormFields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// The compiled Twilio scheme: only the header name is configurable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TwilioScheme {
+    header: String,
+}
+
+impl TwilioScheme {
+    pub(super) const ALGORITHM: Algorithm = Algorithm::Sha1;
+
+    /// Accepts only `signature.header`: everything else is fixed by Twilio.
+    pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
+        let context = "by scheme = \"twilio\"";
+        let signature = &file.signature;
+        for (key, set) in [
+            ("algorithm", file.algorithm.is_some()),
+            ("signed", file.signed.is_some()),
+            ("timestamp", file.timestamp.is_some()),
+            ("signature.encoding", signature.encoding.is_some()),
+            ("signature.format", signature.format != HeaderFormat::Value),
+            ("signature.prefix", signature.prefix.is_some()),
+            ("signature.pair_separator", signature.pair_separator.is_some()),
+            ("signature.kv_separator", signature.kv_separator.is_some()),
+            ("signature.keys", signature.keys.is_some()),
+        ] {
+            Invalid::reject_if(set, key, context)?;
+        }
+        Ok(TwilioScheme {
+            header: signature.header.clone(),
+        })
+    }
+
+    pub(super) fn verify(&self, req: &Request<'_>, keys: &[SecretKey]) -> Result<(), Rejection> {
+        let value = header_value(req.headers, &self.header)?;
+        let signature = DecodedSignature::decode(Encoding::Base64, value)
+            .ok_or(Rejection::MalformedSignature)?;
+        let fields = match body_hash_param(req.url) {
+            Some(expected) if body_hash_matches(req.body, &expected) => Vec::new(),
+            Some(_) => return Err(Rejection::SignatureMismatch),
+            None => sorted_form_fields(req.body),
+        };
+        if keys
+            .iter()
+            .any(|key| signature.matches(&digest(key, req.url, &fields)))
+        {
+            return Ok(());
+        }
+        Err(Rejection::SignatureMismatch)
+    }
+
+    /// The Content-Type Twilio sends to `url`: JSON when the URL carries `bodySHA256`.
+    pub(super) fn content_type(url: &str) -> &'static str {
+        if body_hash_param(url).is_some() {
+            JSON
+        } else {
+            FORM
+        }
+    }
+
+    /// Appends the signature header. A form body is signed with its fields; for any other body
+    /// pass a `url` that already carries `bodySHA256=<hex sha256 of body>`.
+    pub(super) fn sign(
+        &self,
+        key: &SecretKey,
+        body: &[u8],
+        url: &str,
+        headers: &mut Vec<(String, String)>,
+    ) -> Result<(), String> {
+        let fields = match body_hash_param(url) {
+            Some(expected) if body_hash_matches(body, &expected) => Vec::new(),
+            Some(_) => return Err(format!("{BODY_HASH_PARAM} in the URL does not match the body")),
+            None => sorted_form_fields(body),
+        };
+        let signature = Encoding::Base64.encode(digest(key, url, &fields).as_bytes());
+        headers.push((self.header.clone(), signature));
+        Ok(())
+    }
+}
+
+fn digest(key: &SecretKey, url: &str, fields: &FormFields<'_>) -> Digest {
+    let mut mac = key.mac();
+    mac.update(url.as_bytes());
+    for (name, value) in fields {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    mac.finalize()
+}
+
+/// The form fields of `body`, sorted by name (then value, for repeated names).
+fn sorted_form_fields(body: &[u8]) -> FormFields<'_> {
+    let mut fields: FormFields<'_> = form_urlencoded::parse(body).collect();
+    fields.sort();
+    fields
+}
+
+/// The `bodySHA256` query parameter of `url`, if present.
+fn body_hash_param(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    let query = query.split('#').next().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == BODY_HASH_PARAM)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn body_hash_matches(body: &[u8], expected_hex: &str) -> bool {
+    let mut expected = [0u8; 32];
+    hex::decode_to_slice(expected_hex, &mut expected).is_ok()
+        && bool::from(expected.ct_eq(Sha256::digest(body).as_slice()))
+}

@@ -1,0 +1,236 @@
+//! Starts a real hookgate against a fresh database (and a private Redis key prefix) per test.
+
+use hookgate::app::{Application, ServeOptions};
+use hookgate::config::Config;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The Postgres server tests create their databases on.
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The Redis tests use, each under its own key prefix.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+/// Creates an empty database with a unique name on the server at `server`; returns its URL.
+pub async fn create_database(server: &str) -> String {
+    let name = format!("hgtest_{}", Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(server).await.expect("connect to test Postgres");
+    admin
+        .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+        .await
+        .expect("create test database");
+    with_database(server, &name)
+}
+
+pub fn providers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("providers")
+}
+
+/// Secrets the test config gives each source, first the current one then the previous one.
+pub mod secrets {
+    pub const STRIPE: &str = "whsec_test_stripe_secret";
+    pub const STRIPE_PREVIOUS: &str = "whsec_test_stripe_previous";
+    pub const GITHUB: &str = "It's a Secret to Everybody";
+    pub const SHOPIFY: &str = "shopify-test-secret";
+    pub const SLACK: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    pub const STANDARD: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    pub const RAZORPAY: &str = "razorpay-test-secret";
+    pub const PADDLE: &str = "pdl_ntfset_test_secret";
+    pub const SQUARE: &str = "square-signature-key";
+    pub const TWILIO: &str = "12345";
+}
+
+/// The test config: one source per shipped provider (source id = provider name), two
+/// destinations, a small body limit; `extra` is appended verbatim.
+pub fn config_text(database_url: &str, extra: &str) -> String {
+    use secrets::*;
+    let providers = providers_dir();
+    let mut text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+max_body_bytes = 65536
+providers_dir = "{providers}"
+
+[database]
+url = "{database_url}"
+max_connections = 8
+
+[admin]
+token = "test-admin-token"
+
+[[destinations]]
+id = "billing"
+url = "http://127.0.0.1:9/billing"
+
+[[destinations]]
+id = "ledger"
+url = "http://127.0.0.1:9/ledger"
+"#,
+        providers = providers.display()
+    );
+    let sources: [(&str, Vec<&str>); 9] = [
+        ("stripe", vec![STRIPE, STRIPE_PREVIOUS]),
+        ("github", vec![GITHUB]),
+        ("shopify", vec![SHOPIFY]),
+        ("slack", vec![SLACK]),
+        ("standard-webhooks", vec![STANDARD]),
+        ("razorpay", vec![RAZORPAY]),
+        ("paddle", vec![PADDLE]),
+        ("square", vec![SQUARE]),
+        ("twilio", vec![TWILIO]),
+    ];
+    for (id, secrets) in sources {
+        let secrets: Vec<String> = secrets.iter().map(|s| format!("{s:?}")).collect();
+        text.push_str(&format!(
+            "\n[[sources]]\nid = \"{id}\"\nprovider = \"{id}\"\nsecrets = [{}]\ndestinations = [\"billing\", \"ledger\"]\n",
+            secrets.join(", ")
+        ));
+    }
+    text.push_str(extra);
+    text
+}
+
+/// Options for [`spawn_app_with`].
+#[derive(Default)]
+pub struct TestOptions {
+    /// Use Redis (under a fresh key prefix), or this Redis URL.
+    pub redis: Option<String>,
+    /// Postgres server to create the database on (default: [`server_url`]).
+    pub server: Option<String>,
+    /// TOML appended to the config.
+    pub extra_config: String,
+}
+
+/// A running hookgate and handles to look behind it.
+pub struct TestApp {
+    pub ingest: String,
+    pub admin: String,
+    pub database_url: String,
+    pub db: PgPool,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    let server = options.server.clone().unwrap_or_else(server_url);
+    let database_url = create_database(&server).await;
+    let mut extra = options.extra_config.clone();
+    if let Some(redis) = &options.redis {
+        extra.push_str(&format!(
+            "\n[redis]\nurl = \"{redis}\"\nkey_prefix = \"hgtest:{}:\"\n",
+            Uuid::now_v7().simple()
+        ));
+    }
+    let text = config_text(&database_url, &extra);
+    let config = Config::parse(Path::new("test.toml"), &text, Rc::new(|_| None))
+        .expect("test config is valid");
+    start(config, database_url).await
+}
+
+async fn start(config: Config, database_url: String) -> TestApp {
+    let app = Application::build(config, Path::new("test.toml"), ServeOptions::default())
+        .await
+        .expect("hookgate starts");
+    let ingest = format!("http://{}", app.ingest_addr().expect("ingest role"));
+    let admin = format!("http://{}", app.admin_addr());
+    let shutdown = app.shutdown_token();
+    let task = tokio::spawn(app.run());
+    TestApp {
+        ingest,
+        admin,
+        db: PgPool::connect(&database_url).await.expect("connect to test database"),
+        database_url,
+        http: reqwest::Client::new(),
+        shutdown,
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    /// POSTs `body` with `headers` to `/webhooks/{source}`.
+    pub async fn post(&self, source: &str, headers: &[(String, String)], body: impl Into<Vec<u8>>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/webhooks/{source}", self.ingest))
+            .body(body.into());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send().await.expect("request reaches hookgate")
+    }
+
+    /// The URL a provider that signs URLs would have signed for `source`.
+    pub fn webhook_url(&self, source: &str) -> String {
+        format!("{}/webhooks/{source}", self.ingest)
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.db).await.expect("count query")
+    }
+
+    /// Stops gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("app task").expect("clean shutdown");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Unix time now.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A JSON body with a fresh event id in the fields providers keep it in.
+pub fn unique_body() -> String {
+    let id = Uuid::now_v7().simple().to_string();
+    serde_json::json!({
+        "id": format!("evt_{id}"),
+        "event_id": format!("evt_{id}"),
+        "type": "invoice.paid",
+        "event": "payment.captured",
+        "event_type": "transaction.completed",
+        "data": {"amount": 4200, "currency": "eur"}
+    })
+    .to_string()
+}
+
+/// Response body as JSON.
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.expect("JSON body")
+}
+
+/// Headers as owned pairs.
+pub fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
