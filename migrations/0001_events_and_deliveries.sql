@@ -28,9 +28,21 @@ CREATE TABLE deliveries (
 );
 
 -- The hot set the workers claim from stays small: only pending and in-flight rows are indexed.
-CREATE INDEX deliveries_pending_run_at ON deliveries (run_at) WHERE state = 'pending';
+CREATE INDEX deliveries_pending ON deliveries (destination_id, run_at) WHERE state = 'pending';
 CREATE INDEX deliveries_in_flight_lease ON deliveries (lease_until) WHERE state = 'in_flight';
 CREATE INDEX deliveries_event ON deliveries (event_id);
 
 -- The queue table churns: vacuum it early so claims do not wade through dead rows.
 ALTER TABLE deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
+
+-- Every attempt, for the admin API: when, how long, what came back.
+CREATE TABLE delivery_attempts (
+    delivery_id      uuid        NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    attempt          integer     NOT NULL,
+    started_at       timestamptz NOT NULL,
+    duration_ms      integer     NOT NULL,
+    status           integer,                -- HTTP status, when a response came back
+    error            text,                   -- error class: timeout, connect, http
+    response_excerpt text,
+    PRIMARY KEY (delivery_id, attempt, started_at)
+);

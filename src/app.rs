@@ -13,7 +13,7 @@ use crate::telemetry;
 use crate::verify::ProviderRegistry;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
-use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use anyhow::Context;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -93,7 +93,11 @@ impl Application {
         let redis = config
             .redis
             .as_ref()
-            .and_then(|r| r.url.as_deref().map(|url| RedisLink::new(url, &r.key_prefix)))
+            .and_then(|r| {
+                r.url
+                    .as_deref()
+                    .map(|url| RedisLink::new(url, &r.key_prefix))
+            })
             .transpose()
             .context("invalid redis.url")?;
 

@@ -104,7 +104,7 @@ async fn serve(config: Option<PathBuf>, role: Role, no_migrate: bool) -> anyhow:
 }
 
 async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut terminate) => {
             tokio::select! {
@@ -173,9 +173,15 @@ fn sign(
     }
     match body_file {
         Some(path) if path != Path::new("-") => {
-            curl.push_str(&format!(" --data-binary @{}", shell_quote(&path.to_string_lossy())));
+            curl.push_str(&format!(
+                " --data-binary @{}",
+                shell_quote(&path.to_string_lossy())
+            ));
         }
-        _ => curl.push_str(&format!(" --data-binary {}", shell_quote(&String::from_utf8_lossy(&body)))),
+        _ => curl.push_str(&format!(
+            " --data-binary {}",
+            shell_quote(&String::from_utf8_lossy(&body))
+        )),
     }
     println!("\n{curl}");
     Ok(())

@@ -2,7 +2,7 @@
 
 use crate::redis_link::RedisLink;
 use crate::store::Store;
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! RFC 9457 problem details: the one shape every error response takes.
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use serde::Serialize;
 
 /// Seconds a client is asked to wait after a 503.

@@ -3,8 +3,8 @@
 //! dead Redis costs no latency.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long one Redis command may take before it counts as failed.
@@ -56,7 +56,8 @@ impl RedisLink {
             return None;
         }
         let mut conn = self.manager.clone();
-        let result = tokio::time::timeout(RESPONSE_TIMEOUT * 2, cmd.query_async::<T>(&mut conn)).await;
+        let result =
+            tokio::time::timeout(RESPONSE_TIMEOUT * 2, cmd.query_async::<T>(&mut conn)).await;
         match result {
             Ok(Ok(value)) => Some(value),
             Ok(Err(err)) => {
@@ -74,7 +75,11 @@ impl RedisLink {
     pub async fn ping(&self) -> bool {
         let mut conn = self.manager.clone();
         matches!(
-            tokio::time::timeout(RESPONSE_TIMEOUT * 2, redis::cmd("PING").query_async::<String>(&mut conn)).await,
+            tokio::time::timeout(
+                RESPONSE_TIMEOUT * 2,
+                redis::cmd("PING").query_async::<String>(&mut conn)
+            )
+            .await,
             Ok(Ok(_))
         )
     }

@@ -36,7 +36,10 @@ pub struct Sources {
 impl Sources {
     /// Resolves each source's provider and decodes its secrets; on failure answers the config
     /// key at fault and why.
-    pub fn build(config: &Config, providers: &ProviderRegistry) -> Result<Sources, (String, String)> {
+    pub fn build(
+        config: &Config,
+        providers: &ProviderRegistry,
+    ) -> Result<Sources, (String, String)> {
         let mut by_id = HashMap::new();
         for (index, source) in config.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{index}] ({:?}).{field}", source.id);
@@ -68,7 +71,11 @@ impl Sources {
                 provider,
                 keys,
                 tolerance_secs: source.tolerance_secs,
-                destinations: source.destinations.iter().map(|d| d.as_str().into()).collect(),
+                destinations: source
+                    .destinations
+                    .iter()
+                    .map(|d| d.as_str().into())
+                    .collect(),
                 filter: source
                     .filter
                     .as_ref()

@@ -48,7 +48,11 @@ pub async fn request_id(
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "request done");
+        tracing::debug!(
+            status,
+            micros = started.elapsed().as_micros() as u64,
+            "request done"
+        );
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response

@@ -2,8 +2,8 @@
 //! missing variable is reported with the line and key it appears at.
 
 use super::interpolate::interpolate;
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -31,11 +31,12 @@ pub fn with_env<T>(lookup: EnvLookup, parse: impl FnOnce() -> T) -> T {
 }
 
 fn expand<E: de::Error>(raw: &str) -> Result<String, E> {
-    LOOKUP.with(|slot| match slot.borrow().as_ref() {
-        Some(lookup) => interpolate(raw, |name| lookup(name)),
-        None => interpolate(raw, |name| std::env::var(name).ok()),
-    })
-    .map_err(E::custom)
+    LOOKUP
+        .with(|slot| match slot.borrow().as_ref() {
+            Some(lookup) => interpolate(raw, |name| lookup(name)),
+            None => interpolate(raw, |name| std::env::var(name).ok()),
+        })
+        .map_err(E::custom)
 }
 
 /// A string with `${VAR}` references expanded.

@@ -54,7 +54,10 @@ pub fn interpolate(
     Ok(out)
 }
 
-fn resolve(reference: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, InterpolateError> {
+fn resolve(
+    reference: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, InterpolateError> {
     let (name, default) = match reference.split_once(":-") {
         Some((name, default)) => (name, Some(default)),
         None => (reference, None),
@@ -114,8 +117,17 @@ mod tests {
 
     #[test]
     fn malformed_references_are_errors() {
-        assert!(matches!(interpolate("${SET", env), Err(InterpolateError::Malformed(_))));
-        assert!(matches!(interpolate("${}", env), Err(InterpolateError::Malformed(_))));
-        assert!(matches!(interpolate("${1X}", env), Err(InterpolateError::Malformed(_))));
+        assert!(matches!(
+            interpolate("${SET", env),
+            Err(InterpolateError::Malformed(_))
+        ));
+        assert!(matches!(
+            interpolate("${}", env),
+            Err(InterpolateError::Malformed(_))
+        ));
+        assert!(matches!(
+            interpolate("${1X}", env),
+            Err(InterpolateError::Malformed(_))
+        ));
     }
 }

@@ -84,7 +84,10 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     #[serde(deserialize_with = "env_value::string", default)]
     pub url: String,
-    #[serde(deserialize_with = "env_value::number", default = "default_max_connections")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "default_max_connections"
+    )]
     pub max_connections: u32,
 }
 
@@ -169,15 +172,30 @@ pub struct DestinationConfig {
     pub id: String,
     #[serde(deserialize_with = "env_value::string")]
     pub url: String,
-    #[serde(deserialize_with = "env_value::number", default = "defaults::timeout_ms")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "defaults::timeout_ms"
+    )]
     pub timeout_ms: u64,
-    #[serde(deserialize_with = "env_value::number", default = "defaults::max_attempts")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "defaults::max_attempts"
+    )]
     pub max_attempts: u32,
-    #[serde(deserialize_with = "env_value::number", default = "defaults::backoff_base_ms")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "defaults::backoff_base_ms"
+    )]
     pub backoff_base_ms: u64,
-    #[serde(deserialize_with = "env_value::number", default = "defaults::backoff_max_ms")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "defaults::backoff_max_ms"
+    )]
     pub backoff_max_ms: u64,
-    #[serde(deserialize_with = "env_value::number", default = "defaults::concurrency")]
+    #[serde(
+        deserialize_with = "env_value::number",
+        default = "defaults::concurrency"
+    )]
     pub concurrency: u32,
     #[serde(deserialize_with = "env_value::optional_number", default)]
     pub rate_limit_per_sec: Option<u32>,
@@ -252,13 +270,11 @@ impl Config {
     /// working directory.
     fn resolve_paths(&mut self, config_path: &Path) {
         let providers_dir = Path::new(&self.server.providers_dir);
-        if providers_dir.is_relative() {
-            if let Some(base) = config_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                let beside_config = base.join(providers_dir);
-                if beside_config.is_dir() {
-                    self.server.providers_dir = beside_config.to_string_lossy().into_owned();
-                }
-            }
+        if providers_dir.is_relative()
+            && let Some(base) = config_path.parent().filter(|p| !p.as_os_str().is_empty())
+            && base.join(providers_dir).is_dir()
+        {
+            self.server.providers_dir = base.join(providers_dir).to_string_lossy().into_owned();
         }
     }
 

@@ -81,7 +81,10 @@ fn an_unset_variable_is_reported_with_its_name_and_line() {
     let err = Config::parse(
         Path::new("hookgate.toml"),
         VALID,
-        env(&[("DATABASE_URL", "postgres://x/y"), ("HOOKGATE_ADMIN_TOKEN", "t")]),
+        env(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("HOOKGATE_ADMIN_TOKEN", "t"),
+        ]),
     )
     .unwrap_err()
     .to_string();
@@ -97,7 +100,10 @@ fn unknown_keys_are_errors_not_silently_ignored() {
 
 #[test]
 fn a_source_naming_an_unknown_destination_is_rejected() {
-    let err = error_of(&VALID.replace(r#"destinations = ["billing"]"#, r#"destinations = ["ledger"]"#));
+    let err = error_of(&VALID.replace(
+        r#"destinations = ["billing"]"#,
+        r#"destinations = ["ledger"]"#,
+    ));
     assert!(
         err.contains(r#"sources[0] ("stripe").destinations: unknown destination "ledger""#),
         "{err}"
@@ -107,7 +113,10 @@ fn a_source_naming_an_unknown_destination_is_rejected() {
 #[test]
 fn a_source_whose_secrets_all_expand_to_nothing_is_rejected() {
     let err = error_of(&VALID.replace("${STRIPE_SECRET}", "${NOPE:-}"));
-    assert!(err.contains(r#"sources[0] ("stripe").secrets: no secret"#), "{err}");
+    assert!(
+        err.contains(r#"sources[0] ("stripe").secrets: no secret"#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -131,7 +140,11 @@ fn a_missing_admin_token_and_a_bad_database_url_are_named() {
     let no_token = Config::parse(
         Path::new("h.toml"),
         VALID,
-        env(&[("DATABASE_URL", "postgres://x/y"), ("HOOKGATE_ADMIN_TOKEN", ""), ("STRIPE_SECRET", "s")]),
+        env(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("HOOKGATE_ADMIN_TOKEN", ""),
+            ("STRIPE_SECRET", "s"),
+        ]),
     )
     .unwrap_err()
     .to_string();
@@ -143,7 +156,10 @@ fn a_missing_admin_token_and_a_bad_database_url_are_named() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("database.url: must start with postgres://"), "{err}");
+    assert!(
+        err.contains("database.url: must start with postgres://"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -151,14 +167,17 @@ fn numbers_out_of_range_or_not_numbers_are_rejected() {
     let err = error_of(&VALID.replace(r#""${POOL:-8}""#, "-3"));
     assert!(err.contains("must not be negative"), "{err}");
     let err = error_of(&VALID.replace("${POOL:-8}", "many"));
-    assert!(err.contains(r#""many" is not a non-negative integer"#), "{err}");
+    assert!(
+        err.contains(r#""many" is not a non-negative integer"#),
+        "{err}"
+    );
 }
 
 #[test]
 fn listen_addresses_must_be_host_and_port_and_distinct() {
     let err = error_of(&VALID.replace("127.0.0.1:0", "8080"));
     assert!(err.contains("server.listen"), "{err}");
-    let err = error_of(&VALID.replace("127.0.0.1:1", "127.0.0.1:0"));
+    let err = error_of(&VALID.replace("127.0.0.1:0", "127.0.0.1:1"));
     assert!(err.contains("server.admin_listen: must differ"), "{err}");
 }
 

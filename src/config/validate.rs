@@ -42,7 +42,7 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     let server = &config.server;
     parse_listen(&server.listen).map_err(|m| ("server.listen".into(), m))?;
     parse_listen(&server.admin_listen).map_err(|m| ("server.admin_listen".into(), m))?;
-    if server.listen == server.admin_listen {
+    if server.listen == server.admin_listen && !server.listen.ends_with(":0") {
         return invalid(
             "server.admin_listen",
             "must differ from server.listen: the admin API never shares the public port",
@@ -71,7 +71,10 @@ fn validate_storage(config: &Config) -> Result<(), Invalid> {
         return invalid("database.url", "not set (set it or DATABASE_URL)");
     }
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return invalid("database.url", "must start with postgres:// or postgresql://");
+        return invalid(
+            "database.url",
+            "must start with postgres:// or postgresql://",
+        );
     }
     if config.database.max_connections == 0 {
         return invalid("database.max_connections", "must be at least 1");
@@ -81,7 +84,10 @@ fn validate_storage(config: &Config) -> Result<(), Invalid> {
             .iter()
             .any(|scheme| url.starts_with(scheme));
         if !scheme_ok {
-            return invalid("redis.url", "must start with redis://, rediss:// or unix://");
+            return invalid(
+                "redis.url",
+                "must start with redis://, rediss:// or unix://",
+            );
         }
     }
     Ok(())
@@ -112,7 +118,10 @@ fn unique_ids<'a>(
     for (index, id) in ids.enumerate() {
         check_id(&format!("{section}[{index}].id"), id)?;
         if !seen.insert(id) {
-            return invalid(format!("{section}[{index}].id"), format!("duplicate id {id:?}"));
+            return invalid(
+                format!("{section}[{index}].id"),
+                format!("duplicate id {id:?}"),
+            );
         }
     }
     Ok(seen)
@@ -141,13 +150,13 @@ fn validate_source(
             );
         }
     }
-    if let Some(filter) = &source.filter {
-        if filter.event_types.is_empty() {
-            return invalid(
-                key("filter.event_types"),
-                "is empty: list at least one pattern, or remove the filter",
-            );
-        }
+    if let Some(filter) = &source.filter
+        && filter.event_types.is_empty()
+    {
+        return invalid(
+            key("filter.event_types"),
+            "is empty: list at least one pattern, or remove the filter",
+        );
     }
     if let Some(url) = &source.public_url {
         check_http_url(url).map_err(|m| (key("public_url"), m))?;
@@ -168,13 +177,19 @@ fn validate_destination(index: usize, destination: &DestinationConfig) -> Result
         return invalid(key("backoff_base_ms"), "must be at least 1");
     }
     if destination.backoff_max_ms < destination.backoff_base_ms {
-        return invalid(key("backoff_max_ms"), "must not be less than backoff_base_ms");
+        return invalid(
+            key("backoff_max_ms"),
+            "must not be less than backoff_base_ms",
+        );
     }
     if destination.concurrency == 0 {
         return invalid(key("concurrency"), "must be at least 1");
     }
     if destination.rate_limit_per_sec == Some(0) {
-        return invalid(key("rate_limit_per_sec"), "must be at least 1 (or left out)");
+        return invalid(
+            key("rate_limit_per_sec"),
+            "must be at least 1 (or left out)",
+        );
     }
     Ok(())
 }
@@ -182,7 +197,9 @@ fn validate_destination(index: usize, destination: &DestinationConfig) -> Result
 fn check_http_url(value: &str) -> Result<(), String> {
     let url = url::Url::parse(value).map_err(|err| format!("{value:?} is not a URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{value:?} must be an http:// or https:// URL with a host"));
+        return Err(format!(
+            "{value:?} must be an http:// or https:// URL with a host"
+        ));
     }
     Ok(())
 }

@@ -32,7 +32,11 @@ impl DedupCache {
 
     /// Records a committed event; called only after the commit succeeded.
     pub async fn remember(&self, source_id: &str, event_id: &str, id: Uuid) {
-        let cmd = redis::Cmd::set_ex(self.key(source_id, event_id), id.to_string(), self.ttl.as_secs());
+        let cmd = redis::Cmd::set_ex(
+            self.key(source_id, event_id),
+            id.to_string(),
+            self.ttl.as_secs(),
+        );
         let _: Option<()> = self.redis.run(&cmd).await;
     }
 }

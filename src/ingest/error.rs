@@ -50,9 +50,11 @@ impl ResponseError for IngestError {
             IngestError::NotStored(CommitError::Overloaded) => {
                 Problem::new(status, "overloaded", "Gateway overloaded; retry later")
             }
-            IngestError::NotStored(_) => {
-                Problem::new(status, "storage_unavailable", "Storage unavailable; retry later")
-            }
+            IngestError::NotStored(_) => Problem::new(
+                status,
+                "storage_unavailable",
+                "Storage unavailable; retry later",
+            ),
         };
         problem.response()
     }

@@ -2,13 +2,13 @@
 
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
-use super::headers::{to_stored_json, ActixHeaders};
+use super::headers::{ActixHeaders, to_stored_json};
 use super::writer::CommitWriter;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
 use crate::verify::Request;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -51,16 +51,22 @@ pub(super) async fn receive(
         url: &url,
         now_unix: received_at.unix_timestamp(),
     };
-    if let Err(rejection) = source.provider.verify(&request, &source.keys, source.tolerance_secs) {
+    if let Err(rejection) = source
+        .provider
+        .verify(&request, &source.keys, source.tolerance_secs)
+    {
         tracing::info!(source = %source.id, reason = rejection.code(), "webhook rejected");
         return Err(IngestError::Rejected(rejection));
     }
     let identity = source.provider.identify(&request);
 
-    if let Some(dedup) = &state.dedup {
-        if let Some(id) = dedup.lookup(&source.id, &identity.event_id).await {
-            return Ok(acknowledge(InsertOutcome::Duplicate(id), &identity.event_id));
-        }
+    if let Some(dedup) = &state.dedup
+        && let Some(id) = dedup.lookup(&source.id, &identity.event_id).await
+    {
+        return Ok(acknowledge(
+            InsertOutcome::Duplicate(id),
+            &identity.event_id,
+        ));
     }
 
     let event = NewEvent {
@@ -101,7 +107,11 @@ fn acknowledge(outcome: InsertOutcome, event_id: &str) -> HttpResponse {
         InsertOutcome::Accepted(id) => (HttpResponse::Accepted(), "accepted", id),
         InsertOutcome::Duplicate(id) => (HttpResponse::Ok(), "duplicate", id),
     };
-    response.json(Acknowledgement { status, id, event_id })
+    response.json(Acknowledgement {
+        status,
+        id,
+        event_id,
+    })
 }
 
 /// Reads the body, refusing with 413 as soon as it is known to exceed `limit`: at once from

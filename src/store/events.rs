@@ -73,13 +73,17 @@ impl Store {
     ///
     /// Events of the batch that share `(source_id, event_id)` are stored once: the first is
     /// accepted, the others are its duplicates.
-    pub async fn insert_events(&self, batch: &[NewEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+    pub async fn insert_events(
+        &self,
+        batch: &[NewEvent],
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
         let firsts = first_of_each_key(batch);
         let unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
 
-        let inserted: Vec<Uuid> = bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
-            .fetch_all(&self.pool)
-            .await?;
+        let inserted: Vec<Uuid> =
+            bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
+                .fetch_all(&self.pool)
+                .await?;
 
         let mut outcome_by_key: HashMap<(&str, &str), InsertOutcome> = unique
             .iter()
@@ -96,9 +100,7 @@ impl Store {
             let id = existing
                 .get(&(event.source_id.to_string(), event.event_id.clone()))
                 .copied()
-                .ok_or_else(|| {
-                    StoreError::Query(sqlx::Error::RowNotFound)
-                })?;
+                .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
             outcome_by_key.insert(key(event), InsertOutcome::Duplicate(id));
         }
 
@@ -154,7 +156,9 @@ fn bind_events<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     events: &[&'q NewEvent],
 ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let deliveries = events.iter().flat_map(|e| e.deliveries.iter().map(move |d| (e.id, d)));
+    let deliveries = events
+        .iter()
+        .flat_map(|e| e.deliveries.iter().map(move |d| (e.id, d)));
     let (delivery_ids, delivery_events, delivery_destinations): (Vec<Uuid>, Vec<Uuid>, Vec<&str>) =
         deliveries
             .map(|(event_id, d)| (d.id, event_id, &*d.destination_id))
@@ -167,11 +171,31 @@ fn bind_events<'q, O>(
     query
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| &*e.source_id).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.event_type.as_deref()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.event_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.event_type.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(events.iter().map(|e| e.received_at).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.content_type.as_deref()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.headers_json.as_str()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.content_type.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.headers_json.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(events.iter().map(|e| &e.body[..]).collect::<Vec<_>>())
         .bind(delivery_ids)
         .bind(delivery_events)

@@ -1,7 +1,9 @@
 //! Every SQL statement hookgate runs. Nothing outside this module talks to Postgres.
 
+mod deliveries;
 mod events;
 
+pub use deliveries::{AttemptRecord, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use events::{InsertOutcome, NewDelivery, NewEvent};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

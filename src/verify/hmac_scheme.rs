@@ -45,7 +45,10 @@ impl HmacScheme {
     ) -> Result<HmacScheme, Invalid> {
         let required = |key| Invalid::new(key, "required with scheme = \"hmac\"");
         let algorithm = file.algorithm.ok_or_else(|| required("algorithm"))?;
-        let encoding = file.signature.encoding.ok_or_else(|| required("signature.encoding"))?;
+        let encoding = file
+            .signature
+            .encoding
+            .ok_or_else(|| required("signature.encoding"))?;
         let template = Template::compile(file.signed.as_deref().ok_or_else(|| required("signed"))?)
             .map_err(|reason| Invalid::new("signed", reason))?;
         let layout = Layout::compile(&file.signature)?;
@@ -120,7 +123,11 @@ impl HmacScheme {
     ) -> Result<(), Rejection> {
         let value = header_value(req.headers, &self.header)?;
         let decoded = |text: &[u8]| DecodedSignature::decode(self.encoding, text);
-        if !self.layout.signatures(value).any(|text| decoded(text).is_some()) {
+        if !self
+            .layout
+            .signatures(value)
+            .any(|text| decoded(text).is_some())
+        {
             return Err(Rejection::MalformedSignature);
         }
         let timestamp = match &self.timestamp {
@@ -131,7 +138,10 @@ impl HmacScheme {
             body: req.body,
             url: req.url,
             timestamp,
-            id: self.id_header.as_deref().and_then(|name| req.headers.header(name)),
+            id: self
+                .id_header
+                .as_deref()
+                .and_then(|name| req.headers.header(name)),
             headers: req.headers,
         };
         for key in keys {
@@ -188,7 +198,9 @@ impl HmacScheme {
         let mut timestamp_pair = None;
         match self.timestamp.as_ref().map(|rule| &rule.source) {
             Some(TimestampSource::Header(name)) => headers.push((name.clone(), timestamp.clone())),
-            Some(TimestampSource::Pair(key)) => timestamp_pair = Some((key.as_str(), timestamp.as_str())),
+            Some(TimestampSource::Pair(key)) => {
+                timestamp_pair = Some((key.as_str(), timestamp.as_str()))
+            }
             None => {}
         }
         let sent: &Vec<(String, String)> = headers;

@@ -3,9 +3,9 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::Request;
 use super::error::Invalid;
 use super::schema::LocationSpec;
-use super::Request;
 
 /// The provider's id for an event, and its type when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,12 +137,25 @@ mod tests {
         };
         // python3 -c "import hashlib;print(hashlib.sha256(b'{\"a\":1}').hexdigest())"
         let expected = "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862";
-        assert_eq!(identity.identify(&request(&Vec::new(), br#"{"a":1}"#)).event_id, expected);
+        assert_eq!(
+            identity
+                .identify(&request(&Vec::new(), br#"{"a":1}"#))
+                .event_id,
+            expected
+        );
         let not_json = identity.identify(&request(&Vec::new(), b"\xff not json"));
         assert_eq!(not_json.event_id.len(), 64);
         assert_eq!(not_json.event_type, None);
-        let no_locations = Identity { id: None, kind: None };
-        assert_eq!(no_locations.identify(&request(&Vec::new(), br#"{"a":1}"#)).event_id, expected);
+        let no_locations = Identity {
+            id: None,
+            kind: None,
+        };
+        assert_eq!(
+            no_locations
+                .identify(&request(&Vec::new(), br#"{"a":1}"#))
+                .event_id,
+            expected
+        );
     }
 
     #[test]
@@ -154,7 +167,12 @@ mod tests {
         };
         assert!(Location::compile(&spec(Some("X"), None), "event_id").is_ok());
         assert!(Location::compile(&spec(None, Some("/id")), "event_id").is_ok());
-        for bad in [spec(None, None), spec(Some("X"), Some("/id")), spec(None, Some("id")), spec(Some(""), None)] {
+        for bad in [
+            spec(None, None),
+            spec(Some("X"), Some("/id")),
+            spec(None, Some("id")),
+            spec(Some(""), None),
+        ] {
             assert!(Location::compile(&bad, "event_id").is_err());
         }
     }

@@ -36,7 +36,7 @@ impl Encoding {
         match self {
             Encoding::Hex => {
                 let len = text.len() / 2;
-                if text.len() % 2 != 0 || len > MAX_DIGEST {
+                if !text.len().is_multiple_of(2) || len > MAX_DIGEST {
                     return None;
                 }
                 hex::decode_to_slice(text, &mut out[..len]).ok()?;
@@ -217,7 +217,11 @@ mod tests {
             "bb9ec7701f7de8a362d775b9bfcb61a474bf8bf69d5dbee0689a4b284bc59a54ffd1cfdc05151759afd97ffd1a255b3849ce775ea4be799a65e6a19ac97e2ade"
         );
         assert_eq!(
-            hmac_hex(Algorithm::Sha256, "It's a Secret to Everybody", b"Hello, World!"),
+            hmac_hex(
+                Algorithm::Sha256,
+                "It's a Secret to Everybody",
+                b"Hello, World!"
+            ),
             "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
         );
     }
@@ -245,27 +249,18 @@ mod tests {
 
     #[test]
     fn secret_decoding() {
-        let ok = SecretKey::decode(
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            SecretEncoding::Base64,
-            Some("whsec_"),
-            Algorithm::Sha256,
-        );
+        let whsec = |secret| {
+            SecretKey::decode(
+                secret,
+                SecretEncoding::Base64,
+                Some("whsec_"),
+                Algorithm::Sha256,
+            )
+        };
+        let ok = whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         assert!(ok.is_ok());
-        let unprefixed = SecretKey::decode(
-            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            SecretEncoding::Base64,
-            Some("whsec_"),
-            Algorithm::Sha256,
-        );
-        assert!(unprefixed.is_ok());
-        let err = SecretKey::decode(
-            "whsec_not base64!",
-            SecretEncoding::Base64,
-            Some("whsec_"),
-            Algorithm::Sha256,
-        )
-        .unwrap_err();
+        assert!(whsec("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+        let err = whsec("whsec_not base64!").unwrap_err();
         assert_eq!(err, "expected a whsec_ prefixed base64 secret");
         assert!(SecretKey::decode("", SecretEncoding::Raw, None, Algorithm::Sha1).is_err());
         assert_eq!(format!("{:?}", ok.unwrap()), "SecretKey(<redacted>)");

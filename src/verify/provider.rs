@@ -41,10 +41,20 @@ impl Provider {
     fn compile(name: &str, file: ProviderFile) -> Result<Provider, Invalid> {
         let id = location(file.event_id.as_ref(), "event_id")?;
         let kind = location(file.event_type.as_ref(), "event_type")?;
-        if file.event_id.as_ref().is_some_and(|spec| spec.example.is_some()) {
-            return Err(Invalid::new("event_id.example", "only used in [event_type]"));
+        if file
+            .event_id
+            .as_ref()
+            .is_some_and(|spec| spec.example.is_some())
+        {
+            return Err(Invalid::new(
+                "event_id.example",
+                "only used in [event_type]",
+            ));
         }
-        let example = file.event_type.as_ref().and_then(|spec| spec.example.clone());
+        let example = file
+            .event_type
+            .as_ref()
+            .and_then(|spec| spec.example.clone());
         let type_example = match (kind.as_ref().and_then(Location::header), example) {
             (Some(_), None) => {
                 return Err(Invalid::new(

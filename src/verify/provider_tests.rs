@@ -1,0 +1,678 @@
+//! Every shipped provider file against published or independently computed signatures. Expected
+//! values come from the providers' documentation or from python3's `hmac` module, never from this
+//! crate. Each vector's header value is at `sig` in `headers`.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use super::*;
+
+fn registry() -> &'static ProviderRegistry {
+    static REGISTRY: OnceLock<ProviderRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        ProviderRegistry::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("providers"))
+            .expect("shipped providers load")
+    })
+}
+
+fn provider(name: &str) -> Arc<Provider> {
+    registry().get(name).expect("provider is shipped")
+}
+
+/// Headers as raw bytes, so tests can send what a `String` cannot hold.
+struct RawHeaders(Vec<(String, Vec<u8>)>);
+
+impl HeaderSource for RawHeaders {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+}
+
+/// One known-good request of a provider.
+#[derive(Clone)]
+struct Vector {
+    provider: &'static str,
+    secret: &'static str,
+    url: &'static str,
+    body: &'static [u8],
+    /// The signed timestamp, or any instant for providers without one.
+    now: i64,
+    /// Index in `headers` of the signature header.
+    sig: usize,
+    headers: Vec<(&'static str, &'static str)>,
+    identity: (&'static str, Option<&'static str>),
+}
+
+impl Vector {
+    fn headers(&self) -> RawHeaders {
+        RawHeaders(
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
+    fn with_header(&self, index: usize, value: &[u8]) -> RawHeaders {
+        let mut headers = self.headers();
+        headers.0[index].1 = value.to_vec();
+        headers
+    }
+
+    fn without_header(&self, index: usize) -> RawHeaders {
+        let mut headers = self.headers();
+        headers.0.remove(index);
+        headers
+    }
+
+    fn keys(&self, secrets: &[&str]) -> Vec<SecretKey> {
+        let provider = provider(self.provider);
+        secrets
+            .iter()
+            .map(|secret| provider.secret_key(secret).unwrap())
+            .collect()
+    }
+
+    fn check_with(
+        &self,
+        headers: &dyn HeaderSource,
+        body: &[u8],
+        now: i64,
+        secrets: &[&str],
+        tolerance: Option<u64>,
+    ) -> Result<(), Rejection> {
+        let request = Request {
+            headers,
+            body,
+            url: self.url,
+            now_unix: now,
+        };
+        provider(self.provider).verify(&request, &self.keys(secrets), tolerance)
+    }
+
+    fn check(&self, headers: &dyn HeaderSource) -> Result<(), Rejection> {
+        self.check_with(headers, self.body, self.now, &[self.secret], None)
+    }
+}
+
+const SLACK_BODY: &[u8] = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+
+fn vectors() -> Vec<Vector> {
+    vec![
+        // python3: hmac.new(b"whsec_test_secret", b"1700000000." + body, sha256).hexdigest()
+        Vector {
+            provider: "stripe",
+            secret: "whsec_test_secret",
+            url: "https://hooks.example.com/webhooks/stripe",
+            body: br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![(
+                "Stripe-Signature",
+                "t=1700000000,v1=22d8dc182f5c588077683bd378368e29765bfe5df2560112b4f28fef120f0e31,v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39",
+            )],
+            identity: ("evt_1", Some("payment_intent.succeeded")),
+        },
+        // GitHub docs, "Validating webhook deliveries".
+        Vector {
+            provider: "github",
+            secret: "It's a Secret to Everybody",
+            url: "https://hooks.example.com/webhooks/github",
+            body: b"Hello, World!",
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![
+                (
+                    "X-Hub-Signature-256",
+                    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+                ),
+                ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+                ("X-GitHub-Event", "push"),
+            ],
+            identity: ("72d3162e-cc78-11e3-81ab-4c9367dc0958", Some("push")),
+        },
+        // python3: base64(hmac.new(b"shpss_secret", body, sha256).digest())
+        Vector {
+            provider: "shopify",
+            secret: "shpss_secret",
+            url: "https://hooks.example.com/webhooks/shopify",
+            body: br#"{"id":820982911946154508}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![
+                (
+                    "X-Shopify-Hmac-Sha256",
+                    "jqbalbO3Z8mDmrF2/+wzM3KYvbgqzVBF969vgiIy80I=",
+                ),
+                ("X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+                ("X-Shopify-Topic", "orders/create"),
+            ],
+            identity: ("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", Some("orders/create")),
+        },
+        // Slack docs, "Verifying requests from Slack" (a slash command: form body, so the id is
+        // the body's SHA-256: python3 hashlib.sha256(body).hexdigest()).
+        Vector {
+            provider: "slack",
+            secret: "8f742231b10e8888abcd99yyyzzz85a5",
+            url: "https://hooks.example.com/webhooks/slack",
+            body: SLACK_BODY,
+            now: 1_531_420_618,
+            sig: 0,
+            headers: vec![
+                (
+                    "X-Slack-Signature",
+                    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+                ),
+                ("X-Slack-Request-Timestamp", "1531420618"),
+            ],
+            identity: (
+                "390eeeff8d0cb7c9f6ecf8a88c3df6452fea0914eb02f64844369f3758d8d330",
+                None,
+            ),
+        },
+        // Standard Webhooks / svix test vector.
+        Vector {
+            provider: "standard-webhooks",
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            url: "https://hooks.example.com/webhooks/svix",
+            body: br#"{"test": 2432232314}"#,
+            now: 1_614_265_330,
+            sig: 0,
+            headers: vec![
+                (
+                    "webhook-signature",
+                    "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+                ),
+                ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+                ("webhook-timestamp", "1614265330"),
+            ],
+            identity: ("msg_p5jXN8AQM9LWM0D4loKWxJek", None),
+        },
+        // python3: hmac.new(b"rzp_secret", body, sha256).hexdigest()
+        Vector {
+            provider: "razorpay",
+            secret: "rzp_secret",
+            url: "https://hooks.example.com/webhooks/razorpay",
+            body: br#"{"event":"payment.captured"}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![
+                (
+                    "X-Razorpay-Signature",
+                    "0ea09d611215f3d22f53207c37444d3938ba1bd74925b558d3759f86683e48a5",
+                ),
+                ("X-Razorpay-Event-Id", "JDX1Lnug2Q7l5S"),
+            ],
+            identity: ("JDX1Lnug2Q7l5S", Some("payment.captured")),
+        },
+        // python3: hmac.new(b"pdl_ntfset_secret", b"1700000000:" + body, sha256).hexdigest()
+        Vector {
+            provider: "paddle",
+            secret: "pdl_ntfset_secret",
+            url: "https://hooks.example.com/webhooks/paddle",
+            body: br#"{"event_id":"evt_01","event_type":"transaction.completed"}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![(
+                "Paddle-Signature",
+                "ts=1700000000;h1=30fca59b0a1ac6fe4f56ab0bc8a0978e096e8fec99125d7d2344e3eec98e87e2",
+            )],
+            identity: ("evt_01", Some("transaction.completed")),
+        },
+        // python3: base64(hmac.new(b"sq_key", url + body, sha256).digest())
+        Vector {
+            provider: "square",
+            secret: "sq_key",
+            url: "https://example.com/webhooks/square",
+            body: br#"{"event_id":"e1","type":"payment.updated"}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![(
+                "x-square-hmacsha256-signature",
+                "uOiAcF88cocobvrxZIhjYiL5nhhLMa6Hl4aQM/pSyYc=",
+            )],
+            identity: ("e1", Some("payment.updated")),
+        },
+        // Twilio docs, "Webhooks security" (fields sent unsorted on purpose).
+        Vector {
+            provider: "twilio",
+            secret: "12345",
+            url: "https://mycompany.com/myapp.php?foo=1&bar=2",
+            body: b"To=%2B18005551212&CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030",
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![
+                ("X-Twilio-Signature", "0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+                ("I-Twilio-Idempotency-Token", "idem-1"),
+            ],
+            identity: ("idem-1", None),
+        },
+        // python3: base64(hmac.new(b"12345", url_with_bodySHA256, sha1).digest())
+        Vector {
+            provider: "twilio",
+            secret: "12345",
+            url: "https://example.com/hook?bodySHA256=015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862",
+            body: br#"{"a":1}"#,
+            now: 1_700_000_000,
+            sig: 0,
+            headers: vec![("X-Twilio-Signature", "2e7mH/NA6FwzvUqLZxhsETU/4bw=")],
+            identity: (
+                "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862",
+                None,
+            ),
+        },
+    ]
+}
+
+#[test]
+fn all_shipped_providers_load() {
+    let names: Vec<&str> = registry().names().collect();
+    assert_eq!(
+        names,
+        [
+            "github",
+            "paddle",
+            "razorpay",
+            "shopify",
+            "slack",
+            "square",
+            "standard-webhooks",
+            "stripe",
+            "twilio"
+        ]
+    );
+}
+
+#[test]
+fn published_and_computed_vectors_verify() {
+    for v in vectors() {
+        assert_eq!(v.check(&v.headers()), Ok(()), "{}", v.provider);
+    }
+}
+
+#[test]
+fn tampering_and_wrong_secrets_are_mismatches() {
+    for v in vectors() {
+        let mut tampered = v.body.to_vec();
+        tampered.push(b' ');
+        let mismatch = Err(Rejection::SignatureMismatch);
+        assert_eq!(
+            v.check_with(&v.headers(), &tampered, v.now, &[v.secret], None),
+            mismatch,
+            "{} tampered body",
+            v.provider
+        );
+        let wrong = v.check_with(
+            &v.headers(),
+            v.body,
+            v.now,
+            &["whsec_d3JvbmdzZWNyZXQ="],
+            None,
+        );
+        assert_eq!(wrong, mismatch, "{} wrong secret", v.provider);
+        assert_eq!(
+            v.check_with(&v.headers(), v.body, v.now, &[], None),
+            mismatch,
+            "{} no keys",
+            v.provider
+        );
+    }
+}
+
+#[test]
+fn rotation_second_key_matches() {
+    for v in vectors() {
+        let rotated = v.check_with(
+            &v.headers(),
+            v.body,
+            v.now,
+            &["whsec_b2xkc2VjcmV0", v.secret],
+            None,
+        );
+        assert_eq!(rotated, Ok(()), "{}", v.provider);
+    }
+}
+
+#[test]
+fn missing_and_malformed_signature_headers() {
+    for v in vectors() {
+        let missing = Err(Rejection::MissingSignature);
+        let malformed = Err(Rejection::MalformedSignature);
+        assert_eq!(v.check(&v.without_header(v.sig)), missing, "{}", v.provider);
+        assert_eq!(
+            v.check(&v.with_header(v.sig, b"  ")),
+            missing,
+            "{}",
+            v.provider
+        );
+        for bad in [&b"!!!not a signature!!!"[..], b"\xff\xfe\x00", b"v1=zz,t=1"] {
+            assert_eq!(
+                v.check(&v.with_header(v.sig, bad)),
+                malformed,
+                "{} {bad:?}",
+                v.provider
+            );
+        }
+    }
+}
+
+#[test]
+fn stale_and_future_timestamps_are_rejected() {
+    for v in vectors() {
+        let provider = provider(v.provider);
+        let Some(tolerance) = provider.default_tolerance_secs() else {
+            let far = v.check_with(&v.headers(), v.body, v.now + 10_000_000, &[v.secret], None);
+            assert_eq!(far, Ok(()), "{} signs no timestamp", v.provider);
+            continue;
+        };
+        assert_eq!(tolerance, 300, "{}", v.provider);
+        let at =
+            |now: i64, tolerance| v.check_with(&v.headers(), v.body, now, &[v.secret], tolerance);
+        let out = Err(Rejection::TimestampOutOfTolerance);
+        assert_eq!(at(v.now + 300, None), Ok(()), "{}", v.provider);
+        assert_eq!(at(v.now - 300, None), Ok(()), "{}", v.provider);
+        assert_eq!(at(v.now + 301, None), out, "{} stale", v.provider);
+        assert_eq!(at(v.now - 301, None), out, "{} future", v.provider);
+        assert_eq!(
+            at(v.now + 301, Some(400)),
+            Ok(()),
+            "{} override",
+            v.provider
+        );
+        assert_eq!(
+            at(v.now + 5, Some(4)),
+            out,
+            "{} strict override",
+            v.provider
+        );
+    }
+}
+
+fn vector(provider: &str) -> Vector {
+    vectors()
+        .into_iter()
+        .find(|v| v.provider == provider)
+        .unwrap()
+}
+
+#[test]
+fn hostile_stripe_headers() {
+    let v = vector("stripe");
+    let sig = "v1=22d8dc182f5c588077683bd378368e29765bfe5df2560112b4f28fef120f0e31";
+    let forty_digits = format!("t={},{sig}", "9".repeat(40));
+    let repeated = format!("t=1700000000,t=1700000000,{sig}");
+    let empty_t = format!("t=,{sig}");
+    let no_t = sig.to_string();
+    let commas = format!("t=1700000000,{}{sig}", ",".repeat(10_000));
+    let huge = format!("t=1700000000,v1={}", "a".repeat(1 << 20));
+    let negative = format!("t=-1700000000,{sig}");
+    let cases: Vec<(&[u8], Rejection)> = vec![
+        (forty_digits.as_bytes(), Rejection::MalformedTimestamp),
+        (repeated.as_bytes(), Rejection::MalformedTimestamp),
+        (empty_t.as_bytes(), Rejection::MalformedTimestamp),
+        (negative.as_bytes(), Rejection::MalformedTimestamp),
+        (no_t.as_bytes(), Rejection::MissingTimestamp),
+        (b",,,,", Rejection::MalformedSignature),
+        (b"t=1700000000,v1=", Rejection::MalformedSignature),
+        (b"t=1700000000,v1", Rejection::MalformedSignature),
+        (b"=,=,=", Rejection::MalformedSignature),
+        (huge.as_bytes(), Rejection::MalformedSignature),
+    ];
+    for (value, expected) in cases {
+        let shown = String::from_utf8_lossy(&value[..value.len().min(60)]);
+        assert_eq!(v.check(&v.with_header(0, value)), Err(expected), "{shown}");
+    }
+    assert_eq!(v.check(&v.with_header(0, commas.as_bytes())), Ok(()));
+    // A signature that does not decode is ignored when another one matches.
+    let mixed = format!("t=1700000000,v1=nothex,{sig}");
+    assert_eq!(v.check(&v.with_header(0, mixed.as_bytes())), Ok(()));
+}
+
+#[test]
+fn hostile_timestamp_headers() {
+    let v = vector("slack");
+    for (value, expected) in [
+        (&b"abc"[..], Rejection::MalformedTimestamp),
+        (b"", Rejection::MalformedTimestamp),
+        (b"\xff", Rejection::MalformedTimestamp),
+        (
+            b"99999999999999999999999999999999999999",
+            Rejection::MalformedTimestamp,
+        ),
+        (b"1531420618.5", Rejection::MalformedTimestamp),
+    ] {
+        assert_eq!(
+            v.check(&v.with_header(1, value)),
+            Err(expected),
+            "{value:?}"
+        );
+    }
+    assert_eq!(
+        v.check(&v.without_header(1)),
+        Err(Rejection::MissingTimestamp)
+    );
+}
+
+#[test]
+fn standard_webhooks_needs_its_id_header() {
+    let v = vector("standard-webhooks");
+    assert_eq!(
+        v.check(&v.without_header(1)),
+        Err(Rejection::MissingSignature)
+    );
+    let other_id = v.with_header(1, b"msg_other");
+    assert_eq!(v.check(&other_id), Err(Rejection::SignatureMismatch));
+    // A whsec_ secret without its prefix decodes to the same key.
+    let unprefixed = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    assert_eq!(
+        v.check_with(&v.headers(), v.body, v.now, &[unprefixed], None),
+        Ok(())
+    );
+}
+
+#[test]
+fn twilio_body_hash_must_match_the_body() {
+    let json = vectors().pop().unwrap();
+    let other = json.check_with(&json.headers(), br#"{"a":2}"#, json.now, &["12345"], None);
+    assert_eq!(other, Err(Rejection::SignatureMismatch));
+}
+
+#[test]
+fn identify_reads_where_the_file_says() {
+    for v in vectors() {
+        let headers = v.headers();
+        let request = Request {
+            headers: &headers,
+            body: v.body,
+            url: v.url,
+            now_unix: v.now,
+        };
+        let got = provider(v.provider).identify(&request);
+        let (id, kind) = v.identity;
+        assert_eq!(got.event_id, id, "{}", v.provider);
+        assert_eq!(got.event_type.as_deref(), kind, "{}", v.provider);
+    }
+}
+
+#[test]
+fn sign_round_trips_through_verify() {
+    let body = br#"{"id":"evt_9","type":"invoice.paid","event_id":"e9","event":"order.paid","event_type":"x"}"#;
+    for v in vectors() {
+        let provider = provider(v.provider);
+        let url = v.url;
+        let signed_body: &[u8] = if v.provider == "twilio" { v.body } else { body };
+        let headers = provider
+            .sign(signed_body, v.secret, url, 1_800_000_000)
+            .unwrap();
+        assert!(headers.iter().any(|(name, _)| name == "Content-Type"));
+        let request = Request {
+            headers: &headers,
+            body: signed_body,
+            url,
+            now_unix: 1_800_000_010,
+        };
+        let keys = [provider.secret_key(v.secret).unwrap()];
+        assert_eq!(
+            provider.verify(&request, &keys, None),
+            Ok(()),
+            "{}",
+            v.provider
+        );
+        let identity = provider.identify(&request);
+        assert!(!identity.event_id.is_empty());
+        let other_secret = [provider.secret_key("whsec_YW5vdGhlcg==").unwrap()];
+        let wrong = provider.verify(&request, &other_secret, None);
+        assert_eq!(wrong, Err(Rejection::SignatureMismatch), "{}", v.provider);
+    }
+}
+
+#[test]
+fn sign_reproduces_published_headers() {
+    let v = vector("standard-webhooks");
+    let headers = provider("standard-webhooks")
+        .sign(v.body, v.secret, v.url, 1_614_265_330)
+        .unwrap();
+    let header = |name: &str| {
+        headers
+            .header(name)
+            .map(|b| std::str::from_utf8(b).unwrap())
+    };
+    assert_eq!(header("webhook-timestamp"), Some("1614265330"));
+    assert!(header("webhook-id").unwrap().starts_with("msg_"));
+    let github = provider("github")
+        .sign(b"Hello, World!", "It's a Secret to Everybody", "", 0)
+        .unwrap();
+    assert_eq!(
+        github.header("X-Hub-Signature-256"),
+        Some(&b"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"[..])
+    );
+    assert_eq!(github.header("X-GitHub-Event"), Some(&b"ping"[..]));
+    let twilio = vector("twilio");
+    let signed = provider("twilio")
+        .sign(twilio.body, "12345", twilio.url, 0)
+        .unwrap();
+    assert_eq!(
+        signed.header("X-Twilio-Signature"),
+        Some(&b"0/KCTR6DLpKmkAf8muzZqo1nDgQ="[..])
+    );
+    assert_eq!(
+        signed.header("Content-Type"),
+        Some(&b"application/x-www-form-urlencoded"[..])
+    );
+}
+
+#[test]
+fn secrets_are_checked_and_never_printed() {
+    let standard = provider("standard-webhooks");
+    let error = standard.secret_key("whsec_%%%").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "provider `standard-webhooks`: secret: expected a whsec_ prefixed base64 secret"
+    );
+    assert!(provider("stripe").secret_key("").is_err());
+    let key = provider("stripe").secret_key("whsec_very_secret").unwrap();
+    assert_eq!(format!("{key:?}"), "SecretKey(<redacted>)");
+}
+
+fn parse_error(text: &str) -> String {
+    Provider::parse("custom", text).unwrap_err().to_string()
+}
+
+const MINIMAL: &str = "scheme = \"hmac\"\nalgorithm = \"sha256\"\nsigned = \"{body}\"\n[signature]\nheader = \"X-Sig\"\nencoding = \"hex\"\n";
+
+#[test]
+fn a_new_provider_is_a_new_file() {
+    let text = format!("{MINIMAL}[event_type]\nheader = \"X-Kind\"\nexample = \"test\"\n");
+    let custom = Provider::parse("custom", &text).unwrap();
+    assert_eq!(custom.name(), "custom");
+    assert_eq!(custom.default_tolerance_secs(), None);
+    let sha512 = MINIMAL.replace("sha256", "sha512").replace("hex", "base64");
+    let headers = Provider::parse("custom", &sha512)
+        .unwrap()
+        .sign(b"x", "k", "", 0)
+        .unwrap();
+    assert_eq!(headers.header("X-Sig").map(<[u8]>::len), Some(88));
+}
+
+#[test]
+fn file_errors_name_the_key_and_why() {
+    let cases = [
+        (format!("{MINIMAL}colour = 1\n"), "unknown field `colour`"),
+        (MINIMAL.replace("sha256", "md5"), "unknown variant `md5`"),
+        (
+            MINIMAL.replace("signed = \"{body}\"\n", ""),
+            "key `signed`: required",
+        ),
+        (
+            MINIMAL.replace("{body}", "{bdy}"),
+            "unknown placeholder `{bdy}`",
+        ),
+        (
+            MINIMAL.replace("{body}", "{timestamp}{body}"),
+            "key `signed`",
+        ),
+        (
+            MINIMAL.replace("{body}", "{id}{body}"),
+            "`{id}` needs [event_id] header",
+        ),
+        (
+            format!("{MINIMAL}format = \"pairs\"\n"),
+            "key `signature.pair_separator`",
+        ),
+        (
+            format!("{MINIMAL}format = \"pairs\"\npair_separator = \",\"\nkv_separator = \"=\"\n"),
+            "key `signature.keys`",
+        ),
+        (
+            format!("{MINIMAL}[timestamp]\nkey = \"t\"\ntolerance_secs = 300\n")
+                .replace("{body}", "{timestamp}.{body}"),
+            "key `timestamp.key`",
+        ),
+        (
+            format!("{MINIMAL}[event_id]\nheader = \"X\"\npointer = \"/id\"\n"),
+            "key `event_id`",
+        ),
+        (
+            format!("{MINIMAL}[event_type]\nheader = \"X\"\n"),
+            "key `event_type.example`",
+        ),
+        (
+            format!("{MINIMAL}[secret]\nprefix = \"whsec_\"\n"),
+            "key `secret.prefix`",
+        ),
+        (
+            "scheme = \"twilio\"\nalgorithm = \"sha1\"\n[signature]\nheader = \"X\"\n".to_string(),
+            "key `algorithm`: not used by scheme = \"twilio\"",
+        ),
+        (
+            "scheme = \"ed25519\"".to_string(),
+            "unknown variant `ed25519`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = parse_error(&text);
+        assert!(error.starts_with("provider `custom`"), "{error}");
+        assert!(error.contains(expected), "{expected:?} not in {error}");
+    }
+}
+
+#[test]
+fn load_dir_names_the_file() {
+    let dir = std::env::temp_dir().join(format!("hookgate-providers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("broken.toml"), MINIMAL.replace("hex", "octal")).unwrap();
+    let error = ProviderRegistry::load_dir(&dir).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(error.contains("broken.toml"), "{error}");
+    assert!(error.contains("unknown variant `octal`"), "{error}");
+    let missing = ProviderRegistry::load_dir(Path::new("/nonexistent/providers"));
+    assert!(
+        missing
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/providers")
+    );
+}

@@ -38,27 +38,47 @@ impl Layout {
         match spec.format {
             HeaderFormat::Value => {
                 let context = "with format = \"value\"";
-                Invalid::reject_if(spec.pair_separator.is_some(), "signature.pair_separator", context)?;
-                Invalid::reject_if(spec.kv_separator.is_some(), "signature.kv_separator", context)?;
+                Invalid::reject_if(
+                    spec.pair_separator.is_some(),
+                    "signature.pair_separator",
+                    context,
+                )?;
+                Invalid::reject_if(
+                    spec.kv_separator.is_some(),
+                    "signature.kv_separator",
+                    context,
+                )?;
                 Invalid::reject_if(spec.keys.is_some(), "signature.keys", context)?;
                 Ok(Layout::Value {
                     prefix: spec.prefix.as_deref().map(Into::into),
                 })
             }
             HeaderFormat::Pairs => {
-                Invalid::reject_if(spec.prefix.is_some(), "signature.prefix", "with format = \"pairs\"")?;
+                Invalid::reject_if(
+                    spec.prefix.is_some(),
+                    "signature.prefix",
+                    "with format = \"pairs\"",
+                )?;
                 let pair_separator = separator("signature.pair_separator", &spec.pair_separator)?;
                 let kv_separator = separator("signature.kv_separator", &spec.kv_separator)?;
                 if pair_separator == kv_separator {
-                    return Err(Invalid::new("signature.kv_separator", "must differ from signature.pair_separator"));
+                    return Err(Invalid::new(
+                        "signature.kv_separator",
+                        "must differ from signature.pair_separator",
+                    ));
                 }
                 let keys = spec
                     .keys
                     .as_deref()
                     .filter(|keys| !keys.is_empty())
                     .ok_or_else(|| Invalid::new("signature.keys", "required with format = \"pairs\": the keys whose values are signatures"))?;
-                if let Some(bad) = keys.iter().find(|k| k.is_empty() || k.contains([pair_separator as char, kv_separator as char])) {
-                    return Err(Invalid::new("signature.keys", format!("{bad:?} is empty or contains a separator")));
+                if let Some(bad) = keys.iter().find(|k| {
+                    k.is_empty() || k.contains([pair_separator as char, kv_separator as char])
+                }) {
+                    return Err(Invalid::new(
+                        "signature.keys",
+                        format!("{bad:?} is empty or contains a separator"),
+                    ));
                 }
                 Ok(Layout::Pairs {
                     pair_separator,
@@ -101,7 +121,9 @@ impl Layout {
             return Err(Rejection::MissingTimestamp);
         };
         let mut found = None;
-        for (item_key, item_value) in self.items(value).filter_map(|i| split_pair(i, *kv_separator))
+        for (item_key, item_value) in self
+            .items(value)
+            .filter_map(|i| split_pair(i, *kv_separator))
         {
             if item_key == key {
                 if found.is_some() || item_value.is_empty() {
@@ -193,12 +215,18 @@ mod tests {
         let value = b"t=1492774577,v1=aa,v0=bb, v1=cc";
         assert_eq!(collect(&layout, value), [&b"aa"[..], b"cc"]);
         assert_eq!(layout.pair(value, b"t"), Ok(&b"1492774577"[..]));
-        assert_eq!(layout.pair(b"v1=aa", b"t"), Err(Rejection::MissingTimestamp));
+        assert_eq!(
+            layout.pair(b"v1=aa", b"t"),
+            Err(Rejection::MissingTimestamp)
+        );
         assert_eq!(
             layout.pair(b"t=1,t=2,v1=aa", b"t"),
             Err(Rejection::MalformedTimestamp)
         );
-        assert_eq!(layout.pair(b"t=,v1=aa", b"t"), Err(Rejection::MalformedTimestamp));
+        assert_eq!(
+            layout.pair(b"t=,v1=aa", b"t"),
+            Err(Rejection::MalformedTimestamp)
+        );
     }
 
     #[test]

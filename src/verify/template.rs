@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn rejects_bad_templates() {
         for bad in ["", "{body", "{bodyx}", "{header:}", "{header:a b}", "{}"] {
-            assert!(Template::compile(bad).is_err(), "{bad:?} should not compile");
+            assert!(
+                Template::compile(bad).is_err(),
+                "{bad:?} should not compile"
+            );
         }
     }
 
@@ -165,8 +168,14 @@ mod tests {
             id: None,
             headers: &headers,
         };
-        assert_eq!(render("{timestamp}", &values), Err(Rejection::MissingTimestamp));
+        assert_eq!(
+            render("{timestamp}", &values),
+            Err(Rejection::MissingTimestamp)
+        );
         assert_eq!(render("{id}", &values), Err(Rejection::MissingSignature));
-        assert_eq!(render("{header:X}", &values), Err(Rejection::MissingSignature));
+        assert_eq!(
+            render("{header:X}", &values),
+            Err(Rejection::MissingSignature)
+        );
     }
 }

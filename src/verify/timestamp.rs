@@ -33,7 +33,16 @@ mod tests {
         assert_eq!(parse(b"0"), Ok(0));
         assert_eq!(parse(b"999999999999999999"), Ok(999_999_999_999_999_999));
         let forty = "9".repeat(40);
-        for bad in [&b""[..], b"-5", b"+5", b" 5", b"5.0", b"1e9", forty.as_bytes(), b"\xff"] {
+        for bad in [
+            &b""[..],
+            b"-5",
+            b"+5",
+            b" 5",
+            b"5.0",
+            b"1e9",
+            forty.as_bytes(),
+            b"\xff",
+        ] {
             assert_eq!(parse(bad), Err(Rejection::MalformedTimestamp), "{bad:?}");
         }
     }
@@ -42,8 +51,17 @@ mod tests {
     fn tolerance_in_both_directions() {
         assert_eq!(check(1000, 1300, 300), Ok(()));
         assert_eq!(check(1300, 1000, 300), Ok(()));
-        assert_eq!(check(1000, 1301, 300), Err(Rejection::TimestampOutOfTolerance));
-        assert_eq!(check(1301, 1000, 300), Err(Rejection::TimestampOutOfTolerance));
-        assert_eq!(check(0, i64::MIN, 0), Err(Rejection::TimestampOutOfTolerance));
+        assert_eq!(
+            check(1000, 1301, 300),
+            Err(Rejection::TimestampOutOfTolerance)
+        );
+        assert_eq!(
+            check(1301, 1000, 300),
+            Err(Rejection::TimestampOutOfTolerance)
+        );
+        assert_eq!(
+            check(0, i64::MIN, 0),
+            Err(Rejection::TimestampOutOfTolerance)
+        );
     }
 }

@@ -40,7 +40,10 @@ impl TwilioScheme {
             ("signature.encoding", signature.encoding.is_some()),
             ("signature.format", signature.format != HeaderFormat::Value),
             ("signature.prefix", signature.prefix.is_some()),
-            ("signature.pair_separator", signature.pair_separator.is_some()),
+            (
+                "signature.pair_separator",
+                signature.pair_separator.is_some(),
+            ),
             ("signature.kv_separator", signature.kv_separator.is_some()),
             ("signature.keys", signature.keys.is_some()),
         ] {
@@ -89,7 +92,11 @@ impl TwilioScheme {
     ) -> Result<(), String> {
         let fields = match body_hash_param(url) {
             Some(expected) if body_hash_matches(body, &expected) => Vec::new(),
-            Some(_) => return Err(format!("{BODY_HASH_PARAM} in the URL does not match the body")),
+            Some(_) => {
+                return Err(format!(
+                    "{BODY_HASH_PARAM} in the URL does not match the body"
+                ));
+            }
             None => sorted_form_fields(body),
         };
         let signature = Encoding::Base64.encode(digest(key, url, &fields).as_bytes());

@@ -9,23 +9,34 @@ use std::time::{Duration, Instant};
 fn hookgate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for name in ["DATABASE_URL", "REDIS_URL", "HOOKGATE_ADMIN_TOKEN", "HOOKGATE_CONFIG"] {
+    for name in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "HOOKGATE_ADMIN_TOKEN",
+        "HOOKGATE_CONFIG",
+    ] {
         command.env_remove(name);
     }
     command
 }
 
 fn write_config(text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::now_v7().simple()));
+    let path =
+        std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::now_v7().simple()));
     std::fs::write(&path, text).unwrap();
     path
 }
 
 fn check_config(text: &str) -> (bool, String) {
     let path = write_config(text);
-    let output = hookgate().args(["check-config", "--config"]).arg(&path).output().unwrap();
+    let output = hookgate()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(path);
-    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
 }
 
@@ -33,13 +44,20 @@ fn check_config(text: &str) -> (bool, String) {
 fn check_config_accepts_the_test_config_and_the_example() {
     let (ok, output) = check_config(&config_text("postgres://x@127.0.0.1/db", ""));
     assert!(ok, "{output}");
-    assert!(output.contains("ok (9 sources, 2 destinations)"), "{output}");
+    assert!(
+        output.contains("ok (9 sources, 2 destinations)"),
+        "{output}"
+    );
     let example = hookgate()
         .args(["check-config", "--config", "hookgate.example.toml"])
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1/postgres")
         .output()
         .unwrap();
-    assert!(example.status.success(), "{}", String::from_utf8_lossy(&example.stderr));
+    assert!(
+        example.status.success(),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
 }
 
 #[test]
@@ -51,45 +69,87 @@ fn check_config_names_each_class_of_mistake_precisely() {
             r#"sources[1] ("github").provider: unknown provider "gitlab""#,
         ),
         (
-            valid.replacen("destinations = [\"billing\", \"ledger\"]", "destinations = [\"billing\", \"payroll\"]", 1),
+            valid.replacen(
+                "destinations = [\"billing\", \"ledger\"]",
+                "destinations = [\"billing\", \"payroll\"]",
+                1,
+            ),
             r#"sources[0] ("stripe").destinations: unknown destination "payroll""#,
         ),
         (
-            valid.replacen("secrets = [\"It's a Secret to Everybody\"]", "secrets = [\"${UNSET_SECRET:-}\"]", 1),
+            valid.replacen(
+                "secrets = [\"It's a Secret to Everybody\"]",
+                "secrets = [\"${UNSET_SECRET:-}\"]",
+                1,
+            ),
             r#"sources[1] ("github").secrets: no secret"#,
         ),
         (
-            valid.replacen("url = \"http://127.0.0.1:9/billing\"", "url = \"billing.internal\"", 1),
+            valid.replacen(
+                "url = \"http://127.0.0.1:9/billing\"",
+                "url = \"billing.internal\"",
+                1,
+            ),
             r#"destinations[0] ("billing").url: "billing.internal" is not a URL"#,
         ),
         (
-            valid.replacen("max_connections = 8", "max_connections = 8\npool_size = 3", 1),
+            valid.replacen(
+                "max_connections = 8",
+                "max_connections = 8\npool_size = 3",
+                1,
+            ),
             "unknown field `pool_size`",
         ),
         (
-            valid.replacen("secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]", "secrets = [\"${NO_SUCH_VARIABLE}\"]", 1),
+            valid.replacen(
+                "secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]",
+                "secrets = [\"${NO_SUCH_VARIABLE}\"]",
+                1,
+            ),
             "environment variable NO_SUCH_VARIABLE is not set",
         ),
         (
-            valid.replacen("secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]", "secrets = [\"whsec_!!not base64!!\"]", 1),
+            valid.replacen(
+                "secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]",
+                "secrets = [\"whsec_!!not base64!!\"]",
+                1,
+            ),
             r#"sources[4] ("standard-webhooks").secrets[0]"#,
         ),
     ];
     for (text, expected) in mistakes {
         let (ok, output) = check_config(&text);
         assert!(!ok, "accepted a config that should fail with {expected}");
-        assert!(output.contains(expected), "expected {expected:?} in:\n{output}");
+        assert!(
+            output.contains(expected),
+            "expected {expected:?} in:\n{output}"
+        );
     }
-    let missing = hookgate().args(["check-config", "--config", "/nonexistent/hookgate.toml"]).output().unwrap();
+    let missing = hookgate()
+        .args(["check-config", "--config", "/nonexistent/hookgate.toml"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read config file /nonexistent/hookgate.toml"));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("cannot read config file /nonexistent/hookgate.toml")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
     let app = spawn_app().await;
     let body_file = write_config(&unique_body());
-    for provider in ["stripe", "github", "shopify", "slack", "standard-webhooks", "razorpay", "paddle", "square"] {
+    for provider in [
+        "stripe",
+        "github",
+        "shopify",
+        "slack",
+        "standard-webhooks",
+        "razorpay",
+        "paddle",
+        "square",
+    ] {
         let secret = match provider {
             "stripe" => secrets::STRIPE,
             "github" => secrets::GITHUB,
@@ -102,11 +162,24 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
         };
         let url = app.webhook_url(provider);
         let output = hookgate()
-            .args(["sign", "--provider", provider, "--secret", secret, "--url", &url, "--body"])
+            .args([
+                "sign",
+                "--provider",
+                provider,
+                "--secret",
+                secret,
+                "--url",
+                &url,
+                "--body",
+            ])
             .arg(&body_file)
             .output()
             .unwrap();
-        assert!(output.status.success(), "{provider}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{provider}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(stdout.contains("curl -i -X POST"), "{stdout}");
         let headers: Vec<(String, String)> = stdout
@@ -115,8 +188,14 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
             .filter_map(|line| line.split_once(": "))
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect();
-        let response = app.post(provider, &headers, std::fs::read(&body_file).unwrap()).await;
-        assert!(response.status().is_success(), "{provider}: {}", response.status());
+        let response = app
+            .post(provider, &headers, std::fs::read(&body_file).unwrap())
+            .await;
+        assert!(
+            response.status().is_success(),
+            "{provider}: {}",
+            response.status()
+        );
     }
     let _ = std::fs::remove_file(body_file);
     app.stop().await;
@@ -151,7 +230,10 @@ async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
         .unwrap();
     assert_eq!(tables, 2, "serve applied the migrations");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -163,7 +245,10 @@ async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
     };
     assert!(status.success(), "exit status {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(rest.iter().any(|l| l.contains("hookgate stopped")), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("hookgate stopped")),
+        "{rest:?}"
+    );
     let _ = std::fs::remove_file(config);
 }
 
@@ -173,8 +258,16 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     let database = runtime.block_on(create_database(&server_url()));
     let config = write_config(&config_text(&database, ""));
     for _ in 0..2 {
-        let output = hookgate().args(["migrate", "--config"]).arg(&config).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = hookgate()
+            .args(["migrate", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let _ = std::fs::remove_file(config);
 }

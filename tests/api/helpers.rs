@@ -29,7 +29,9 @@ pub fn with_database(url: &str, database: &str) -> String {
 /// Creates an empty database with a unique name on the server at `server`; returns its URL.
 pub async fn create_database(server: &str) -> String {
     let name = format!("hgtest_{}", Uuid::now_v7().simple());
-    let mut admin = PgConnection::connect(server).await.expect("connect to test Postgres");
+    let mut admin = PgConnection::connect(server)
+        .await
+        .expect("connect to test Postgres");
     admin
         .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
         .await
@@ -160,7 +162,9 @@ async fn start(config: Config, database_url: String) -> TestApp {
     TestApp {
         ingest,
         admin,
-        db: PgPool::connect(&database_url).await.expect("connect to test database"),
+        db: PgPool::connect(&database_url)
+            .await
+            .expect("connect to test database"),
         database_url,
         http: reqwest::Client::new(),
         shutdown,
@@ -170,7 +174,12 @@ async fn start(config: Config, database_url: String) -> TestApp {
 
 impl TestApp {
     /// POSTs `body` with `headers` to `/webhooks/{source}`.
-    pub async fn post(&self, source: &str, headers: &[(String, String)], body: impl Into<Vec<u8>>) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        source: &str,
+        headers: &[(String, String)],
+        body: impl Into<Vec<u8>>,
+    ) -> reqwest::Response {
         let mut request = self
             .http
             .post(format!("{}/webhooks/{source}", self.ingest))
@@ -187,7 +196,10 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.db).await.expect("count query")
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db)
+            .await
+            .expect("count query")
     }
 
     /// Stops gracefully and waits until it has.
@@ -231,6 +243,8 @@ pub async fn json(response: reqwest::Response) -> serde_json::Value {
 
 /// Headers as owned pairs.
 pub fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
-

@@ -21,14 +21,21 @@ fn server_binaries() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 /// Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb refuses root).
 fn run(bin: &Path, tool: &str, args: &[&str]) {
     let program = bin.join(tool);
     let status = if is_root() {
-        Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).status()
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&program)
+            .args(args)
+            .status()
     } else {
         Command::new(&program).args(args).status()
     }
@@ -37,22 +44,49 @@ fn run(bin: &Path, tool: &str, args: &[&str]) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl PrivatePostgres {
     /// Creates and starts a cluster in a fresh directory on a free port.
     pub fn start() -> PrivatePostgres {
         let bin = server_binaries();
-        let data = std::env::temp_dir().join(format!("hookgate-pg-{}", uuid::Uuid::now_v7().simple()));
+        let data =
+            std::env::temp_dir().join(format!("hookgate-pg-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&data).unwrap();
         if is_root() {
-            let ok = Command::new("chown").args(["postgres:postgres"]).arg(&data).status().unwrap();
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&data)
+                .status()
+                .unwrap();
             assert!(ok.success());
         }
         let data_arg = data.to_str().unwrap();
-        run(&bin, "initdb", &["-D", data_arg, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-        let pg = PrivatePostgres { bin, data, port: free_port() };
+        run(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                data_arg,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        let pg = PrivatePostgres {
+            bin,
+            data,
+            port: free_port(),
+        };
         pg.start_again();
         pg
     }
@@ -64,17 +98,41 @@ impl PrivatePostgres {
 
     /// Kills the server the way a crash would (`-m immediate`: no checkpoint).
     pub fn crash(&self) {
-        run(&self.bin, "pg_ctl", &["-D", self.data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+        run(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
     }
 
     /// Starts the (stopped) server again; it recovers from its WAL.
     pub fn start_again(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.data.display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.data.display()
+        );
         let log = self.data.join("server.log");
         run(
             &self.bin,
             "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &options, "-w", "start"],
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
         );
     }
 }
@@ -85,7 +143,11 @@ impl Drop for PrivatePostgres {
         let program = self.bin.join("pg_ctl");
         let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
         let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).output()
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .output()
         } else {
             Command::new(&program).args(args).output()
         };

@@ -1,0 +1,196 @@
+//! The delivery queue: claim due deliveries with a lease, record how attempts ended, hand
+//! back what was claimed but not attempted, and reclaim what a dead worker held.
+
+use super::{Store, StoreError};
+use bytes::Bytes;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A delivery claimed for one attempt, with what is needed to make it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub id: Uuid,
+    /// The hookgate event id: the `Idempotency-Key`.
+    pub event_id: Uuid,
+    pub destination_id: String,
+    /// 1-based number of the attempt about to be made.
+    pub attempt: i32,
+    pub source_id: String,
+    pub event_type: Option<String>,
+    pub content_type: Option<String>,
+    #[sqlx(try_from = "Vec<u8>")]
+    pub body: Bytes,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextState {
+    Delivered,
+    RetryAt(OffsetDateTime),
+    Dead,
+}
+
+/// How one attempt ended, to be recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: Uuid,
+    pub attempt: i32,
+    pub started_at: OffsetDateTime,
+    pub duration: Duration,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub next: NextState,
+}
+
+const CLAIM: &str = r#"
+WITH picked AS (
+    SELECT id FROM deliveries
+    WHERE destination_id = $1 AND state = 'pending' AND run_at <= now()
+    ORDER BY run_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d
+SET state = 'in_flight',
+    lease_until = now() + make_interval(secs => $3),
+    attempts = d.attempts + 1,
+    updated_at = now()
+FROM picked, events e
+WHERE d.id = picked.id AND e.id = d.event_id
+RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id, e.event_type,
+          e.content_type, e.body
+"#;
+
+const FINISH: &str = r#"
+WITH input AS (
+    SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
+                         $6::text[], $7::timestamptz[], $8::int[], $9::text[])
+        AS t(id, attempt, state, run_at, status, error, started_at, duration_ms, excerpt)
+), updated AS (
+    UPDATE deliveries d
+    SET state = i.state,
+        run_at = COALESCE(i.run_at, d.run_at),
+        lease_until = NULL,
+        last_status = i.status,
+        last_error = i.error,
+        updated_at = now()
+    FROM input i
+    WHERE d.id = i.id AND d.state = 'in_flight' AND d.attempts = i.attempt
+)
+INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status, error, response_excerpt)
+SELECT id, attempt, started_at, duration_ms, status, error, excerpt FROM input
+ON CONFLICT DO NOTHING
+"#;
+
+const RELEASE: &str = r#"
+UPDATE deliveries
+SET state = 'pending', attempts = attempts - 1, lease_until = NULL, updated_at = now()
+WHERE id = ANY($1) AND state = 'in_flight'
+"#;
+
+const RECLAIM_EXPIRED: &str = r#"
+UPDATE deliveries
+SET state = 'pending', run_at = now(), lease_until = NULL,
+    last_error = 'lease expired: the worker stopped during the attempt', updated_at = now()
+WHERE state = 'in_flight' AND lease_until < now()
+"#;
+
+/// The channel workers LISTEN on for new deliveries.
+pub const WAKE_CHANNEL: &str = "hookgate_deliveries";
+
+impl Store {
+    /// Claims up to `limit` due deliveries to `destination`, leasing them for `lease`.
+    pub async fn claim_deliveries(
+        &self,
+        destination: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        Ok(sqlx::query_as(CLAIM)
+            .bind(destination)
+            .bind(i64::from(limit))
+            .bind(lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Records attempts and moves each delivery on, in one statement. A record whose lease
+    /// was lost (the delivery was reclaimed meanwhile) leaves the delivery alone.
+    pub async fn finish_deliveries(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+        let state = |r: &AttemptRecord| match r.next {
+            NextState::Delivered => "delivered",
+            NextState::RetryAt(_) => "pending",
+            NextState::Dead => "dead",
+        };
+        let run_at = |r: &AttemptRecord| match r.next {
+            NextState::RetryAt(at) => Some(at),
+            _ => None,
+        };
+        sqlx::query(FINISH)
+            .bind(records.iter().map(|r| r.delivery_id).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.attempt).collect::<Vec<_>>())
+            .bind(records.iter().map(state).collect::<Vec<_>>())
+            .bind(records.iter().map(run_at).collect::<Vec<_>>())
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.status.map(i32::from))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.error.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(records.iter().map(|r| r.started_at).collect::<Vec<_>>())
+            .bind(
+                records
+                    .iter()
+                    .map(|r| i32::try_from(r.duration.as_millis()).unwrap_or(i32::MAX))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.response_excerpt.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Hands claimed deliveries that were never attempted back to the queue, uncounted.
+    pub async fn release_deliveries(&self, ids: &[Uuid]) -> Result<(), StoreError> {
+        sqlx::query(RELEASE).bind(ids).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Makes deliveries whose lease ran out (their worker died) claimable again; answers
+    /// how many.
+    pub async fn reclaim_expired_leases(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(RECLAIM_EXPIRED)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Tells workers in other processes that deliveries are waiting.
+    pub async fn notify_workers(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A listener on [`WAKE_CHANNEL`].
+    pub async fn listen_for_work(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(WAKE_CHANNEL).await?;
+        Ok(listener)
+    }
+}
