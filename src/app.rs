@@ -2,6 +2,7 @@
 //! and takes it down gracefully.
 
 use crate::config::Config;
+use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
 use crate::ingest::writer::{CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
@@ -38,6 +39,10 @@ impl Role {
     fn ingests(self) -> bool {
         matches!(self, Role::All | Role::Ingest)
     }
+
+    fn delivers(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
 }
 
 /// How `serve` starts.
@@ -63,6 +68,8 @@ pub struct Application {
     store: Store,
     writer_tasks: JoinSet<()>,
     writer_shutdown: CancellationToken,
+    background_tasks: JoinSet<()>,
+    background_shutdown: CancellationToken,
     shutdown: CancellationToken,
 }
 
@@ -102,11 +109,33 @@ impl Application {
             .context("invalid redis.url")?;
 
         let shutdown = CancellationToken::new();
+        let background_shutdown = CancellationToken::new();
+        let mut background_tasks = JoinSet::new();
+        let local_wakers = if options.role.delivers() {
+            let delivery = delivery::start(&config, &store, redis.as_ref(), &background_shutdown)?;
+            background_tasks = delivery.tasks;
+            Some(delivery.wakers)
+        } else {
+            None
+        };
+        let (remote_wake, notifier) = RemoteWake::start(store.clone(), background_shutdown.clone());
+        background_tasks.spawn(async move {
+            let _ = notifier.await;
+        });
+        let on_commit = Arc::new(move |accepted: usize| {
+            if accepted > 0 {
+                if let Some(wakers) = &local_wakers {
+                    wakers.wake_all();
+                }
+                remote_wake.mark();
+            }
+        });
+
         let writer_shutdown = CancellationToken::new();
         let (writer, writer_tasks) = CommitWriter::spawn(
             store.clone(),
             options.writer,
-            Arc::new(|_accepted| {}),
+            on_commit,
             writer_shutdown.clone(),
         );
         let health = web::Data::new(HealthState {
@@ -151,6 +180,8 @@ impl Application {
             store,
             writer_tasks,
             writer_shutdown,
+            background_tasks,
+            background_shutdown,
             shutdown,
         })
     }
@@ -191,6 +222,8 @@ impl Application {
         }
         self.writer_shutdown.cancel();
         while self.writer_tasks.join_next().await.is_some() {}
+        self.background_shutdown.cancel();
+        while self.background_tasks.join_next().await.is_some() {}
         self.store.close().await;
         tracing::info!("hookgate stopped");
         failure.map_or(Ok(()), Err)

@@ -42,7 +42,7 @@ fn check_config(text: &str) -> (bool, String) {
 
 #[test]
 fn check_config_accepts_the_test_config_and_the_example() {
-    let (ok, output) = check_config(&config_text("postgres://x@127.0.0.1/db", ""));
+    let (ok, output) = check_config(&default_config_text("postgres://x@127.0.0.1/db"));
     assert!(ok, "{output}");
     assert!(
         output.contains("ok (9 sources, 2 destinations)"),
@@ -62,7 +62,7 @@ fn check_config_accepts_the_test_config_and_the_example() {
 
 #[test]
 fn check_config_names_each_class_of_mistake_precisely() {
-    let valid = config_text("postgres://x@127.0.0.1/db", "");
+    let valid = default_config_text("postgres://x@127.0.0.1/db");
     let mistakes = [
         (
             valid.replacen("provider = \"github\"", "provider = \"gitlab\"", 1),
@@ -86,7 +86,7 @@ fn check_config_names_each_class_of_mistake_precisely() {
         ),
         (
             valid.replacen(
-                "url = \"http://127.0.0.1:9/billing\"",
+                "url = \"http://127.0.0.1:9/\"",
                 "url = \"billing.internal\"",
                 1,
             ),
@@ -204,7 +204,7 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
     let database = create_database(&server_url()).await;
-    let config = write_config(&config_text(&database, ""));
+    let config = write_config(&default_config_text(&database));
     let mut child = hookgate()
         .args(["serve", "--config"])
         .arg(&config)
@@ -256,7 +256,7 @@ async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
 fn migrate_applies_the_schema_and_is_idempotent() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let database = runtime.block_on(create_database(&server_url()));
-    let config = write_config(&config_text(&database, ""));
+    let config = write_config(&default_config_text(&database));
     for _ in 0..2 {
         let output = hookgate()
             .args(["migrate", "--config"])

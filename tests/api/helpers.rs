@@ -1,6 +1,6 @@
 //! Starts a real hookgate against a fresh database (and a private Redis key prefix) per test.
 
-use hookgate::app::{Application, ServeOptions};
+use hookgate::app::{Application, Role, ServeOptions};
 use hookgate::config::Config;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use std::path::{Path, PathBuf};
@@ -57,9 +57,38 @@ pub mod secrets {
     pub const TWILIO: &str = "12345";
 }
 
-/// The test config: one source per shipped provider (source id = provider name), two
-/// destinations, a small body limit; `extra` is appended verbatim.
-pub fn config_text(database_url: &str, extra: &str) -> String {
+/// A destination of the test config: its URL and extra `key = value` lines.
+#[derive(Clone)]
+pub struct Dest {
+    pub url: String,
+    pub settings: String,
+}
+
+impl Dest {
+    pub fn at(url: &str, settings: &str) -> Dest {
+        Dest {
+            url: url.to_owned(),
+            settings: settings.to_owned(),
+        }
+    }
+}
+
+impl Default for Dest {
+    /// Nothing listens on port 9: deliveries there fail and are retried.
+    fn default() -> Dest {
+        Dest::at("http://127.0.0.1:9/", "")
+    }
+}
+
+/// [`config_text`] with both destinations unreachable.
+pub fn default_config_text(database_url: &str) -> String {
+    config_text(database_url, &Dest::default(), &Dest::default(), "")
+}
+
+/// The test config: one source per shipped provider (source id = provider name), fanning
+/// out to the destinations `billing` and `ledger`, a small body limit; `extra` is appended
+/// verbatim.
+pub fn config_text(database_url: &str, billing: &Dest, ledger: &Dest, extra: &str) -> String {
     use secrets::*;
     let providers = providers_dir();
     let mut text = format!(
@@ -79,13 +108,19 @@ token = "test-admin-token"
 
 [[destinations]]
 id = "billing"
-url = "http://127.0.0.1:9/billing"
+url = "{billing_url}"
+{billing_settings}
 
 [[destinations]]
 id = "ledger"
-url = "http://127.0.0.1:9/ledger"
+url = "{ledger_url}"
+{ledger_settings}
 "#,
-        providers = providers.display()
+        providers = providers.display(),
+        billing_url = billing.url,
+        billing_settings = billing.settings,
+        ledger_url = ledger.url,
+        ledger_settings = ledger.settings,
     );
     let sources: [(&str, Vec<&str>); 9] = [
         ("stripe", vec![STRIPE, STRIPE_PREVIOUS]),
@@ -118,6 +153,9 @@ pub struct TestOptions {
     pub server: Option<String>,
     /// TOML appended to the config.
     pub extra_config: String,
+    pub billing: Dest,
+    pub ledger: Dest,
+    pub role: Role,
 }
 
 /// A running hookgate and handles to look behind it.
@@ -145,17 +183,24 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             Uuid::now_v7().simple()
         ));
     }
-    let text = config_text(&database_url, &extra);
-    let config = Config::parse(Path::new("test.toml"), &text, Rc::new(|_| None))
-        .expect("test config is valid");
-    start(config, database_url).await
+    let text = config_text(&database_url, &options.billing, &options.ledger, &extra);
+    start(&text, database_url, options.role).await
 }
 
-async fn start(config: Config, database_url: String) -> TestApp {
-    let app = Application::build(config, Path::new("test.toml"), ServeOptions::default())
+/// Starts another hookgate on an existing database.
+pub async fn start(config_text: &str, database_url: String, role: Role) -> TestApp {
+    let config = Config::parse(Path::new("test.toml"), config_text, Rc::new(|_| None))
+        .expect("test config is valid");
+    let options = ServeOptions {
+        role,
+        ..ServeOptions::default()
+    };
+    let app = Application::build(config, Path::new("test.toml"), options)
         .await
         .expect("hookgate starts");
-    let ingest = format!("http://{}", app.ingest_addr().expect("ingest role"));
+    let ingest = app
+        .ingest_addr()
+        .map_or_else(String::new, |addr| format!("http://{addr}"));
     let admin = format!("http://{}", app.admin_addr());
     let shutdown = app.shutdown_token();
     let task = tokio::spawn(app.run());
@@ -193,6 +238,22 @@ impl TestApp {
     /// The URL a provider that signs URLs would have signed for `source`.
     pub fn webhook_url(&self, source: &str) -> String {
         format!("{}/webhooks/{source}", self.ingest)
+    }
+
+    /// Waits until `sql` (a count) reaches `n`.
+    pub async fn wait_count(&self, sql: &str, n: i64, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let count = self.count(sql).await;
+            if count >= n {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{sql}: {count} of {n} within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

@@ -40,20 +40,14 @@ async fn a_new_event_is_accepted_and_stored_byte_exact_with_one_delivery_per_des
     assert_eq!(event_type, "invoice.paid");
     assert!(headers.get("stripe-signature").is_some());
     assert!(headers.get("authorization").is_none());
-    let deliveries: Vec<(String, String)> = sqlx::query_as(
-        "SELECT destination_id, state FROM deliveries WHERE event_id = $1 ORDER BY destination_id",
+    let destinations: Vec<String> = sqlx::query_scalar(
+        "SELECT destination_id FROM deliveries WHERE event_id = $1 ORDER BY destination_id",
     )
     .bind(id)
     .fetch_all(&app.db)
     .await
     .unwrap();
-    assert_eq!(
-        deliveries,
-        vec![
-            ("billing".into(), "pending".into()),
-            ("ledger".into(), "pending".into())
-        ]
-    );
+    assert_eq!(destinations, vec!["billing", "ledger"]);
     app.stop().await;
 }
 

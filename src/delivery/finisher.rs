@@ -1,0 +1,71 @@
+//! Records attempt outcomes in batches: workers hand records over a channel and one task
+//! writes whatever has gathered in one statement.
+
+use crate::store::{AttemptRecord, Store};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Most records written in one statement.
+const MAX_BATCH: usize = 256;
+/// Write attempts for one batch before giving up on it (its leases then expire and the
+/// deliveries are attempted again: at least once, never lost).
+const MAX_WRITE_TRIES: u32 = 30;
+
+/// The sending side, cloned into every worker.
+#[derive(Clone)]
+pub struct Finisher {
+    sender: mpsc::Sender<AttemptRecord>,
+}
+
+impl Finisher {
+    /// Starts the writer task; it ends once every `Finisher` clone is dropped and the queue
+    /// is written.
+    pub fn spawn(store: Store) -> (Finisher, JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
+        (
+            Finisher { sender },
+            tokio::spawn(write_batches(store, receiver)),
+        )
+    }
+
+    /// Queues one record (waits when the writer is behind).
+    pub async fn record(&self, record: AttemptRecord) {
+        if self.sender.send(record).await.is_err() {
+            tracing::error!(
+                "attempt finisher stopped; the lease will expire and the delivery retried"
+            );
+        }
+    }
+}
+
+async fn write_batches(store: Store, mut receiver: mpsc::Receiver<AttemptRecord>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+        write_with_retries(&store, &batch).await;
+    }
+}
+
+async fn write_with_retries(store: &Store, batch: &[AttemptRecord]) {
+    let mut delay = Duration::from_millis(100);
+    for tries in 1..=MAX_WRITE_TRIES {
+        match store.finish_deliveries(batch).await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, tries, records = batch.len(), "recording attempts failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    tracing::error!(
+        records = batch.len(),
+        "gave up recording attempts; leases will expire and the deliveries run again"
+    );
+}

@@ -1,0 +1,34 @@
+//! Delivery building blocks: the retry policy, the circuit breaker, the rate limiter,
+//! Standard Webhooks signing and the HTTP attempt; and the workers that put them together.
+
+pub mod circuit;
+mod finisher;
+pub mod policy;
+pub mod rate_limit;
+pub mod request;
+mod runner;
+pub mod signing;
+mod worker;
+
+pub use circuit::{CircuitBreaker, CircuitSettings, CircuitState, Permit};
+pub use policy::{Outcome, RetryPolicy, Step, jitter, parse_retry_after};
+pub use rate_limit::RateLimiter;
+pub use request::{Attempt, AttemptResult, client, send};
+pub use runner::{Delivery, RemoteWake, Wakers, start};
+pub use signing::{SigningKey, SigningKeyError};
+
+/// A destination with the configured defaults, for tests.
+#[cfg(test)]
+fn test_destination(url: &str) -> crate::config::DestinationConfig {
+    crate::config::DestinationConfig {
+        id: "billing".into(),
+        url: url.into(),
+        timeout_ms: 5_000,
+        max_attempts: 15,
+        backoff_base_ms: 2_000,
+        backoff_max_ms: 3_600_000,
+        concurrency: 32,
+        rate_limit_per_sec: None,
+        signing_secret: None,
+    }
+}

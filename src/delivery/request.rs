@@ -1,0 +1,440 @@
+//! One delivery attempt over HTTP: the request a destination receives and what its answer
+//! amounts to.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Client, Response, redirect};
+use uuid::Uuid;
+
+use super::policy::{Outcome, parse_retry_after};
+use super::signing::SigningKey;
+
+/// The most of a response body kept for the attempt log.
+pub const EXCERPT_BYTES: usize = 256;
+/// A response body is read (and discarded) up to this much so the connection can be reused;
+/// a longer one is cut off and its connection closed.
+const DRAIN_BYTES: usize = 64 * 1024;
+const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const EVENT_ID: &str = "x-hookgate-event-id";
+const SOURCE: &str = "x-hookgate-source";
+const EVENT_TYPE: &str = "x-hookgate-event-type";
+const ATTEMPT: &str = "x-hookgate-attempt";
+const DELIVERY_ID: &str = "x-hookgate-delivery-id";
+const WEBHOOK_ID: &str = "webhook-id";
+const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
+/// The HTTP client every delivery shares: pooled keep-alive connections, no redirects
+/// followed, no proxy taken from the environment.
+pub fn client() -> Result<Client, reqwest::Error> {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Everything one attempt sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The destination URL.
+    pub url: &'a str,
+    /// The event's body, sent unchanged.
+    pub body: &'a Bytes,
+    /// The event's original Content-Type; `application/octet-stream` when unknown or unusable.
+    pub content_type: Option<&'a str>,
+    /// The hookgate event id: `Idempotency-Key`, `X-Hookgate-Event-Id` and `webhook-id`.
+    pub event_id: Uuid,
+    pub source_id: &'a str,
+    /// Sent as `X-Hookgate-Event-Type` when known and a valid header value.
+    pub event_type: Option<&'a str>,
+    /// 1-based attempt number.
+    pub attempt: u32,
+    pub delivery_id: Uuid,
+    /// The destination's key, when its deliveries are signed (Standard Webhooks).
+    pub signing_key: Option<&'a SigningKey>,
+    /// The whole attempt, connecting and reading the answer included, must fit in this.
+    pub timeout: Duration,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult {
+    /// For [`super::RetryPolicy::next_step`]; also gives the status and error to record.
+    pub outcome: Outcome,
+    /// From sending until the response headers arrived (or the attempt failed).
+    pub duration: Duration,
+    /// The start of the response body (at most [`EXCERPT_BYTES`], lossy UTF-8), if any.
+    pub response_excerpt: Option<String>,
+}
+
+/// Makes one attempt. `now_unix` is the signature's timestamp and the reference for a
+/// `Retry-After` date. Never fails: every failure is an [`Outcome`].
+pub async fn send(client: &Client, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
+    let started = Instant::now();
+    let request = client
+        .post(attempt.url)
+        .headers(headers(attempt, now_unix))
+        .body(attempt.body.clone())
+        .timeout(attempt.timeout);
+    let mut response = match request.send().await {
+        Ok(response) => response,
+        Err(err) => {
+            return AttemptResult {
+                outcome: failure(err),
+                duration: started.elapsed(),
+                response_excerpt: None,
+            };
+        }
+    };
+    let duration = started.elapsed();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| parse_retry_after(value, now_unix));
+    let outcome = Outcome::Status(response.status().as_u16(), retry_after);
+    AttemptResult {
+        outcome,
+        duration,
+        response_excerpt: excerpt(&mut response).await,
+    }
+}
+
+/// The request headers. A value that cannot travel in a header (a control character in an
+/// event type, say) is left out rather than failing the delivery.
+fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
+    let event_id = attempt.event_id.to_string();
+    let content_type = attempt
+        .content_type
+        .and_then(header_value)
+        .unwrap_or(HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+    let mut headers = HeaderMap::with_capacity(12);
+    headers.insert(CONTENT_TYPE, content_type);
+    let mut put = |name: &'static str, value: &str| {
+        if let Some(value) = header_value(value) {
+            headers.insert(name, value);
+        }
+    };
+    put(IDEMPOTENCY_KEY, &event_id);
+    put(EVENT_ID, &event_id);
+    put(SOURCE, attempt.source_id);
+    if let Some(event_type) = attempt.event_type {
+        put(EVENT_TYPE, event_type);
+    }
+    put(ATTEMPT, &attempt.attempt.to_string());
+    put(DELIVERY_ID, &attempt.delivery_id.to_string());
+    if let Some(key) = attempt.signing_key {
+        put(WEBHOOK_ID, &event_id);
+        put(WEBHOOK_TIMESTAMP, &now_unix.to_string());
+        put(
+            WEBHOOK_SIGNATURE,
+            &key.sign(&event_id, now_unix, attempt.body),
+        );
+    }
+    headers
+}
+
+fn header_value(text: &str) -> Option<HeaderValue> {
+    HeaderValue::from_bytes(text.as_bytes()).ok()
+}
+
+/// A transport error as an outcome, described by its innermost cause (never the URL, which
+/// may carry credentials).
+fn failure(err: reqwest::Error) -> Outcome {
+    if err.is_timeout() {
+        return Outcome::Timeout;
+    }
+    let is_connect = err.is_connect();
+    let err = err.without_url();
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let detail = cause.to_string();
+    if is_connect {
+        Outcome::Connect(detail)
+    } else {
+        Outcome::Transport(detail)
+    }
+}
+
+/// Reads the start of the body, keeping [`EXCERPT_BYTES`] and reading no more than
+/// [`DRAIN_BYTES`]; a read error (the timeout included) ends it early.
+async fn excerpt(response: &mut Response) -> Option<String> {
+    let mut kept = Vec::with_capacity(EXCERPT_BYTES);
+    let mut read = 0;
+    while read < DRAIN_BYTES {
+        let Ok(Some(chunk)) = response.chunk().await else {
+            break;
+        };
+        read += chunk.len();
+        let room = EXCERPT_BYTES - kept.len();
+        kept.extend_from_slice(&chunk[..room.min(chunk.len())]);
+    }
+    (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const NOW: i64 = 1_700_000_000;
+
+    /// A request as it arrived on the wire.
+    struct Received {
+        head: String,
+        body: Vec<u8>,
+    }
+
+    impl Received {
+        fn request_line(&self) -> &str {
+            self.head.lines().next().unwrap_or_default()
+        }
+
+        /// Every value of header `name`.
+        fn headers(&self, name: &str) -> Vec<&str> {
+            self.head
+                .lines()
+                .skip(1)
+                .filter_map(|line| line.split_once(':'))
+                .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.trim())
+                .collect()
+        }
+
+        fn header(&self, name: &str) -> Option<&str> {
+            let values = self.headers(name);
+            assert!(values.len() <= 1, "{name} sent {} times", values.len());
+            values.first().copied()
+        }
+    }
+
+    /// Reads one request with a Content-Length body.
+    async fn read_request(socket: &mut TcpStream) -> Received {
+        let mut data = Vec::new();
+        let mut buf = [0; 4096];
+        let head_end = loop {
+            if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at;
+            }
+            let n = socket.read(&mut buf).await.expect("read request");
+            assert!(n > 0, "connection closed before the request head ended");
+            data.extend_from_slice(&buf[..n]);
+        };
+        let head = String::from_utf8(data[..head_end].to_vec()).expect("ASCII head");
+        let mut received = Received {
+            head,
+            body: data[head_end + 4..].to_vec(),
+        };
+        let length: usize = received
+            .header("content-length")
+            .expect("content-length")
+            .parse()
+            .expect("numeric content-length");
+        while received.body.len() < length {
+            let n = socket.read(&mut buf).await.expect("read body");
+            assert!(n > 0, "connection closed before the body ended");
+            received.body.extend_from_slice(&buf[..n]);
+        }
+        received
+    }
+
+    /// A server for one request: it answers `response` and then `tail` repeated until the
+    /// client goes away, and hands back the request it got.
+    async fn serve_once(
+        response: &'static [u8],
+        tail: &'static [u8],
+    ) -> (String, tokio::task::JoinHandle<Received>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!(
+            "http://{}/hooks/in?token=abc",
+            listener.local_addr().expect("addr")
+        );
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let received = read_request(&mut socket).await;
+            socket.write_all(response).await.expect("write response");
+            while !tail.is_empty() && socket.write_all(tail).await.is_ok() {}
+            received
+        });
+        (url, server)
+    }
+
+    fn plain_attempt<'a>(url: &'a str, body: &'a Bytes) -> Attempt<'a> {
+        Attempt {
+            url,
+            body,
+            content_type: None,
+            event_id: Uuid::now_v7(),
+            source_id: "stripe",
+            event_type: None,
+            attempt: 1,
+            delivery_id: Uuid::now_v7(),
+            signing_key: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    async fn send_plain(url: &str) -> AttemptResult {
+        let body = Bytes::from_static(b"{}");
+        let client = client().expect("client");
+        send(&client, &plain_attempt(url, &body), NOW).await
+    }
+
+    /// A plain attempt against a server that answers `response` then `tail` repeatedly.
+    async fn answered(response: &'static [u8], tail: &'static [u8]) -> AttemptResult {
+        let (url, _server) = serve_once(response, tail).await;
+        send_plain(&url).await
+    }
+
+    #[tokio::test]
+    async fn the_destination_receives_the_exact_body_and_every_header() {
+        let (url, server) =
+            serve_once(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\nok", b"").await;
+        let key = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("key");
+        let body = Bytes::from_static(b"{\"a\":1}\r\n\x00\xff binary tail");
+        let attempt = Attempt {
+            content_type: Some("application/json; charset=utf-8"),
+            event_type: Some("invoice.paid"),
+            attempt: 3,
+            signing_key: Some(&key),
+            ..plain_attempt(&url, &body)
+        };
+        let result = send(&client().expect("client"), &attempt, NOW).await;
+        assert_eq!(result.outcome, Outcome::Status(202, None));
+        assert_eq!(result.response_excerpt.as_deref(), Some("ok"));
+
+        let received = server.await.expect("server");
+        let event_id = attempt.event_id.to_string();
+        assert_eq!(received.request_line(), "POST /hooks/in?token=abc HTTP/1.1");
+        assert_eq!(received.body, body.as_ref());
+        let expected = [
+            (
+                "content-type",
+                "application/json; charset=utf-8".to_string(),
+            ),
+            ("idempotency-key", event_id.clone()),
+            ("x-hookgate-event-id", event_id.clone()),
+            ("x-hookgate-source", "stripe".to_string()),
+            ("x-hookgate-event-type", "invoice.paid".to_string()),
+            ("x-hookgate-attempt", "3".to_string()),
+            ("x-hookgate-delivery-id", attempt.delivery_id.to_string()),
+            ("webhook-id", event_id.clone()),
+            ("webhook-timestamp", NOW.to_string()),
+            ("webhook-signature", key.sign(&event_id, NOW, &body)),
+        ];
+        for (name, value) in expected {
+            assert_eq!(received.header(name), Some(value.as_str()), "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn optional_headers_are_left_out_and_the_content_type_defaults() {
+        let (url, server) = serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", b"").await;
+        let body = Bytes::from_static(b"raw");
+        let attempt = Attempt {
+            content_type: Some("bad\nvalue"),
+            event_type: Some("line\nbreak"),
+            ..plain_attempt(&url, &body)
+        };
+        let result = send(&client().expect("client"), &attempt, NOW).await;
+        assert_eq!(result.outcome, Outcome::Status(200, None));
+        assert_eq!(result.response_excerpt, None);
+
+        let received = server.await.expect("server");
+        assert_eq!(
+            received.header("content-type"),
+            Some("application/octet-stream")
+        );
+        for absent in [
+            "x-hookgate-event-type",
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+        ] {
+            assert_eq!(received.header(absent), None, "{absent}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_after_comes_back_with_the_status() {
+        let result = answered(
+            b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\ncontent-length: 4\r\n\r\nbusy",
+            b"",
+        )
+        .await;
+        assert_eq!(
+            result.outcome,
+            Outcome::Status(503, Some(Duration::from_secs(7)))
+        );
+        assert_eq!(result.response_excerpt.as_deref(), Some("busy"));
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let result = answered(
+            b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/elsewhere\r\ncontent-length: 0\r\n\r\n",
+            b"",
+        )
+        .await;
+        assert_eq!(result.outcome, Outcome::Status(302, None));
+    }
+
+    #[tokio::test]
+    async fn a_huge_response_yields_only_the_excerpt() {
+        let result = answered(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 1000000000\r\n\r\n",
+            &[b'x'; 8192],
+        )
+        .await;
+        assert_eq!(result.outcome, Outcome::Status(500, None));
+        assert_eq!(result.response_excerpt, Some("x".repeat(EXCERPT_BYTES)));
+    }
+
+    #[tokio::test]
+    async fn a_silent_destination_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let _server = tokio::spawn(async move {
+            let (_socket, _) = listener.accept().await.expect("accept");
+            std::future::pending::<()>().await
+        });
+        let body = Bytes::from_static(b"{}");
+        let timeout = Duration::from_millis(200);
+        let attempt = Attempt {
+            timeout,
+            ..plain_attempt(&url, &body)
+        };
+        let result = send(&client().expect("client"), &attempt, NOW).await;
+        assert_eq!(result.outcome, Outcome::Timeout);
+        assert!(result.duration >= timeout, "{:?}", result.duration);
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connect_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        drop(listener);
+        let outcome = send_plain(&url).await.outcome;
+        let Outcome::Connect(detail) = &outcome else {
+            panic!("expected a connect error, got {outcome:?}");
+        };
+        assert!(detail.to_lowercase().contains("refused"), "{detail}");
+        assert!(!detail.contains("127.0.0.1"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn an_unusable_url_is_a_transport_error() {
+        let outcome = send_plain("not a url").await.outcome;
+        assert!(matches!(outcome, Outcome::Transport(_)), "{outcome:?}");
+    }
+}
