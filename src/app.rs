@@ -6,8 +6,10 @@ use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
 use crate::ingest::writer::{CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
+use crate::metrics;
 use crate::problem::Problem;
 use crate::redis_link::RedisLink;
+use crate::retention;
 use crate::sources::Sources;
 use crate::store::Store;
 use crate::telemetry;
@@ -114,6 +116,11 @@ impl Application {
         let local_wakers = if options.role.delivers() {
             let delivery = delivery::start(&config, &store, redis.as_ref(), &background_shutdown)?;
             background_tasks = delivery.tasks;
+            background_tasks.spawn(retention::run(
+                store.clone(),
+                config.retention.days,
+                background_shutdown.clone(),
+            ));
             Some(delivery.wakers)
         } else {
             None
@@ -122,6 +129,11 @@ impl Application {
         background_tasks.spawn(async move {
             let _ = notifier.await;
         });
+        background_tasks.spawn(metrics::refresh_queue_gauges(
+            store.clone(),
+            config.destinations.iter().map(|d| d.id.clone()).collect(),
+            background_shutdown.clone(),
+        ));
         let on_commit = Arc::new(move |accepted: usize| {
             if accepted > 0 {
                 if let Some(wakers) = &local_wakers {
@@ -168,7 +180,9 @@ impl Application {
         let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
         let admin_addr = listener.local_addr()?;
         let server = start_server(listener, move |cfg| {
-            cfg.app_data(health.clone()).configure(health::routes);
+            cfg.app_data(health.clone())
+                .configure(health::routes)
+                .configure(metrics::routes);
         })?;
         servers.push((server, "admin"));
 

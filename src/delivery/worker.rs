@@ -9,6 +9,7 @@ use super::rate_limit::RateLimiter;
 use super::request::{self, Attempt};
 use super::signing::SigningKey;
 use crate::config::DestinationConfig;
+use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,7 @@ impl DestinationWorker {
         let mut attempts = JoinSet::new();
         while !this.shutdown.is_cancelled() {
             while attempts.try_join_next().is_some() {}
+            metrics::circuit_state(&this.destination.id, this.circuit.state());
             let free = slots.available_permits();
             let limit = match this.circuit.permit(Instant::now()) {
                 Permit::Allowed => free.min(CLAIM_BATCH),
@@ -167,6 +169,7 @@ impl DestinationWorker {
             Step::Retry { after } => NextState::RetryAt(OffsetDateTime::now_utc() + after),
             Step::Dead { .. } => NextState::Dead,
         };
+        metrics::delivery_attempt(&destination.id, next, result.duration);
         tracing::debug!(destination = %destination.id, delivery = %delivery.id, attempt = delivery.attempt, outcome = %result.outcome, ?next, "attempt finished");
         self.finisher
             .record(AttemptRecord {

@@ -5,6 +5,7 @@ use crate::problem::Problem;
 use crate::verify::Rejection;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use std::borrow::Cow;
 
 /// Why a webhook was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,20 @@ pub enum IngestError {
     Rejected(Rejection),
     #[error(transparent)]
     NotStored(#[from] CommitError),
+}
+
+impl IngestError {
+    /// The `outcome` label of the ingest metrics for this error.
+    pub fn metric_outcome(&self) -> Cow<'static, str> {
+        match self {
+            IngestError::UnknownSource => "unknown_source".into(),
+            IngestError::TooLarge { .. } => "too_large".into(),
+            IngestError::UnreadableBody(_) => "unreadable_body".into(),
+            IngestError::Rejected(rejection) => format!("rejected_{}", rejection.code()).into(),
+            IngestError::NotStored(CommitError::Overloaded) => "overloaded".into(),
+            IngestError::NotStored(_) => "unavailable".into(),
+        }
+    }
 }
 
 impl ResponseError for IngestError {

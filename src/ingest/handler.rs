@@ -4,6 +4,7 @@ use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::writer::CommitWriter;
+use crate::metrics;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
 use crate::verify::Request;
@@ -12,7 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -37,14 +40,32 @@ pub(super) async fn receive(
     payload: web::Payload,
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
-    let source = state
-        .sources
-        .get(&source_id)
-        .ok_or(IngestError::UnknownSource)?;
-    let received_at = OffsetDateTime::now_utc();
-    let body = read_body(&req, payload, state.max_body_bytes).await?;
+    let started = Instant::now();
+    let source = state.sources.get(&source_id);
+    let result = match source {
+        Some(source) => store_webhook(&req, payload, &state, source).await,
+        None => Err(IngestError::UnknownSource),
+    };
+    metrics::ingest_request(
+        source.map_or(metrics::UNKNOWN_SOURCE, |s| &s.id),
+        metric_outcome(&result),
+        result.is_ok().then(|| started.elapsed()),
+    );
+    result.map(|(outcome, event_id)| acknowledge(outcome, &event_id))
+}
 
-    let url = signed_url(&req, source);
+/// Verifies, identifies and stores one webhook; answers whether it was new, and its
+/// provider event id.
+async fn store_webhook(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &IngestState,
+    source: &Source,
+) -> Result<(InsertOutcome, String), IngestError> {
+    let received_at = OffsetDateTime::now_utc();
+    let body = read_body(req, payload, state.max_body_bytes).await?;
+
+    let url = signed_url(req, source);
     let request = Request {
         headers: &ActixHeaders(req.headers()),
         body: &body,
@@ -63,10 +84,7 @@ pub(super) async fn receive(
     if let Some(dedup) = &state.dedup
         && let Some(id) = dedup.lookup(&source.id, &identity.event_id).await
     {
-        return Ok(acknowledge(
-            InsertOutcome::Duplicate(id),
-            &identity.event_id,
-        ));
+        return Ok((InsertOutcome::Duplicate(id), identity.event_id));
     }
 
     let event = NewEvent {
@@ -99,7 +117,16 @@ pub(super) async fn receive(
         let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());
         actix_web::rt::spawn(async move { dedup.remember(&source_id, &event_id, id).await });
     }
-    Ok(acknowledge(outcome, &event_id))
+    Ok((outcome, event_id))
+}
+
+/// The `outcome` label of an ingest request.
+fn metric_outcome(result: &Result<(InsertOutcome, String), IngestError>) -> Cow<'static, str> {
+    match result {
+        Ok((InsertOutcome::Accepted(_), _)) => "accepted".into(),
+        Ok((InsertOutcome::Duplicate(_), _)) => "duplicate".into(),
+        Err(err) => err.metric_outcome(),
+    }
 }
 
 fn acknowledge(outcome: InsertOutcome, event_id: &str) -> HttpResponse {

@@ -151,6 +151,7 @@ impl WriterTask {
     async fn write(&self, batch: Vec<Job>) {
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|job| (job.event, job.reply)).unzip();
+        crate::metrics::commit_batch(events.len());
         let mut result = self.store.insert_events(&events).await;
         if let Err(StoreError::Unavailable(err)) = &result {
             // A pooled connection may have died with a Postgres restart: one retry on a

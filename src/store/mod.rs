@@ -2,9 +2,12 @@
 
 mod deliveries;
 mod events;
+mod queue_stats;
+mod retention;
 
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use events::{InsertOutcome, NewDelivery, NewEvent};
+pub use queue_stats::PendingSummary;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

@@ -6,6 +6,7 @@ mod durability;
 mod helpers;
 mod independent_sign;
 mod ingest;
+mod observability;
 mod private_pg;
 mod providers;
 mod sink;

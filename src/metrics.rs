@@ -1,0 +1,164 @@
+//! Prometheus metrics: the process-wide recorder, `GET /metrics`, one small function per thing
+//! hookgate measures, and the task that refreshes the queue gauges from the database.
+//!
+//! Labels only ever carry configured source and destination ids and fixed outcome words:
+//! never secrets, event ids or raw request paths, so cardinality stays bounded.
+
+use crate::delivery::CircuitState;
+use crate::store::{NextState, Store};
+use actix_web::{HttpResponse, web};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const INGEST_REQUESTS: &str = "hookgate_ingest_requests_total";
+const INGEST_ACK_SECONDS: &str = "hookgate_ingest_ack_seconds";
+const COMMIT_BATCH_SIZE: &str = "hookgate_ingest_commit_batch_size";
+const DELIVERY_ATTEMPTS: &str = "hookgate_delivery_attempts_total";
+const DELIVERY_SECONDS: &str = "hookgate_delivery_duration_seconds";
+const QUEUE_DEPTH: &str = "hookgate_queue_depth";
+const QUEUE_OLDEST_SECONDS: &str = "hookgate_queue_oldest_pending_seconds";
+const CIRCUIT_STATE: &str = "hookgate_circuit_state";
+
+/// The `source` label of requests to a source that is not configured.
+pub const UNKNOWN_SOURCE: &str = "unknown";
+
+/// How often the queue gauges are refreshed (and the recorder's upkeep runs).
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder, installed on first use. Several applications in one process
+/// (tests) share it; if another recorder was installed first, metrics render empty.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = [INGEST_ACK_SECONDS, DELIVERY_SECONDS]
+            .into_iter()
+            .try_fold(PrometheusBuilder::new(), |builder, name| {
+                builder.set_buckets_for_metric(Matcher::Full(name.into()), LATENCY_BUCKETS)
+            })
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full(COMMIT_BATCH_SIZE.into()),
+                    BATCH_BUCKETS,
+                )
+            })
+            .expect("bucket lists are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if let Err(err) = metrics::set_global_recorder(recorder) {
+            tracing::warn!(error = %err, "a metrics recorder is already installed; /metrics stays empty");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(INGEST_REQUESTS, "Webhooks received, by source and outcome");
+    describe_histogram!(
+        INGEST_ACK_SECONDS,
+        "Time from request to 2xx acknowledgement"
+    );
+    describe_histogram!(COMMIT_BATCH_SIZE, "Events written per group commit");
+    describe_counter!(
+        DELIVERY_ATTEMPTS,
+        "Delivery attempts, by destination and outcome (delivered, retry, dead)"
+    );
+    describe_histogram!(DELIVERY_SECONDS, "Duration of delivery attempts");
+    describe_gauge!(QUEUE_DEPTH, "Pending deliveries per destination");
+    describe_gauge!(
+        QUEUE_OLDEST_SECONDS,
+        "Age of the oldest pending delivery per destination"
+    );
+    describe_gauge!(
+        CIRCUIT_STATE,
+        "Circuit breaker per destination: 0 closed, 1 open, 2 half-open"
+    );
+}
+
+/// Registers `GET /metrics` (Prometheus text format, no auth).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    handle();
+    cfg.route("/metrics", web::get().to(render));
+}
+
+async fn render() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(handle().render())
+}
+
+/// One ingest request ended in `outcome`; `ack` is its latency when it was acknowledged.
+pub fn ingest_request(source: &str, outcome: Cow<'static, str>, ack: Option<Duration>) {
+    counter!(INGEST_REQUESTS, "source" => source.to_owned(), "outcome" => outcome).increment(1);
+    if let Some(ack) = ack {
+        histogram!(INGEST_ACK_SECONDS, "source" => source.to_owned()).record(ack.as_secs_f64());
+    }
+}
+
+/// One group commit wrote `events` events.
+pub fn commit_batch(events: usize) {
+    histogram!(COMMIT_BATCH_SIZE).record(events as f64);
+}
+
+/// One delivery attempt to `destination` took `duration` and moved the delivery to `next`.
+pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) {
+    let outcome = match next {
+        NextState::Delivered => "delivered",
+        NextState::RetryAt(_) => "retry",
+        NextState::Dead => "dead",
+    };
+    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
+        .increment(1);
+    histogram!(DELIVERY_SECONDS, "destination" => destination.to_owned())
+        .record(duration.as_secs_f64());
+}
+
+/// The circuit breaker of `destination` is in `state`.
+pub fn circuit_state(destination: &str, state: CircuitState) {
+    let value = match state {
+        CircuitState::Closed => 0.0,
+        CircuitState::Open => 1.0,
+        CircuitState::HalfOpen => 2.0,
+    };
+    gauge!(CIRCUIT_STATE, "destination" => destination.to_owned()).set(value);
+}
+
+/// Refreshes the queue gauges of `destinations` from the database every few seconds, and
+/// runs the recorder's upkeep, until `shutdown`.
+pub async fn refresh_queue_gauges(
+    store: Store,
+    destinations: Vec<String>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        handle().run_upkeep();
+        match store.pending_by_destination().await {
+            Ok(pending) => {
+                for destination in &destinations {
+                    let (depth, oldest) = pending
+                        .iter()
+                        .find(|p| &p.destination_id == destination)
+                        .map_or((0, 0.0), |p| (p.count, p.oldest_age_secs));
+                    gauge!(QUEUE_DEPTH, "destination" => destination.clone()).set(depth as f64);
+                    gauge!(QUEUE_OLDEST_SECONDS, "destination" => destination.clone()).set(oldest);
+                }
+            }
+            Err(err) => tracing::debug!(error = %err, "queue gauges not refreshed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(GAUGE_INTERVAL) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
