@@ -4,11 +4,12 @@
 use crate::config::Config;
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
-use crate::ingest::writer::{CommitWriter, WriterOptions};
+use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
 use crate::problem::Problem;
 use crate::redis_link::RedisLink;
+use crate::replays::{self, ReplayApi, ReplayRunner};
 use crate::retention;
 use crate::sources::Sources;
 use crate::store::Store;
@@ -129,12 +130,7 @@ impl Application {
         background_tasks.spawn(async move {
             let _ = notifier.await;
         });
-        background_tasks.spawn(metrics::refresh_queue_gauges(
-            store.clone(),
-            config.destinations.iter().map(|d| d.id.clone()).collect(),
-            background_shutdown.clone(),
-        ));
-        let on_commit = Arc::new(move |accepted: usize| {
+        let on_commit: CommitHook = Arc::new(move |accepted: usize| {
             if accepted > 0 {
                 if let Some(wakers) = &local_wakers {
                     wakers.wake_all();
@@ -142,6 +138,18 @@ impl Application {
                 remote_wake.mark();
             }
         });
+
+        let destination_ids: Vec<String> =
+            config.destinations.iter().map(|d| d.id.clone()).collect();
+        if options.role.delivers() {
+            let runner = ReplayRunner {
+                store: store.clone(),
+                destinations: destination_ids.clone(),
+                wake: on_commit.clone(),
+                shutdown: background_shutdown.clone(),
+            };
+            background_tasks.spawn(runner.run());
+        }
 
         let writer_shutdown = CancellationToken::new();
         let (writer, writer_tasks) = CommitWriter::spawn(
@@ -177,12 +185,24 @@ impl Application {
             servers.push((server, "ingest"));
         }
 
+        background_tasks.spawn(metrics::refresh_queue_gauges(
+            store.clone(),
+            destination_ids.clone(),
+            background_shutdown.clone(),
+        ));
+        let replay_api = web::Data::new(ReplayApi {
+            store: store.clone(),
+            token: config.admin.token.clone(),
+            destinations: destination_ids,
+        });
         let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
         let admin_addr = listener.local_addr()?;
         let server = start_server(listener, move |cfg| {
             cfg.app_data(health.clone())
+                .app_data(replay_api.clone())
                 .configure(health::routes)
-                .configure(metrics::routes);
+                .configure(metrics::routes)
+                .configure(replays::routes);
         })?;
         servers.push((server, "admin"));
 

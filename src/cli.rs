@@ -58,6 +58,8 @@ enum Command {
         #[arg(long, default_value = "providers")]
         providers_dir: PathBuf,
     },
+    /// Replay events through the admin API.
+    Replay(crate::replays::cli::ReplayArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -78,6 +80,7 @@ pub async fn run() -> anyhow::Result<()> {
             url,
             providers_dir,
         } => sign(&providers_dir, &provider, &secret, body.as_deref(), url),
+        Command::Replay(args) => crate::replays::cli::run(args).await,
     }
 }
 

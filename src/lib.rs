@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod problem;
 pub mod redis_link;
+pub mod replays;
 pub mod retention;
 pub mod sources;
 pub mod store;

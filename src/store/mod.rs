@@ -3,11 +3,13 @@
 mod deliveries;
 mod events;
 mod queue_stats;
+mod replays;
 mod retention;
 
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use events::{InsertOutcome, NewDelivery, NewEvent};
 pub use queue_stats::PendingSummary;
+pub use replays::{BatchOutcome, ClaimedReplay, FinishedState, ReplayFilter, ReplayProgress};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

@@ -9,4 +9,5 @@ mod ingest;
 mod observability;
 mod private_pg;
 mod providers;
+mod replays;
 mod sink;
