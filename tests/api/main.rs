@@ -7,5 +7,6 @@ mod helpers;
 mod independent_sign;
 mod ingest;
 mod private_pg;
+mod process;
 mod providers;
 mod sink;
