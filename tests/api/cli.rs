@@ -116,27 +116,20 @@ fn check_config_names_each_class_of_mistake_precisely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
     let app = spawn_app().await;
-    let body_file = temp_file(&unique_body());
-    for provider in [
-        "stripe",
-        "github",
-        "shopify",
-        "slack",
-        "standard-webhooks",
-        "razorpay",
-        "paddle",
-        "square",
-    ] {
-        let secret = match provider {
-            "stripe" => secrets::STRIPE,
-            "github" => secrets::GITHUB,
-            "shopify" => secrets::SHOPIFY,
-            "slack" => secrets::SLACK,
-            "standard-webhooks" => secrets::STANDARD,
-            "razorpay" => secrets::RAZORPAY,
-            "paddle" => secrets::PADDLE,
-            _ => secrets::SQUARE,
-        };
+    let json_body = temp_file(&unique_body());
+    let form_body = temp_file("CallSid=CA123&From=%2B14158675310&Digits=42");
+    let cases = [
+        ("stripe", secrets::STRIPE, &json_body),
+        ("github", secrets::GITHUB, &json_body),
+        ("shopify", secrets::SHOPIFY, &json_body),
+        ("slack", secrets::SLACK, &json_body),
+        ("standard-webhooks", secrets::STANDARD, &json_body),
+        ("razorpay", secrets::RAZORPAY, &json_body),
+        ("paddle", secrets::PADDLE, &json_body),
+        ("square", secrets::SQUARE, &json_body),
+        ("twilio", secrets::TWILIO, &form_body),
+    ];
+    for (provider, secret, body_file) in cases {
         let url = app.webhook_url(provider);
         let output = hookgate()
             .args([
@@ -149,7 +142,7 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
                 &url,
                 "--body",
             ])
-            .arg(&body_file)
+            .arg(body_file)
             .output()
             .unwrap();
         assert!(
@@ -166,7 +159,7 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect();
         let response = app
-            .post(provider, &headers, std::fs::read(&body_file).unwrap())
+            .post(provider, &headers, std::fs::read(body_file).unwrap())
             .await;
         assert!(
             response.status().is_success(),
@@ -174,7 +167,9 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
             response.status()
         );
     }
-    let _ = std::fs::remove_file(body_file);
+    for file in [json_body, form_body] {
+        let _ = std::fs::remove_file(file);
+    }
     app.stop().await;
 }
 
