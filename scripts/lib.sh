@@ -258,6 +258,17 @@ hg_stop_private() {
 }
 
 # Makes sure a C linker is there (a Rust toolchain alone does not bring one).
+# Drops the per-test databases (hgtest_*) that earlier test runs left behind.
+hg_drop_test_databases() {
+  command -v psql >/dev/null 2>&1 || return 0
+  local names
+  names=$(psql "$DATABASE_URL" -qAtX -c "select datname from pg_database where datname like 'hgtest\_%'" </dev/null 2>/dev/null) || return 0
+  local name
+  for name in $names; do
+    psql "$DATABASE_URL" -qAtX -c "drop database if exists \"$name\" with (force)" </dev/null >/dev/null 2>&1 || true
+  done
+}
+
 hg_ensure_linker() {
   command -v cc >/dev/null 2>&1 || hg_apt_install gcc libc6-dev
 }

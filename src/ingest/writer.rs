@@ -154,8 +154,9 @@ impl WriterTask {
         crate::metrics::commit_batch(events.len());
         let mut result = self.store.insert_events(&events).await;
         if let Err(StoreError::Unavailable(err)) = &result {
-            // A pooled connection may have died with a Postgres restart: one retry on a
-            // fresh connection. Re-running is safe: stored events come back as duplicates.
+            // A pooled connection may have died with a Postgres restart, or Postgres broke a
+            // deadlock by aborting this batch: one retry. Re-running is safe: events stored
+            // meanwhile come back as duplicates.
             tracing::warn!(error = %err, batch = events.len(), "commit failed; retrying once");
             result = self.store.insert_events(&events).await;
         }

@@ -78,7 +78,10 @@ impl Store {
         batch: &[NewEvent],
     ) -> Result<Vec<InsertOutcome>, StoreError> {
         let firsts = first_of_each_key(batch);
-        let unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
+        let mut unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
+        // Concurrent batches take unique-index locks in one global order: no deadlocks
+        // between two batches that carry the same events.
+        unique.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
 
         let inserted: Vec<Uuid> =
             bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)

@@ -24,7 +24,8 @@ const STATEMENT_TIMEOUT: &str = "15s";
 /// Errors from the store, split by whether retrying later can help.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Postgres cannot be reached or is shutting down: retry later.
+    /// Postgres cannot be reached, is shutting down, or aborted the transaction to resolve a
+    /// deadlock or serialization conflict: retry later.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     /// Any other database failure.
@@ -54,8 +55,11 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception, 57P0x: shutdown / cannot connect now, 53: out of resources.
-            code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+            // 08: connection exception, 57P0x: shutdown / cannot connect now, 53: out of
+            // resources, 40: transaction rollback (deadlock, serialization failure).
+            ["08", "57P", "53", "40"]
+                .iter()
+                .any(|class| code.starts_with(class))
         }),
         _ => false,
     }

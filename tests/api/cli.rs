@@ -1,34 +1,11 @@
 //! The `hookgate` binary itself: check-config, sign, migrate, and a graceful SIGTERM.
 
 use crate::helpers::*;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn hookgate() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for name in [
-        "DATABASE_URL",
-        "REDIS_URL",
-        "HOOKGATE_ADMIN_TOKEN",
-        "HOOKGATE_CONFIG",
-    ] {
-        command.env_remove(name);
-    }
-    command
-}
-
-fn write_config(text: &str) -> PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::now_v7().simple()));
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::process::{ServeProcess, hookgate, temp_file};
+use std::time::Duration;
 
 fn check_config(text: &str) -> (bool, String) {
-    let path = write_config(text);
+    let path = temp_file(text);
     let output = hookgate()
         .args(["check-config", "--config"])
         .arg(&path)
@@ -139,27 +116,20 @@ fn check_config_names_each_class_of_mistake_precisely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
     let app = spawn_app().await;
-    let body_file = write_config(&unique_body());
-    for provider in [
-        "stripe",
-        "github",
-        "shopify",
-        "slack",
-        "standard-webhooks",
-        "razorpay",
-        "paddle",
-        "square",
-    ] {
-        let secret = match provider {
-            "stripe" => secrets::STRIPE,
-            "github" => secrets::GITHUB,
-            "shopify" => secrets::SHOPIFY,
-            "slack" => secrets::SLACK,
-            "standard-webhooks" => secrets::STANDARD,
-            "razorpay" => secrets::RAZORPAY,
-            "paddle" => secrets::PADDLE,
-            _ => secrets::SQUARE,
-        };
+    let json_body = temp_file(&unique_body());
+    let form_body = temp_file("CallSid=CA123&From=%2B14158675310&Digits=42");
+    let cases = [
+        ("stripe", secrets::STRIPE, &json_body),
+        ("github", secrets::GITHUB, &json_body),
+        ("shopify", secrets::SHOPIFY, &json_body),
+        ("slack", secrets::SLACK, &json_body),
+        ("standard-webhooks", secrets::STANDARD, &json_body),
+        ("razorpay", secrets::RAZORPAY, &json_body),
+        ("paddle", secrets::PADDLE, &json_body),
+        ("square", secrets::SQUARE, &json_body),
+        ("twilio", secrets::TWILIO, &form_body),
+    ];
+    for (provider, secret, body_file) in cases {
         let url = app.webhook_url(provider);
         let output = hookgate()
             .args([
@@ -172,7 +142,7 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
                 &url,
                 "--body",
             ])
-            .arg(&body_file)
+            .arg(body_file)
             .output()
             .unwrap();
         assert!(
@@ -189,7 +159,7 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect();
         let response = app
-            .post(provider, &headers, std::fs::read(&body_file).unwrap())
+            .post(provider, &headers, std::fs::read(body_file).unwrap())
             .await;
         assert!(
             response.status().is_success(),
@@ -197,66 +167,44 @@ async fn sign_prints_headers_that_hookgate_accepts_for_every_provider() {
             response.status()
         );
     }
-    let _ = std::fs::remove_file(body_file);
+    for file in [json_body, form_body] {
+        let _ = std::fs::remove_file(file);
+    }
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
     let database = create_database(&server_url()).await;
-    let config = write_config(&default_config_text(&database));
-    let mut child = hookgate()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let started = loop {
-        let line = lines.next().expect("hookgate logs until started").unwrap();
-        if line.contains("hookgate started") {
-            break line;
-        }
-        assert!(Instant::now() < deadline, "hookgate did not start");
-    };
-    assert!(started.contains("ingest_addr"), "{started}");
+    let mut process = ServeProcess::start(&default_config_text(&database));
     let pool = sqlx::PgPool::connect(&database).await.unwrap();
-    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('events', 'deliveries')")
-        .fetch_one(&pool)
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('events', 'deliveries')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 2, "serve applied the migrations");
+    let health = reqwest::get(format!("{}/healthz", process.ingest))
         .await
         .unwrap();
-    assert_eq!(tables, 2, "serve applied the migrations");
+    assert_eq!(health.status(), 200);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    process.signal("TERM");
+    let status = process.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "exit status {status}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest = process.remaining_logs();
     assert!(
         rest.iter().any(|l| l.contains("hookgate stopped")),
         "{rest:?}"
     );
-    let _ = std::fs::remove_file(config);
 }
 
 #[test]
 fn migrate_applies_the_schema_and_is_idempotent() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let database = runtime.block_on(create_database(&server_url()));
-    let config = write_config(&default_config_text(&database));
+    let config = temp_file(&default_config_text(&database));
     for _ in 0..2 {
         let output = hookgate()
             .args(["migrate", "--config"])

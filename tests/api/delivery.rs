@@ -371,3 +371,42 @@ async fn events_that_match_no_filter_are_stored_without_a_delivery() {
     sink.wait_for(2, WAIT).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingest_only_process_and_a_worker_only_process_deliver_together() {
+    let sink = Sink::ok();
+    let billing = Dest::at(&sink.url, FAST);
+    let ingest = spawn_app_with(TestOptions {
+        billing: billing.clone(),
+        role: hookgate::app::Role::Ingest,
+        ..Default::default()
+    })
+    .await;
+    let text = config_text(&ingest.database_url, &billing, &Dest::default(), "");
+    let worker = start(
+        &text,
+        ingest.database_url.clone(),
+        hookgate::app::Role::Worker,
+    )
+    .await;
+    assert!(
+        worker.ingest.is_empty(),
+        "a worker-only process has no ingest listener"
+    );
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(post_event(&ingest).await.0);
+    }
+    for id in &ids {
+        wait_state(&ingest, id, "billing", "delivered").await;
+    }
+    let keys: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|r| r.header("idempotency-key").to_owned())
+        .collect();
+    assert_eq!(keys.len(), 5);
+    assert!(ids.iter().all(|id| keys.contains(id)));
+    worker.stop().await;
+    ingest.stop().await;
+}

@@ -82,6 +82,40 @@ async fn fifty_concurrent_copies_of_one_event_store_it_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_copies_of_many_events_store_each_once_without_errors() {
+    let app = spawn_app().await;
+    let events: Vec<(String, Vec<(String, String)>)> = (0..20)
+        .map(|n| {
+            let body = unique_body();
+            let headers = github_headers(&body, &format!("interleaved-{n}"));
+            (body, headers)
+        })
+        .collect();
+    // Every event 8 times, in an order that puts copies of different events side by side,
+    // so concurrent commit batches carry the same events in different orders.
+    let requests = (0..8).flat_map(|round| {
+        let events = &events;
+        (0..events.len()).map(move |i| &events[(i * 7 + round) % events.len()])
+    });
+    let responses =
+        join_all(requests.map(|(body, headers)| app.post("github", headers, body.clone()))).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 202).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        140,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM events").await, 20);
+    assert_eq!(app.count("SELECT count(*) FROM deliveries").await, 40);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_answers_200_with_the_original_id_and_writes_no_delivery() {
     for redis in [None, Some(redis_url())] {
         let app = spawn_app_with(TestOptions {

@@ -8,6 +8,7 @@ mod independent_sign;
 mod ingest;
 mod observability;
 mod private_pg;
+mod process;
 mod providers;
 mod replays;
 mod sink;

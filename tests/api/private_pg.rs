@@ -2,7 +2,7 @@
 //! without disturbing the shared server other tests use.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 pub struct PrivatePostgres {
     bin: PathBuf,
@@ -35,9 +35,13 @@ fn run(bin: &Path, tool: &str, args: &[&str]) {
             .args(["-u", "postgres", "--"])
             .arg(&program)
             .args(args)
+            .stdout(Stdio::null())
             .status()
     } else {
-        Command::new(&program).args(args).status()
+        Command::new(&program)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
     }
     .unwrap_or_else(|err| panic!("cannot run {tool}: {err}"));
     assert!(status.success(), "{tool} {args:?} failed: {status}");

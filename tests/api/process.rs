@@ -1,0 +1,107 @@
+//! hookgate as a real child process: for signals and `kill -9` drills.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `hookgate` binary with the environment overrides cleared.
+pub fn hookgate() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for name in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "HOOKGATE_ADMIN_TOKEN",
+        "HOOKGATE_CONFIG",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Writes `text` to a fresh temporary file.
+pub fn temp_file(text: &str) -> PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A running `hookgate serve`.
+pub struct ServeProcess {
+    child: Child,
+    logs: Lines<BufReader<ChildStderr>>,
+    config: PathBuf,
+    /// Base URL of the ingest listener.
+    pub ingest: String,
+}
+
+impl ServeProcess {
+    /// Starts `hookgate serve` with this config and waits until it listens.
+    pub fn start(config_text: &str) -> ServeProcess {
+        let config = temp_file(config_text);
+        let mut child = hookgate()
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let started = loop {
+            let line = logs.next().expect("hookgate logs until started").unwrap();
+            if line.contains("hookgate started") {
+                break line;
+            }
+            assert!(Instant::now() < deadline, "hookgate did not start");
+        };
+        let address = started
+            .split("ingest_addr=Some(")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_else(|| panic!("no ingest address in {started:?}"));
+        ServeProcess {
+            child,
+            logs,
+            config,
+            ingest: format!("http://{address}"),
+        }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, ...).
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything logged after startup (call after exit).
+    pub fn remaining_logs(&mut self) -> Vec<String> {
+        self.logs.by_ref().map_while(Result::ok).collect()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
