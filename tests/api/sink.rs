@@ -128,7 +128,6 @@ impl Sink {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-
 }
 
 impl Drop for Sink {
