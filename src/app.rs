@@ -1,6 +1,7 @@
 //! Builds the running gateway from a config: store, sources, writer, the two listeners;
 //! and takes it down gracefully.
 
+use crate::admin::{self, AdminState, AdminToken};
 use crate::config::Config;
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
@@ -130,6 +131,17 @@ impl Application {
         background_tasks.spawn(async move {
             let _ = notifier.await;
         });
+        let admin = web::Data::new(AdminState {
+            store: store.clone(),
+            sources: sources.clone(),
+            token: AdminToken::new(config.admin.token.as_deref()),
+            wakers: local_wakers.clone(),
+            remote_wake: remote_wake.clone(),
+        });
+        background_tasks.spawn(admin::keep_stats_rollup(
+            store.clone(),
+            background_shutdown.clone(),
+        ));
         let on_commit: CommitHook = Arc::new(move |accepted: usize| {
             if accepted > 0 {
                 if let Some(wakers) = &local_wakers {
@@ -200,9 +212,11 @@ impl Application {
         let server = start_server(listener, move |cfg| {
             cfg.app_data(health.clone())
                 .app_data(replay_api.clone())
+                .app_data(admin.clone())
                 .configure(health::routes)
                 .configure(metrics::routes)
-                .configure(replays::routes);
+                .configure(replays::routes)
+                .configure(admin::routes);
         })?;
         servers.push((server, "admin"));
 

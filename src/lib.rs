@@ -1,6 +1,7 @@
 //! hookgate: a self-hosted inbound webhook gateway. Verifies webhooks, stores them durably in
 //! Postgres, and delivers them to internal APIs.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -9,7 +9,7 @@ use serde::Serialize;
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 /// An `application/problem+json` body with a stable machine-readable `code`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

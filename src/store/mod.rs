@@ -1,15 +1,28 @@
 //! Every SQL statement hookgate runs. Nothing outside this module talks to Postgres.
 
 mod deliveries;
+mod delivery_search;
+mod delivery_state;
+mod event_detail;
+mod event_search;
 mod events;
+mod id_time;
 mod queue_stats;
+mod redeliver;
 mod replays;
 mod retention;
+mod stats;
 
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextState, WAKE_CHANNEL};
+pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
+pub use delivery_state::DeliveryState;
+pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload};
+pub use event_search::{EventFilter, EventSummary};
 pub use events::{InsertOutcome, NewDelivery, NewEvent};
 pub use queue_stats::PendingSummary;
+pub use redeliver::Redelivery;
 pub use replays::{BatchOutcome, ClaimedReplay, FinishedState, ReplayFilter, ReplayProgress};
+pub use stats::{DestinationStats, SourceStats, Stats, stats_cutoff};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

@@ -278,6 +278,32 @@ impl Drop for TestApp {
     }
 }
 
+/// The admin token of the test config.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+impl TestApp {
+    /// GETs an admin `path` (starting with `/admin`) with the admin token.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request reaches the admin listener")
+    }
+
+    /// POSTs `body` to an admin `path` with the admin token.
+    pub async fn admin_post(&self, path: &str, body: impl Into<Vec<u8>>) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body.into())
+            .send()
+            .await
+            .expect("request reaches the admin listener")
+    }
+}
+
 /// Unix time now.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -1,5 +1,6 @@
 //! Integration tests: a real hookgate against real Postgres and Redis.
 
+mod admin;
 mod cli;
 mod delivery;
 mod durability;

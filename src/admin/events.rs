@@ -1,0 +1,130 @@
+//! `GET /admin/events`, `GET /admin/events/{id}` and `GET /admin/events/{id}/payload`.
+
+use super::error::AdminError;
+use super::{AdminState, PREFIX, page};
+use crate::ingest::headers::is_secret_header;
+use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary};
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Search parameters of `GET /admin/events`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Only events from this source.
+    source: Option<String>,
+    /// Only events of this type.
+    event_type: Option<String>,
+    /// Only events with at least one delivery in this state.
+    status: Option<DeliveryState>,
+    /// Received at or after (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    since: Option<OffsetDateTime>,
+    /// Received before (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    until: Option<OffsetDateTime>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// One page of events, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    events: Vec<EventSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Search events, newest first. Pages stay stable while new events arrive.
+#[utoipa::path(
+    context_path = PREFIX,
+    tag = "events",
+    params(EventQuery),
+    responses((status = 200, body = EventPage), (status = 400, body = crate::problem::Problem))
+)]
+#[get("/events")]
+pub async fn list(
+    state: web::Data<AdminState>,
+    query: web::Query<EventQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let query = query.into_inner();
+    let limit = page::limit(query.limit)?;
+    let filter = EventFilter {
+        source: query.source,
+        event_type: query.event_type,
+        status: query.status,
+        since: query.since,
+        until: query.until,
+        before: query.cursor.as_deref().map(page::decode).transpose()?,
+    };
+    let rows = state.store.search_events(&filter, limit + 1).await?;
+    let (events, next_cursor) = page::paginate(rows, limit, |event| event.id);
+    Ok(HttpResponse::Ok().json(EventPage {
+        events,
+        next_cursor,
+    }))
+}
+
+/// One event: metadata, the headers received, its deliveries with every attempt.
+#[utoipa::path(
+    context_path = PREFIX,
+    tag = "events",
+    params(("id" = Uuid, Path, description = "hookgate event id")),
+    responses(
+        (status = 200, body = EventDetail),
+        (status = 400, body = crate::problem::Problem),
+        (status = 404, body = crate::problem::Problem)
+    )
+)]
+#[get("/events/{id}")]
+pub async fn detail(
+    state: web::Data<AdminState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AdminError> {
+    let mut event = state
+        .store
+        .event_detail(*id)
+        .await?
+        .ok_or(AdminError::EventNotFound)?;
+    // Stored without credentials already; checked again in case the list grew since.
+    event.headers.retain(|name, _| !is_secret_header(name));
+    Ok(HttpResponse::Ok().json(event))
+}
+
+/// The raw body as received, byte-exact, with its original Content-Type.
+#[utoipa::path(
+    context_path = PREFIX,
+    tag = "events",
+    params(("id" = Uuid, Path, description = "hookgate event id")),
+    responses(
+        (status = 200, description = "the body as received", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = crate::problem::Problem),
+        (status = 404, body = crate::problem::Problem)
+    )
+)]
+#[get("/events/{id}/payload")]
+pub async fn payload(
+    state: web::Data<AdminState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AdminError> {
+    let payload = state
+        .store
+        .event_payload(*id)
+        .await?
+        .ok_or(AdminError::EventNotFound)?;
+    let content_type = payload
+        .content_type
+        .as_deref()
+        .and_then(|value| HeaderValue::from_str(value).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .body(payload.body))
+}

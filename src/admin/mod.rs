@@ -1,0 +1,69 @@
+//! The admin API on the admin listener: search and inspect events, replay them, the
+//! dead-letter view, stats and the OpenAPI document. Every route is behind the bearer token.
+
+mod auth;
+mod deliveries;
+mod error;
+mod events;
+mod openapi;
+mod page;
+mod replay;
+mod rollup;
+mod stats;
+
+pub use auth::AdminToken;
+pub use openapi::AdminApi;
+pub use rollup::keep_stats_rollup;
+
+use crate::delivery::{RemoteWake, Wakers};
+use crate::sources::Sources;
+use crate::store::Store;
+use actix_web::{middleware, web};
+use error::AdminError;
+use std::sync::Arc;
+
+/// Where every admin route lives.
+pub const PREFIX: &str = "/admin";
+
+/// What the admin handlers share.
+pub struct AdminState {
+    pub store: Store,
+    /// The configured sources, for the destinations a replay defaults to.
+    pub sources: Arc<Sources>,
+    pub token: AdminToken,
+    /// This process's delivery workers, when it runs them.
+    pub wakers: Option<Wakers>,
+    /// Wakes delivery workers in other processes.
+    pub remote_wake: RemoteWake,
+}
+
+impl AdminState {
+    /// Tells workers here and elsewhere that deliveries are due now.
+    fn wake_workers(&self) {
+        if let Some(wakers) = &self.wakers {
+            wakers.wake_all();
+        }
+        self.remote_wake.mark();
+    }
+}
+
+/// Registers the admin routes; needs `web::Data<AdminState>` in the app data.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .wrap(middleware::from_fn(auth::require_token))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                AdminError::BadRequest(format!("invalid query: {err}")).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                AdminError::BadRequest(format!("invalid path: {err}")).into()
+            }))
+            .service(events::list)
+            .service(events::detail)
+            .service(events::payload)
+            .service(replay::replay_event)
+            .service(deliveries::list)
+            .service(stats::stats)
+            .service(openapi::document),
+    );
+}

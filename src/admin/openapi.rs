@@ -1,0 +1,72 @@
+//! `GET /admin/openapi.json`: the OpenAPI 3 document, generated from the handlers themselves.
+
+use super::PREFIX;
+use super::error::AdminError;
+use actix_web::{HttpResponse, get};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+/// The admin API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hookgate admin API"),
+    paths(
+        super::events::list,
+        super::events::detail,
+        super::events::payload,
+        super::replay::replay_event,
+        super::deliveries::list,
+        super::stats::stats,
+        document,
+    ),
+    modifiers(&EveryRoute),
+    security(("bearer" = []))
+)]
+pub struct AdminApi;
+
+/// What every admin route shares: the bearer scheme, 401 without it, 503 without storage.
+struct EveryRoute;
+
+impl Modify for EveryRoute {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for (status, description) in [
+                    ("401", "missing or wrong admin token"),
+                    ("503", "storage unavailable; retry after Retry-After"),
+                ] {
+                    operation.responses.responses.insert(
+                        status.into(),
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content("application/problem+json", problem())
+                            .build()
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    context_path = PREFIX,
+    tag = "meta",
+    responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json"))
+)]
+#[get("/openapi.json")]
+pub async fn document() -> Result<HttpResponse, AdminError> {
+    Ok(HttpResponse::Ok().json(AdminApi::openapi()))
+}

@@ -1,0 +1,136 @@
+//! One event for the admin API: metadata and headers, its deliveries with every attempt, and
+//! its raw body.
+
+use super::{Store, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An event as stored, without its body.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct EventDetail {
+    pub id: Uuid,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub content_type: Option<String>,
+    /// Body size in bytes.
+    pub size: i64,
+    /// The headers as received (lowercase name → value), credentials removed.
+    #[sqlx(json)]
+    #[schema(value_type = Object)]
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// Every delivery of the event, oldest first (replays add new ones).
+    #[sqlx(skip)]
+    pub deliveries: Vec<DeliveryDetail>,
+}
+
+/// One delivery of an event to a destination.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryDetail {
+    pub id: Uuid,
+    pub destination: String,
+    /// pending, in_flight, delivered or dead.
+    pub state: String,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// Not attempted before this.
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_at: OffsetDateTime,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Every attempt, in order.
+    #[sqlx(skip)]
+    pub attempt_history: Vec<AttemptDetail>,
+}
+
+/// How one delivery attempt went.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct AttemptDetail {
+    #[serde(skip)]
+    pub delivery_id: Uuid,
+    /// 1-based.
+    pub attempt: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub duration_ms: i32,
+    /// The HTTP status, when a response came back.
+    pub status: Option<i32>,
+    /// The error class (timeout, connect, http), when the attempt failed.
+    pub error: Option<String>,
+    /// The start of the response body.
+    pub response_excerpt: Option<String>,
+}
+
+/// An event's body, byte-exact, and the Content-Type it came with.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Payload {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+const SELECT_EVENT: &str = r#"
+SELECT id, source_id AS source, event_id, event_type, received_at, content_type,
+       octet_length(body)::bigint AS size, headers
+FROM events WHERE id = $1
+"#;
+
+const SELECT_DELIVERIES: &str = r#"
+SELECT id, destination_id AS destination, state, attempts, run_at, last_status, last_error,
+       created_at, updated_at
+FROM deliveries WHERE event_id = $1
+ORDER BY created_at, id
+"#;
+
+const SELECT_ATTEMPTS: &str = r#"
+SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status, a.error, a.response_excerpt
+FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+WHERE d.event_id = $1
+ORDER BY a.attempt, a.started_at
+"#;
+
+const SELECT_PAYLOAD: &str = "SELECT body, content_type FROM events WHERE id = $1";
+
+impl Store {
+    /// The event with this hookgate id, its deliveries and their attempts; `None` if unknown.
+    pub async fn event_detail(&self, id: Uuid) -> Result<Option<EventDetail>, StoreError> {
+        let Some(mut event) = sqlx::query_as::<_, EventDetail>(SELECT_EVENT)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        event.deliveries = sqlx::query_as(SELECT_DELIVERIES)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let attempts: Vec<AttemptDetail> = sqlx::query_as(SELECT_ATTEMPTS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        for attempt in attempts {
+            if let Some(delivery) = event
+                .deliveries
+                .iter_mut()
+                .find(|d| d.id == attempt.delivery_id)
+            {
+                delivery.attempt_history.push(attempt);
+            }
+        }
+        Ok(Some(event))
+    }
+
+    /// The body of the event with this hookgate id; `None` if unknown.
+    pub async fn event_payload(&self, id: Uuid) -> Result<Option<Payload>, StoreError> {
+        Ok(sqlx::query_as(SELECT_PAYLOAD)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
