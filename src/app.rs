@@ -10,7 +10,7 @@ use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
 use crate::problem::Problem;
 use crate::redis_link::RedisLink;
-use crate::replays::{self, ReplayApi, ReplayRunner};
+use crate::replays::{ReplayApi, ReplayRunner};
 use crate::retention;
 use crate::sources::Sources;
 use crate::store::Store;
@@ -204,7 +204,6 @@ impl Application {
         ));
         let replay_api = web::Data::new(ReplayApi {
             store: store.clone(),
-            token: config.admin.token.clone(),
             destinations: destination_ids,
         });
         let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
@@ -215,7 +214,6 @@ impl Application {
                 .app_data(admin.clone())
                 .configure(health::routes)
                 .configure(metrics::routes)
-                .configure(replays::routes)
                 .configure(admin::routes);
         })?;
         servers.push((server, "admin"));

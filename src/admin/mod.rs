@@ -64,6 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(replay::replay_event)
             .service(deliveries::list)
             .service(stats::stats)
+            .service(crate::replays::api::create)
+            .service(crate::replays::api::progress)
             .service(openapi::document),
     );
 }

@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
         super::replay::replay_event,
         super::deliveries::list,
         super::stats::stats,
+        crate::replays::api::create,
+        crate::replays::api::progress,
         document,
     ),
     modifiers(&EveryRoute),

@@ -2,10 +2,9 @@
 //! reports its progress, a background runner re-queues the matching deliveries batch by
 //! batch, and `hookgate replay …` drives the admin API from the command line.
 
-mod api;
-mod auth;
+pub mod api;
 pub mod cli;
 mod runner;
 
-pub use api::{ReplayApi, routes};
+pub use api::ReplayApi;
 pub use runner::ReplayRunner;

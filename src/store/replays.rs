@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Which deliveries a bulk replay re-delivers. Every field narrows the match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,7 +39,7 @@ pub struct ReplayFilter {
 
 /// The delivery states a replay can start from: pending and in-flight deliveries are still
 /// on their way and are never replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FinishedState {
     Delivered,
@@ -57,13 +57,14 @@ impl ReplayFilter {
 }
 
 /// A bulk replay as the admin API reports it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ReplayProgress {
     pub id: Uuid,
     /// `running`, `completed` or `failed`.
     pub state: String,
     pub matched: i64,
     pub replayed: i64,
+    #[schema(value_type = ReplayFilter)]
     pub filter: Json<ReplayFilter>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

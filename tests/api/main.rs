@@ -12,4 +12,5 @@ mod private_pg;
 mod process;
 mod providers;
 mod replays;
+mod secrets;
 mod sink;

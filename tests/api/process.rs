@@ -32,26 +32,36 @@ pub fn temp_file(text: &str) -> PathBuf {
 pub struct ServeProcess {
     child: Child,
     logs: Lines<BufReader<ChildStderr>>,
+    startup_logs: Vec<String>,
     config: PathBuf,
     /// Base URL of the ingest listener.
     pub ingest: String,
+    /// Base URL of the admin listener.
+    pub admin: String,
 }
 
 impl ServeProcess {
     /// Starts `hookgate serve` with this config and waits until it listens.
     pub fn start(config_text: &str) -> ServeProcess {
+        ServeProcess::start_logging(config_text, "info")
+    }
+
+    /// Starts it with `RUST_LOG=log_filter`.
+    pub fn start_logging(config_text: &str, log_filter: &str) -> ServeProcess {
         let config = temp_file(config_text);
         let mut child = hookgate()
             .args(["serve", "--config"])
             .arg(&config)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", log_filter)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut startup_logs = Vec::new();
         let started = loop {
             let line = logs.next().expect("hookgate logs until started").unwrap();
+            startup_logs.push(line.clone());
             if line.contains("hookgate started") {
                 break line;
             }
@@ -62,9 +72,16 @@ impl ServeProcess {
             .nth(1)
             .and_then(|rest| rest.split(')').next())
             .unwrap_or_else(|| panic!("no ingest address in {started:?}"));
+        let admin = started
+            .split("admin_addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no admin address in {started:?}"));
         ServeProcess {
+            admin: format!("http://{admin}"),
             child,
             logs,
+            startup_logs,
             config,
             ingest: format!("http://{address}"),
         }
@@ -95,6 +112,13 @@ impl ServeProcess {
     /// Everything logged after startup (call after exit).
     pub fn remaining_logs(&mut self) -> Vec<String> {
         self.logs.by_ref().map_while(Result::ok).collect()
+    }
+
+    /// Everything logged, from the start (call after exit).
+    pub fn all_logs(&mut self) -> Vec<String> {
+        let mut logs = self.startup_logs.clone();
+        logs.extend(self.remaining_logs());
+        logs
     }
 }
 
