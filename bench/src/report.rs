@@ -67,6 +67,13 @@ pub fn print(dir: &Path) -> anyhow::Result<()> {
         }
     }
 
+    if let Some(idle) = &idle {
+        println!(
+            "   send→delivered at light load ({} deliveries): {}",
+            idle.received,
+            idle.latency.line()
+        );
+    }
     println!("== Targets of the performance issue");
     if let Some(serve) = &serve {
         target(
