@@ -1,0 +1,109 @@
+//! The delivery phase seen from the database: how fast `deliveries` turn `delivered` while load
+//! runs, and how long the backlog takes to drain once it stops.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgPoolOptions;
+use tokio::time::Instant;
+
+/// How often `deliveries` is counted (each poll is a count over the table).
+const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// Delivery throughput and backlog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DrainReport {
+    /// Deliveries delivered by the end of the watch.
+    pub delivered: i64,
+    /// Deliveries dead by the end of the watch.
+    pub dead: i64,
+    /// Largest pending + in-flight count seen.
+    pub peak_backlog: i64,
+    /// Pending + in-flight when the load ended.
+    pub backlog_at_load_end: i64,
+    /// Deliveries/s while the load ran.
+    pub during_load_per_sec: f64,
+    /// Seconds from the end of the load until nothing was pending or in flight.
+    pub drain_secs: Option<f64>,
+    /// Delivered / (load time + drain time): the sustained end-to-end delivery rate.
+    pub sustained_per_sec: f64,
+}
+
+impl DrainReport {
+    /// Prints the human-readable report.
+    pub fn print(&self) {
+        println!(
+            "== Delivery: {} delivered, {} dead",
+            self.delivered, self.dead
+        );
+        println!(
+            "   during load {:.0} deliveries/s; backlog peak {}, {} at load end",
+            self.during_load_per_sec, self.peak_backlog, self.backlog_at_load_end
+        );
+        match self.drain_secs {
+            Some(secs) => println!(
+                "   backlog drained {secs:.2} s after the load; sustained {:.0} deliveries/s",
+                self.sustained_per_sec
+            ),
+            None => println!("   backlog NOT drained before the timeout"),
+        }
+    }
+}
+
+/// Counts `(backlog, delivered, dead)` in `deliveries`.
+async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')), \
+                count(*) FILTER (WHERE state = 'delivered'), \
+                count(*) FILTER (WHERE state = 'dead') FROM deliveries",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Watches from now: the load is taken to run for `load`; then waits until the backlog is
+/// empty, at most `timeout` after the load.
+pub async fn watch(
+    database_url: &str,
+    load: Duration,
+    timeout: Duration,
+) -> anyhow::Result<DrainReport> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await?;
+    let start = Instant::now();
+    let load_end = start + load;
+    let (_, delivered_at_start, _) = counts(&pool).await?;
+    let mut report = DrainReport::default();
+    let mut at_load_end = None;
+    let mut tick = tokio::time::interval(POLL_EVERY);
+    loop {
+        tick.tick().await;
+        let (backlog, delivered, dead) = counts(&pool).await?;
+        let now = Instant::now();
+        report.peak_backlog = report.peak_backlog.max(backlog);
+        report.delivered = delivered - delivered_at_start;
+        report.dead = dead;
+        if now < load_end {
+            continue;
+        }
+        if at_load_end.is_none() {
+            at_load_end = Some(report.delivered);
+            report.backlog_at_load_end = backlog;
+            report.during_load_per_sec =
+                report.delivered as f64 / now.duration_since(start).as_secs_f64();
+        }
+        if backlog == 0 {
+            report.drain_secs = Some(now.duration_since(load_end).as_secs_f64());
+            report.sustained_per_sec =
+                report.delivered as f64 / now.duration_since(start).as_secs_f64();
+            break;
+        }
+        if now > load_end + timeout {
+            break;
+        }
+    }
+    pool.close().await;
+    Ok(report)
+}

@@ -1,0 +1,203 @@
+//! `hookgate-bench`: measures hookgate against this machine's own limits. See bench/README.md.
+
+mod ceiling_pg;
+mod db;
+mod drain;
+mod latency;
+mod load;
+mod payload;
+mod report;
+mod rss;
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::load::{LoadPlan, LoadReport};
+use crate::payload::Signer;
+
+#[derive(Parser)]
+#[command(version, about = "Load benchmark for hookgate")]
+struct Cli {
+    /// Threads of the load driver's runtime (the servers it measures need the other cores).
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Drive `POST /webhooks/{source}` with validly signed GitHub webhooks, each a new event.
+    Load {
+        /// Full URL of the source, e.g. http://127.0.0.1:18080/webhooks/gh.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        drive: DriveArgs,
+        /// Sample this process's memory (the hookgate under test) during the run.
+        #[arg(long)]
+        watch_pid: Option<u32>,
+    },
+    /// The HTTP ceiling: a bare actix-web handler answering 202, driven the same way.
+    CeilingHttp {
+        #[command(flatten)]
+        drive: DriveArgs,
+        /// Worker threads of the bare server.
+        #[arg(long, default_value_t = 2)]
+        server_workers: usize,
+    },
+    /// The storage ceiling: Postgres inserting ~1 KB event rows, 50 and 1 per transaction.
+    CeilingPg {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Seconds for each transaction size.
+        #[arg(long, default_value_t = 5)]
+        duration_secs: u64,
+        #[arg(long, default_value_t = 1024)]
+        body_bytes: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The fast local delivery sink: 200 to every POST, `GET /stats`, `POST /reset`.
+    Sink {
+        #[arg(long, default_value = "127.0.0.1:18090")]
+        listen: String,
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
+    /// Watch `deliveries` while a load of `--load-secs` runs, then until the backlog drains.
+    Drain {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long)]
+        load_secs: u64,
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the summary of the phase results in DIR (ratios to the ceilings, targets).
+    Report { dir: PathBuf },
+    /// Create (or recreate) the database named in URL.
+    DbCreate { url: String },
+    /// Drop the database named in URL.
+    DbDrop { url: String },
+}
+
+/// How the load driver runs; shared by `load` and `ceiling-http`.
+#[derive(Args)]
+struct DriveArgs {
+    /// Connections, one per worker.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Open loop at this many requests per second (latency from each request's due time);
+    /// closed loop without it.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The signing secret of the source.
+    #[arg(long, default_value = "bench-secret")]
+    secret: String,
+    #[arg(long, default_value = "providers")]
+    providers_dir: PathBuf,
+    #[arg(long, default_value_t = 1024)]
+    body_bytes: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl DriveArgs {
+    fn plan(&self, url: String) -> LoadPlan {
+        LoadPlan {
+            url,
+            connections: self.connections,
+            duration: Duration::from_secs(self.duration_secs),
+            rate: self.rate,
+        }
+    }
+
+    async fn run(&self, label: &str, url: String, watch: Option<u32>) -> anyhow::Result<()> {
+        let signer = Signer::new(&self.providers_dir, &self.secret, &url, self.body_bytes)?;
+        let report: LoadReport = load::run(&self.plan(url), Arc::new(signer), watch).await?;
+        report.print(label);
+        write_json(self.out.as_deref(), &report)
+    }
+}
+
+fn write_json(out: Option<&Path>, value: &impl Serialize) -> anyhow::Result<()> {
+    if let Some(path) = out {
+        std::fs::write(path, serde_json::to_vec_pretty(value)?)?;
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Sink { listen, workers } = &cli.command {
+        return Ok(servers::run_sink(listen, *workers)?);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.max(1))
+        .enable_all()
+        .build()?
+        .block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Load {
+            url,
+            drive,
+            watch_pid,
+        } => drive.run("hookgate", url, watch_pid).await,
+        Command::CeilingHttp {
+            drive,
+            server_workers,
+        } => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let url = format!("http://{}/webhooks/ceiling", listener.local_addr()?);
+            servers::spawn_ceiling(listener, server_workers);
+            drive
+                .run("HTTP ceiling (bare actix-web 202)", url, None)
+                .await
+        }
+        Command::CeilingPg {
+            database_url,
+            connections,
+            duration_secs,
+            body_bytes,
+            out,
+        } => {
+            let duration = Duration::from_secs(duration_secs);
+            let ceiling =
+                ceiling_pg::measure(&database_url, connections, duration, body_bytes).await?;
+            ceiling.print();
+            write_json(out.as_deref(), &ceiling)
+        }
+        Command::Drain {
+            database_url,
+            load_secs,
+            timeout_secs,
+            out,
+        } => {
+            let load = Duration::from_secs(load_secs);
+            let timeout = Duration::from_secs(timeout_secs);
+            let report = drain::watch(&database_url, load, timeout).await?;
+            report.print();
+            write_json(out.as_deref(), &report)
+        }
+        Command::Report { dir } => report::print(&dir),
+        Command::DbCreate { url } => db::create(&url).await,
+        Command::DbDrop { url } => db::drop(&url).await,
+        Command::Sink { .. } => unreachable!("the sink runs on its own actix system"),
+    }
+}
