@@ -58,6 +58,10 @@ pub struct ServeOptions {
     pub writer: WriterOptions,
 }
 
+/// Connections of the delivery queue's own pool (claims, attempt records, leases), beside
+/// `database.max_connections` for everything else.
+const DELIVERY_QUEUE_CONNECTIONS: u32 = 4;
+
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long startup waits for Postgres to accept the migrations.
@@ -116,7 +120,13 @@ impl Application {
         let background_shutdown = CancellationToken::new();
         let mut background_tasks = JoinSet::new();
         let local_wakers = if options.role.delivers() {
-            let delivery = delivery::start(&config, &store, redis.as_ref(), &background_shutdown)?;
+            let queue_store = Store::connect_lazy_relaxed(
+                &config.database.url,
+                DELIVERY_QUEUE_CONNECTIONS.min(config.database.max_connections),
+            )
+            .context("invalid database.url")?;
+            let delivery =
+                delivery::start(&config, &queue_store, redis.as_ref(), &background_shutdown)?;
             background_tasks = delivery.tasks;
             background_tasks.spawn(retention::run(
                 store.clone(),

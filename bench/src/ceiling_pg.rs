@@ -2,9 +2,16 @@
 //! (~1 KB body, small JSON headers, unique `(source_id, event_id)`), durably
 //! (`synchronous_commit = on`), from several connections at once, in 50-row transactions and
 //! in single-row transactions. It writes to a scratch table that it drops afterwards.
+//!
+//! A third figure runs hookgate's own write (`Store::insert_events`: each event with its
+//! delivery, into hookgate's schema with all its indexes) in 50-event commits, without HTTP:
+//! what the storage side of hookgate could reach if requests arrived already batched.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use hookgate::store::{NewDelivery, NewEvent, Store};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::time::Instant;
@@ -21,6 +28,10 @@ pub struct PgCeiling {
     pub batched_rows_per_sec: f64,
     /// Rows/s (= commits/s) with one row per transaction.
     pub single_rows_per_sec: f64,
+    /// Events/s through hookgate's own insert statement (event + one delivery, hookgate's
+    /// schema and indexes), 50 events per commit.
+    #[serde(default)]
+    pub hookgate_schema_events_per_sec: f64,
 }
 
 impl PgCeiling {
@@ -37,6 +48,10 @@ impl PgCeiling {
         println!(
             "   1-row transactions  {:.0} rows/s",
             self.single_rows_per_sec
+        );
+        println!(
+            "   hookgate's own insert (event + delivery, its schema), 50 per commit {:.0} events/s",
+            self.hookgate_schema_events_per_sec
         );
     }
 }
@@ -70,50 +85,120 @@ pub async fn measure(
     ))
     .execute(&pool)
     .await?;
-    let body = vec![b'x'; body_bytes];
+    let body = Bytes::from(vec![b'x'; body_bytes]);
     let batched = rows_per_sec(&pool, connections, duration, 50, &body).await?;
     let single = rows_per_sec(&pool, connections, duration, 1, &body).await?;
     sqlx::query(&format!("DROP TABLE {TABLE}"))
         .execute(&pool)
         .await?;
     pool.close().await;
+    let hookgate_schema =
+        hookgate_events_per_sec(database_url, connections, duration, &body).await?;
     Ok(PgCeiling {
         connections,
         body_bytes,
         batched_rows_per_sec: batched,
         single_rows_per_sec: single,
+        hookgate_schema_events_per_sec: hookgate_schema,
     })
 }
 
-/// Inserts `rows` rows per transaction from `connections` tasks for `duration`.
+/// Runs `step` in a loop on each of `connections` tasks for `duration`; each call answers
+/// how many rows it wrote. Answers rows per second over all tasks.
+async fn per_second<F, Fut>(connections: usize, duration: Duration, step: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<u64>> + Send,
+{
+    let start = Instant::now();
+    let end = start + duration;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let step = step.clone();
+            tokio::spawn(async move {
+                let mut written = 0u64;
+                while Instant::now() < end {
+                    written += step().await?;
+                }
+                anyhow::Ok(written)
+            })
+        })
+        .collect();
+    let mut written = 0;
+    for task in tasks {
+        written += task.await??;
+    }
+    Ok(written as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Inserts `rows` rows per transaction into the scratch table.
 async fn rows_per_sec(
     pool: &PgPool,
     connections: usize,
     duration: Duration,
     rows: usize,
-    body: &[u8],
+    body: &Bytes,
 ) -> anyhow::Result<f64> {
-    let start = Instant::now();
-    let end = start + duration;
-    let tasks: Vec<_> = (0..connections)
-        .map(|_| {
-            let pool = pool.clone();
-            let body = body.to_vec();
-            tokio::spawn(async move {
-                let mut inserted = 0u64;
-                while Instant::now() < end {
-                    insert_batch(&pool, rows, &body).await?;
-                    inserted += rows as u64;
-                }
-                anyhow::Ok(inserted)
-            })
-        })
-        .collect();
-    let mut inserted = 0;
-    for task in tasks {
-        inserted += task.await??;
+    let (pool, body) = (pool.clone(), body.clone());
+    per_second(connections, duration, move || {
+        let (pool, body) = (pool.clone(), body.clone());
+        async move {
+            insert_batch(&pool, rows, &body).await?;
+            Ok(rows as u64)
+        }
+    })
+    .await
+}
+
+/// Events per second through `Store::insert_events`, 50 per call, into hookgate's schema
+/// (migrated here; the database is the benchmark's scratch one).
+async fn hookgate_events_per_sec(
+    database_url: &str,
+    connections: usize,
+    duration: Duration,
+    body: &Bytes,
+) -> anyhow::Result<f64> {
+    const EVENTS_PER_COMMIT: usize = 50;
+    let store = Store::connect_lazy(database_url, connections as u32)?;
+    store.migrate().await?;
+    let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("bench"), Arc::from("sink"));
+    let step_store = store.clone();
+    let body = body.clone();
+    let rate = per_second(connections, duration, move || {
+        let store = step_store.clone();
+        let batch: Vec<NewEvent> = (0..EVENTS_PER_COMMIT)
+            .map(|_| event_like_hookgates(&source, &destination, &body))
+            .collect();
+        async move {
+            store.insert_events(&batch).await?;
+            Ok(EVENTS_PER_COMMIT as u64)
+        }
+    })
+    .await?;
+    store.close().await;
+    Ok(rate)
+}
+
+/// A new event as hookgate's ingest builds it for the load driver's GitHub webhooks.
+fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &Bytes) -> NewEvent {
+    let delivery = uuid::Uuid::now_v7();
+    NewEvent {
+        id: uuid::Uuid::now_v7(),
+        source_id: source.clone(),
+        event_id: delivery.to_string(),
+        event_type: Some("push".into()),
+        received_at: time::OffsetDateTime::now_utc(),
+        content_type: Some("application/json".into()),
+        headers_json: format!(
+            r#"{{"host":"127.0.0.1:18080","content-type":"application/json","content-length":"{}","x-github-event":"push","x-github-delivery":"{delivery}"}}"#,
+            body.len()
+        ),
+        body: body.clone(),
+        deliveries: vec![NewDelivery {
+            id: uuid::Uuid::now_v7(),
+            destination_id: destination.clone(),
+        }],
     }
-    Ok(inserted as f64 / start.elapsed().as_secs_f64())
 }
 
 /// One transaction of `rows` rows, written with one `UNNEST` insert as hookgate's writer does.

@@ -28,7 +28,7 @@ impl Default for WriterOptions {
             queue_capacity: 8192,
             max_batch: 512,
             max_batch_bytes: 16 * 1024 * 1024,
-            writers: 4,
+            writers: 2,
         }
     }
 }

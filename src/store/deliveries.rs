@@ -80,7 +80,9 @@ WITH input AS (
     WHERE d.id = i.id AND d.state = 'in_flight' AND d.attempts = i.attempt
 )
 INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status, error, response_excerpt)
-SELECT id, attempt, started_at, duration_ms, status, error, excerpt FROM input
+SELECT i.id, i.attempt, i.started_at, i.duration_ms, i.status, i.error, i.excerpt
+FROM input i
+WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = i.id)
 ON CONFLICT DO NOTHING
 "#;
 

@@ -85,12 +85,33 @@ pub struct Store {
 }
 
 impl Store {
-    /// A pool for `url`; connections are opened on first use, so this succeeds while
-    /// Postgres is down.
+    /// A pool for `url` whose commits are durable: a statement returns once its commit is
+    /// on disk. Connections are opened on first use, so this succeeds while Postgres is down.
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Self::connect(url, max_connections, "on")
+    }
+
+    /// A pool for the delivery queue's own bookkeeping (claims, attempt records, leases),
+    /// whose commits return before they reach disk (`synchronous_commit = off`). A Postgres
+    /// crash can forget the last few hundred milliseconds of them, never corrupt them; the
+    /// deliveries concerned then look unclaimed or leased and are attempted again: at least
+    /// once still holds, and no fsync is waited for per claim or per batch of attempts.
+    /// Never use it to store events.
+    pub fn connect_lazy_relaxed(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Self::connect(url, max_connections, "off")
+    }
+
+    fn connect(
+        url: &str,
+        max_connections: u32,
+        synchronous_commit: &str,
+    ) -> Result<Store, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(StoreError::Query)?
-            .options([("statement_timeout", STATEMENT_TIMEOUT)])
+            .options([
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("synchronous_commit", synchronous_commit),
+            ])
             .application_name("hookgate")
             .disable_statement_logging();
         let pool = PgPoolOptions::new()

@@ -10,10 +10,13 @@ pub struct Redelivery {
     pub destination: String,
 }
 
+/// The event is held FOR KEY SHARE while its deliveries are added, so retention cannot purge
+/// it meanwhile (and nothing is added to an event retention has just purged).
 const INSERT_DELIVERIES: &str = r#"
+WITH event AS (SELECT id FROM events WHERE id = $1 FOR KEY SHARE)
 INSERT INTO deliveries (id, event_id, destination_id)
-SELECT d.id, $1, d.destination_id
-FROM UNNEST($2::uuid[], $3::text[]) AS d(id, destination_id)
+SELECT d.id, event.id, d.destination_id
+FROM event, UNNEST($2::uuid[], $3::text[]) AS d(id, destination_id)
 RETURNING id, destination_id AS destination
 "#;
 

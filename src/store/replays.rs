@@ -151,9 +151,16 @@ SET replayed = replayed + $3, cursor = $4, lease_until = now() + make_interval(s
 WHERE id = $1 AND lease_token = $2 AND state = 'running'
 "#;
 
+/// The events are held FOR KEY SHARE while deliveries are added to them, so retention cannot
+/// purge them meanwhile.
 const QUEUE_AGAIN: &str = r#"
+WITH input AS (
+    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS t(id, event_id, destination_id)
+), locked AS (
+    SELECT id FROM events WHERE id IN (SELECT event_id FROM input) FOR KEY SHARE
+)
 INSERT INTO deliveries (id, event_id, destination_id)
-SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[])
+SELECT input.id, input.event_id, input.destination_id FROM input JOIN locked ON locked.id = input.event_id
 "#;
 
 const MARK_REPLAYED: &str = "UPDATE deliveries SET replayed_at = now() WHERE id = ANY($1)";

@@ -1,33 +1,40 @@
 //! Purging old events whose deliveries are all done.
 
+use super::id_time::first_id_at;
 use super::{Store, StoreError};
 use time::OffsetDateTime;
 
-/// Oldest first through `events_received_at`; rows another transaction holds (an ingest
-/// duplicate check, a replay adding a delivery) are skipped, not waited for. Deliveries and
-/// attempts go with their event (`ON DELETE CASCADE`).
+/// Oldest first by the time-ordered id (the receive time), through the primary key; events
+/// another transaction holds (a replay adding deliveries holds them FOR KEY SHARE) are
+/// skipped, not waited for. The event's deliveries and their attempts go in the same statement.
 const PURGE_DELIVERED: &str = r#"
 WITH doomed AS (
     SELECT e.id FROM events e
-    WHERE e.received_at < $1
+    WHERE e.id < $1
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state <> 'delivered')
-    ORDER BY e.received_at
+    ORDER BY e.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), doomed_deliveries AS (
+    DELETE FROM deliveries d USING doomed WHERE d.event_id = doomed.id
+    RETURNING d.id
+), doomed_attempts AS (
+    DELETE FROM delivery_attempts a USING doomed_deliveries dd WHERE a.delivery_id = dd.id
 )
 DELETE FROM events e USING doomed WHERE e.id = doomed.id
 "#;
 
 impl Store {
     /// Deletes up to `limit` events received before `cutoff` whose deliveries were all
-    /// delivered (or that have none); answers how many.
+    /// delivered (or that have none), with those deliveries and their attempts; answers how
+    /// many events.
     pub async fn purge_delivered_events(
         &self,
         cutoff: OffsetDateTime,
         limit: i64,
     ) -> Result<u64, StoreError> {
         Ok(sqlx::query(PURGE_DELIVERED)
-            .bind(cutoff)
+            .bind(first_id_at(cutoff))
             .bind(limit)
             .execute(&self.pool)
             .await?

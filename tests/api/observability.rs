@@ -311,14 +311,39 @@ async fn retention_purges_old_delivered_events_and_keeps_dead_pending_and_recent
     )
     .await
     .unwrap();
+    // Retention reads the receive time from the time-ordered id: age these events by giving
+    // them (and their deliveries) the id they would have had 31 days ago.
+    let month_ago = time::OffsetDateTime::now_utc() - time::Duration::days(31);
+    let mut aged = Vec::new();
     for event in [&old_delivered, &old_dead, &old_pending, &old_no_deliveries] {
-        sql(
-            "UPDATE events SET received_at = now() - interval '31 days' WHERE id = $1::uuid",
-            event,
-        )
-        .await
-        .unwrap();
+        let old_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            month_ago.unix_timestamp() as u64,
+            0,
+        ))
+        .to_string();
+        for statement in [
+            "UPDATE events SET id = $2::uuid, received_at = now() - interval '31 days' WHERE id = $1::uuid",
+            "UPDATE deliveries SET event_id = $2::uuid WHERE event_id = $1::uuid",
+        ] {
+            sqlx::query(statement)
+                .bind(event.as_str())
+                .bind(&old_id)
+                .execute(&app.db)
+                .await
+                .unwrap();
+        }
+        aged.push(old_id);
     }
+    let [old_delivered, old_dead, old_pending, old_no_deliveries] =
+        <[String; 4]>::try_from(aged).unwrap();
+    sql(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status) \
+         SELECT id, 1, now(), 5, 200 FROM deliveries WHERE event_id = $1::uuid",
+        &old_delivered,
+    )
+    .await
+    .unwrap();
 
     let store = Store::connect_lazy(&app.database_url, 2).unwrap();
     let purged = hookgate::retention::purge_expired(&store, 30)
@@ -330,11 +355,18 @@ async fn retention_purges_old_delivered_events_and_keeps_dead_pending_and_recent
         .fetch_all(&app.db)
         .await
         .unwrap();
-    assert_eq!(remaining, vec![old_dead, old_pending, recent_delivered]);
+    let mut expected = vec![old_dead, old_pending, recent_delivered];
+    expected.sort();
+    assert_eq!(remaining, expected);
+    assert!(!remaining.contains(&old_delivered) && !remaining.contains(&old_no_deliveries));
     let orphans = app
         .count("SELECT count(*) FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)")
         .await;
     assert_eq!(orphans, 0);
+    let orphan_attempts = app
+        .count("SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)")
+        .await;
+    assert_eq!(orphan_attempts, 0);
     assert_eq!(
         hookgate::retention::purge_expired(&store, 30)
             .await
