@@ -55,6 +55,8 @@ pub struct ServeOptions {
     pub role: Role,
     /// Skip applying pending migrations at start.
     pub no_migrate: bool,
+    /// Sizing of the group-commit writer; its `max_queue_wait` is taken from the config's
+    /// `[server] max_queue_wait_ms`.
     pub writer: WriterOptions,
 }
 
@@ -174,9 +176,13 @@ impl Application {
         }
 
         let writer_shutdown = CancellationToken::new();
+        let writer_options = WriterOptions {
+            max_queue_wait: Duration::from_millis(config.server.max_queue_wait_ms),
+            ..options.writer
+        };
         let (writer, writer_tasks) = CommitWriter::spawn(
             store.clone(),
-            options.writer,
+            writer_options,
             on_commit,
             writer_shutdown.clone(),
         );

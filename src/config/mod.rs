@@ -65,6 +65,10 @@ pub struct ServerConfig {
     /// Directory holding `NAME.toml` provider definitions, relative to the config file.
     #[serde(deserialize_with = "env_value::string")]
     pub providers_dir: String,
+    /// Ingest answers 503 at once when the events already waiting for a commit are expected
+    /// to take longer than this many milliseconds to store.
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_queue_wait_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +78,7 @@ impl Default for ServerConfig {
             admin_listen: "127.0.0.1:8081".into(),
             max_body_bytes: 1024 * 1024,
             providers_dir: "providers".into(),
+            max_queue_wait_ms: 250,
         }
     }
 }

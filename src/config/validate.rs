@@ -51,6 +51,9 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.max_body_bytes == 0 {
         return invalid("server.max_body_bytes", "must be at least 1");
     }
+    if server.max_queue_wait_ms == 0 {
+        return invalid("server.max_queue_wait_ms", "must be at least 1");
+    }
     Ok(())
 }
 

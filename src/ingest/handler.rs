@@ -3,7 +3,7 @@
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::headers::{ActixHeaders, to_stored_json};
-use super::writer::CommitWriter;
+use super::writer::{CommitError, CommitWriter};
 use crate::metrics;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
@@ -110,8 +110,13 @@ async fn store_webhook(
         body,
     };
     let event_id = event.event_id.clone();
-    let outcome = state.writer.commit(event).await.inspect_err(|err| {
-        tracing::warn!(source = %source.id, error = %err, "webhook not stored; answering 503");
+    let outcome = state.writer.commit(event).await.inspect_err(|err| match err {
+        // Under overload this is every refused request: the metric counts them, and a log
+        // line each would add to the load being shed.
+        CommitError::Overloaded => {
+            tracing::debug!(source = %source.id, "ingest overloaded; answering 503");
+        }
+        _ => tracing::warn!(source = %source.id, error = %err, "webhook not stored; answering 503"),
     })?;
     if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {
         let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());

@@ -1,5 +1,6 @@
 //! The public route: `POST /webhooks/{source_id}`.
 
+mod admission;
 mod dedup_cache;
 mod error;
 mod handler;

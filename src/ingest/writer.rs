@@ -1,10 +1,15 @@
 //! Group commit: requests queue their event on a bounded channel; writer tasks take whatever
 //! is queued (up to a cap), store it with one statement and one commit, and answer each request
 //! through its own oneshot. A lone request is written at once; a burst shares one fsync.
+//!
+//! Overload is answered fast: an event is refused at once when the events already queued
+//! would take longer than `max_queue_wait` to commit (see [`super::admission`]), and an event
+//! that still waited past the hard deadline is answered "overloaded" without being written.
 
+use super::admission::{Admission, QUEUE_FLOOR};
 use crate::store::{InsertOutcome, NewEvent, Store, StoreError};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +25,9 @@ pub struct WriterOptions {
     pub max_batch_bytes: usize,
     /// Writer tasks, i.e. commits that may be in flight at once.
     pub writers: usize,
+    /// Refuse at once when the queued events are expected to take longer than this to
+    /// commit; events that waited four times this (at least 1 s) are refused unwritten.
+    pub max_queue_wait: Duration,
 }
 
 impl Default for WriterOptions {
@@ -29,6 +37,7 @@ impl Default for WriterOptions {
             max_batch: 512,
             max_batch_bytes: 16 * 1024 * 1024,
             writers: 2,
+            max_queue_wait: Duration::from_millis(250),
         }
     }
 }
@@ -36,7 +45,9 @@ impl Default for WriterOptions {
 /// Why an event could not be committed. Every variant means "not stored: try again later".
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    #[error("the commit queue is full")]
+    /// The queued events would not commit within `max_queue_wait`, the queue is full, or the
+    /// event waited past the deadline: it was not written.
+    #[error("overloaded: the commit queue would not drain in time")]
     Overloaded,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -52,12 +63,21 @@ pub type CommitHook = Arc<dyn Fn(usize) + Send + Sync>;
 struct Job {
     event: NewEvent,
     reply: oneshot::Sender<Result<InsertOutcome, CommitError>>,
+    queued_at: Instant,
+}
+
+/// The admission state shared by the senders (who ask) and the writer tasks (who measure).
+type SharedAdmission = Arc<std::sync::Mutex<Admission>>;
+
+fn lock(admission: &SharedAdmission) -> std::sync::MutexGuard<'_, Admission> {
+    admission.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The sending side, cloned into every ingest handler.
 #[derive(Clone)]
 pub struct CommitWriter {
     sender: mpsc::Sender<Job>,
+    admission: SharedAdmission,
 }
 
 /// How long a request waits for its commit before it gives up with 503. Longer than the
@@ -76,25 +96,41 @@ impl CommitWriter {
     ) -> (CommitWriter, JoinSet<()>) {
         let (sender, receiver) = mpsc::channel(options.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
+        let writers = options.writers.max(1);
+        let admission = Arc::new(std::sync::Mutex::new(Admission::new(
+            options.max_queue_wait,
+            writers,
+        )));
         let mut tasks = JoinSet::new();
-        for _ in 0..options.writers.max(1) {
+        for _ in 0..writers {
             let writer = WriterTask {
                 store: store.clone(),
                 receiver: receiver.clone(),
+                admission: admission.clone(),
                 options,
                 on_commit: on_commit.clone(),
                 shutdown: shutdown.clone(),
             };
             tasks.spawn(writer.run());
         }
-        (CommitWriter { sender }, tasks)
+        (CommitWriter { sender, admission }, tasks)
     }
 
     /// Queues `event` and waits until it is durably committed (or found to be a duplicate).
+    /// Answers [`CommitError::Overloaded`] at once, without queueing, when the queue is
+    /// expected to take longer than `max_queue_wait` to drain.
     pub async fn commit(&self, event: NewEvent) -> Result<InsertOutcome, CommitError> {
+        if !self.admits() {
+            return Err(CommitError::Overloaded);
+        }
         let (reply, answer) = oneshot::channel();
+        let queued_at = Instant::now();
         self.sender
-            .try_send(Job { event, reply })
+            .try_send(Job {
+                event,
+                reply,
+                queued_at,
+            })
             .map_err(|err| match err {
                 mpsc::error::TrySendError::Full(_) => CommitError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => CommitError::ShuttingDown,
@@ -105,11 +141,27 @@ impl CommitWriter {
             Err(_) => Err(CommitError::TimedOut(REPLY_TIMEOUT)),
         }
     }
+
+    /// Whether one more event may join the queue. A short queue is admitted without
+    /// consulting (or locking) the estimate.
+    fn admits(&self) -> bool {
+        let queued = self.sender.max_capacity() - self.sender.capacity();
+        queued <= QUEUE_FLOOR || lock(&self.admission).admits(queued, Instant::now())
+    }
+}
+
+/// Jobs taken from the queue together.
+struct Batch {
+    jobs: Vec<Job>,
+    /// Events were already waiting when the writer came for them: it is working flat out,
+    /// so this batch measures capacity.
+    backlogged: bool,
 }
 
 struct WriterTask {
     store: Store,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    admission: SharedAdmission,
     options: WriterOptions,
     on_commit: CommitHook,
     shutdown: CancellationToken,
@@ -118,22 +170,31 @@ struct WriterTask {
 impl WriterTask {
     async fn run(self) {
         while let Some(batch) = self.next_batch().await {
-            self.write(batch).await;
+            let jobs = self.refuse_expired(batch.jobs);
+            if !jobs.is_empty() {
+                self.write(jobs, batch.backlogged).await;
+            }
         }
     }
 
     /// Waits for one job, then takes whatever else is already queued, within the caps.
     /// `None` once shutdown was requested and the queue is empty.
-    async fn next_batch(&self) -> Option<Vec<Job>> {
+    async fn next_batch(&self) -> Option<Batch> {
         let mut receiver = self.receiver.lock().await;
-        let first = tokio::select! {
-            biased;
-            job = receiver.recv() => job,
-            () = self.shutdown.cancelled() => {
-                receiver.close();
-                receiver.recv().await
+        let (first, backlogged) = match receiver.try_recv() {
+            Ok(job) => (job, true),
+            Err(_) => {
+                let job = tokio::select! {
+                    biased;
+                    job = receiver.recv() => job,
+                    () = self.shutdown.cancelled() => {
+                        receiver.close();
+                        receiver.recv().await
+                    }
+                }?;
+                (job, false)
             }
-        }?;
+        };
         let mut bytes = first.event.body.len();
         let mut batch = vec![first];
         while batch.len() < self.options.max_batch && bytes < self.options.max_batch_bytes {
@@ -145,13 +206,43 @@ impl WriterTask {
                 Err(_) => break,
             }
         }
-        Some(batch)
+        Some(Batch {
+            jobs: batch,
+            backlogged,
+        })
     }
 
-    async fn write(&self, batch: Vec<Job>) {
+    /// Answers "overloaded", unwritten, the jobs that waited in the queue past the deadline
+    /// (their callers were or will soon be told 503 anyway); returns the others.
+    fn refuse_expired(&self, jobs: Vec<Job>) -> Vec<Job> {
+        let now = Instant::now();
+        let deadline = lock(&self.admission).deadline();
+        let (expired, live): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|job| now.saturating_duration_since(job.queued_at) > deadline);
+        if !expired.is_empty() {
+            tracing::warn!(
+                refused = expired.len(),
+                ?deadline,
+                "events waited in the commit queue past the deadline; answering 503 unwritten"
+            );
+            for job in expired {
+                let _ = job.reply.send(Err(CommitError::Overloaded));
+            }
+        }
+        live
+    }
+
+    /// Writes `batch` in one statement and answers each job; reports the batch to the
+    /// capacity estimate (as a sample when the writer was `backlogged`).
+    async fn write(&self, batch: Vec<Job>, backlogged: bool) {
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|job| (job.event, job.reply)).unzip();
         crate::metrics::commit_batch(events.len());
+        let started = Instant::now();
+        lock(&self.admission)
+            .estimator()
+            .batch_started(events.len(), started);
         let mut result = self.store.insert_events(&events).await;
         if let Err(StoreError::Unavailable(err)) = &result {
             // A pooled connection may have died with a Postgres restart, or Postgres broke a
@@ -160,6 +251,11 @@ impl WriterTask {
             tracing::warn!(error = %err, batch = events.len(), "commit failed; retrying once");
             result = self.store.insert_events(&events).await;
         }
+        let finished = Instant::now();
+        let sample = (backlogged && result.is_ok()).then(|| finished - started);
+        lock(&self.admission)
+            .estimator()
+            .batch_finished(events.len(), finished, sample);
         match result {
             Ok(outcomes) => {
                 let accepted = outcomes

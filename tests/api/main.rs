@@ -8,6 +8,7 @@ mod helpers;
 mod independent_sign;
 mod ingest;
 mod observability;
+mod overload;
 mod private_pg;
 mod process;
 mod providers;
