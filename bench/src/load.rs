@@ -2,6 +2,9 @@
 //! event. Closed loop (each connection sends its next request when the previous one is
 //! answered) or open loop (requests are due at a fixed rate and latency counts from the time a
 //! request was due, so a stalled server cannot hide its stall: no coordinated omission).
+//! All connections are opened before the clock starts; a worker whose connection the server
+//! closed opens a new one before its next request. Failures (connects, timeouts, broken
+//! connections) are counted and reported, never fatal.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use crate::latency::{self, Percentiles};
 use crate::payload::Signer;
 use crate::rss::Memory;
 
-/// How long one request may take before it counts as an error.
+/// How long one request (or one connect) may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause after a failed connect, so a refused port does not spin.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
@@ -42,6 +45,9 @@ pub struct LoadPlan {
 pub struct LoadReport {
     pub url: String,
     pub connections: usize,
+    /// Seconds it took to open the connections, before the run (not part of `duration_s`).
+    #[serde(default)]
+    pub connect_s: f64,
     pub duration_s: f64,
     /// Offered rate of an open-loop run.
     pub offered_rate: Option<f64>,
@@ -51,19 +57,54 @@ pub struct LoadReport {
     pub accepted_per_sec: f64,
     /// Answers by HTTP status.
     pub statuses: BTreeMap<u16, u64>,
-    /// Connection failures and timeouts.
+    /// Requests that got no answer: failed connects, timeouts and broken connections.
     pub errors: u64,
+    /// Of `errors`: connects that failed (the request was not sent; the worker retries after a
+    /// short pause with its next request).
+    #[serde(default)]
+    pub connect_errors: u64,
+    /// Of `errors`: requests not answered within the request timeout (30 s).
+    #[serde(default)]
+    pub timeouts: u64,
+    /// The first error met, to tell a refused connect from a lack of file descriptors.
+    #[serde(default)]
+    pub first_error: Option<String>,
     /// Latency of every answered request, from the time it was due (open loop) or sent.
     pub latency: Percentiles,
     /// Latency of 2xx answers only, from the time each request was sent.
     pub accepted_latency: Percentiles,
     /// Latency of 503 answers, from the time each request was sent.
     pub rejected_latency: Percentiles,
+    /// Open loop: how late requests were sent after they were due. The timer's ~1 ms
+    /// granularity, plus any wait for a free connection or a new connect; a large p99 means the
+    /// connections ran out (or the driver could not keep up), not that the server was slow.
+    #[serde(default)]
+    pub send_lag: Percentiles,
     /// Memory of the watched server process, when one was watched.
     pub memory: Option<Memory>,
 }
 
 impl LoadReport {
+    /// Requests answered, whatever the status.
+    pub fn answered(&self) -> u64 {
+        self.statuses.values().sum()
+    }
+
+    /// Requests answered with a 2xx status.
+    pub fn accepted(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|(status, _)| (200..300).contains(*status))
+            .map(|(_, count)| count)
+            .sum()
+    }
+
+    /// Percentage of the answered requests that got `status` (0 when none was answered).
+    pub fn share_pct(&self, status: u16) -> f64 {
+        let count = self.statuses.get(&status).copied().unwrap_or(0);
+        100.0 * count as f64 / self.answered().max(1) as f64
+    }
+
     /// Prints the human-readable report.
     pub fn print(&self, label: &str) {
         let mode = match self.offered_rate {
@@ -71,31 +112,36 @@ impl LoadReport {
             None => "closed loop".to_string(),
         };
         println!(
-            "== {label}: {} connections, {mode}, {:.1} s → {}",
-            self.connections, self.duration_s, self.url
+            "== {label}: {} connections (opened in {:.2} s), {mode}, {:.1} s → {}",
+            self.connections, self.connect_s, self.duration_s, self.url
         );
         println!(
-            "   {:.0} req/s answered, {:.0} req/s 2xx, {} errors",
-            self.requests_per_sec, self.accepted_per_sec, self.errors
+            "   {:.0} req/s answered, {:.0} req/s 2xx, {} errors ({} connect, {} timeouts)",
+            self.requests_per_sec,
+            self.accepted_per_sec,
+            self.errors,
+            self.connect_errors,
+            self.timeouts
         );
         let statuses: Vec<String> = self
             .statuses
             .iter()
             .map(|(status, count)| format!("{status}: {count}"))
             .collect();
+        if let Some(error) = &self.first_error {
+            println!("   first error: {error}");
+        }
         println!("   statuses  {}", statuses.join(", "));
         println!("   latency   {}", self.latency.line());
         if self.offered_rate.is_some() {
             println!("   2xx (from send) {}", self.accepted_latency.line());
+            println!("   send lag  {}", self.send_lag.line());
         }
         if self.rejected_latency.count > 0 {
             println!("   503 (from send) {}", self.rejected_latency.line());
         }
         if let Some(memory) = &self.memory {
-            println!(
-                "   server RSS max {:.1} MiB, at end {:.1} MiB, VmHWM {:.1} MiB",
-                memory.max_rss_mib, memory.end_rss_mib, memory.peak_hwm_mib
-            );
+            println!("   server RSS {}", memory.line());
         }
     }
 }
@@ -122,34 +168,92 @@ impl Schedule {
     }
 }
 
+/// Why a request got no answer.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// The connect failed or timed out; the request was not sent.
+    Connect,
+    /// No answer within [`REQUEST_TIMEOUT`].
+    Timeout,
+    /// The connection broke before the answer (reset, closed).
+    Broken,
+}
+
 /// One worker's tallies, merged at the end.
 struct Tally {
     statuses: BTreeMap<u16, u64>,
-    errors: u64,
+    connect_errors: u64,
+    timeouts: u64,
+    /// Connections that broke mid-request (reset, closed before the answer).
+    broken: u64,
+    first_error: Option<String>,
     latency: Histogram<u64>,
     accepted: Histogram<u64>,
     rejected: Histogram<u64>,
+    send_lag: Histogram<u64>,
 }
 
 impl Tally {
     fn new() -> Tally {
         Tally {
             statuses: BTreeMap::new(),
-            errors: 0,
+            connect_errors: 0,
+            timeouts: 0,
+            broken: 0,
+            first_error: None,
             latency: latency::new_histogram(),
             accepted: latency::new_histogram(),
             rejected: latency::new_histogram(),
+            send_lag: latency::new_histogram(),
         }
+    }
+
+    /// Records an answer with `status` to a request due at `due` (open loop), sent at `sent`
+    /// and answered at `done`.
+    fn record(&mut self, status: u16, due: Option<Instant>, sent: Instant, done: Instant) {
+        *self.statuses.entry(status).or_default() += 1;
+        let micros = |from: Instant, to: Instant| to.duration_since(from).as_micros() as u64;
+        latency::record(&mut self.latency, micros(due.unwrap_or(sent), done));
+        if let Some(due) = due {
+            latency::record(&mut self.send_lag, micros(due, sent));
+        }
+        if (200..300).contains(&status) {
+            latency::record(&mut self.accepted, micros(sent, done));
+        } else if status == 503 {
+            latency::record(&mut self.rejected, micros(sent, done));
+        }
+    }
+
+    /// Counts one failure, keeping the first error's message.
+    fn fail(&mut self, failure: Failure, error: impl std::fmt::Display) {
+        let counter = match failure {
+            Failure::Connect => &mut self.connect_errors,
+            Failure::Timeout => &mut self.timeouts,
+            Failure::Broken => &mut self.broken,
+        };
+        *counter += 1;
+        self.first_error
+            .get_or_insert_with(|| format!("{failure:?}: {error:#}"));
+    }
+
+    fn errors(&self) -> u64 {
+        self.connect_errors + self.timeouts + self.broken
     }
 
     fn merge(&mut self, other: Tally) -> anyhow::Result<()> {
         for (status, count) in other.statuses {
             *self.statuses.entry(status).or_default() += count;
         }
-        self.errors += other.errors;
+        self.connect_errors += other.connect_errors;
+        self.timeouts += other.timeouts;
+        self.broken += other.broken;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
         self.latency.add(other.latency)?;
         self.accepted.add(other.accepted)?;
         self.rejected.add(other.rejected)?;
+        self.send_lag.add(other.send_lag)?;
         Ok(())
     }
 }
@@ -169,6 +273,17 @@ impl Target {
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         Ok(Target { authority, path })
     }
+
+    /// Request number `seq`, signed now, addressed to this target.
+    fn request(&self, signer: &Signer, seq: u64) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
+        let signed = signer.request(seq)?;
+        let mut request = hyper::Request::post(self.path.as_str())
+            .header(hyper::header::HOST, self.authority.as_str());
+        for (name, value) in &signed.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        Ok(request.body(Full::new(Bytes::from(signed.body)))?)
+    }
 }
 
 /// Runs `plan` with requests from `signer`, watching the server's memory when `watch` is given.
@@ -178,6 +293,10 @@ pub async fn run(
     watch: Option<u32>,
 ) -> anyhow::Result<LoadReport> {
     let target = Arc::new(Target::parse(&plan.url)?);
+    let mut tally = Tally::new();
+    let opening = Instant::now();
+    let connections = connect_all(&target, plan.connections, &mut tally).await?;
+    let connect_s = opening.elapsed().as_secs_f64();
     let start = Instant::now();
     let schedule = Arc::new(Schedule {
         next: AtomicU64::new(0),
@@ -186,113 +305,171 @@ pub async fn run(
         interval: plan.rate.map(|rate| Duration::from_secs_f64(1.0 / rate)),
     });
     let watcher = watch.map(crate::rss::RssWatch::start);
-    let workers: Vec<_> = (0..plan.connections)
-        .map(|_| {
+    let workers: Vec<_> = connections
+        .into_iter()
+        .map(|connection| {
             tokio::spawn(worker(
                 Arc::clone(&target),
                 Arc::clone(&schedule),
                 Arc::clone(&signer),
+                connection,
             ))
         })
         .collect();
-    let mut tally = Tally::new();
     for worker in workers {
         tally.merge(worker.await??)?;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let answered: u64 = tally.statuses.values().sum();
-    let accepted: u64 = tally
-        .statuses
-        .iter()
-        .filter(|(status, _)| (200..300).contains(*status))
-        .map(|(_, count)| count)
-        .sum();
-    Ok(LoadReport {
+    let mut report = LoadReport {
         url: plan.url.clone(),
         connections: plan.connections,
+        connect_s,
         duration_s: elapsed,
         offered_rate: plan.rate,
-        requests_per_sec: answered as f64 / elapsed,
-        accepted_per_sec: accepted as f64 / elapsed,
-        statuses: tally.statuses,
-        errors: tally.errors,
+        errors: tally.errors(),
+        connect_errors: tally.connect_errors,
+        timeouts: tally.timeouts,
+        first_error: tally.first_error,
         latency: Percentiles::of(&tally.latency),
         accepted_latency: Percentiles::of(&tally.accepted),
         rejected_latency: Percentiles::of(&tally.rejected),
+        send_lag: Percentiles::of(&tally.send_lag),
+        statuses: tally.statuses,
         memory: watcher.map(crate::rss::RssWatch::finish),
-    })
+        ..LoadReport::default()
+    };
+    report.requests_per_sec = report.answered() as f64 / elapsed;
+    report.accepted_per_sec = report.accepted() as f64 / elapsed;
+    Ok(report)
 }
 
-/// One connection's loop: take the next request, wait until it is due, send, record.
+/// Opens `count` connections at once before the clock starts, so that neither a connect storm
+/// nor connect times are part of the run. A failed one is counted and left `None`: its worker
+/// connects again before its first request.
+async fn connect_all(
+    target: &Arc<Target>,
+    count: usize,
+    tally: &mut Tally,
+) -> anyhow::Result<Vec<Option<Sender>>> {
+    let opening: Vec<_> = (0..count)
+        .map(|_| {
+            let target = Arc::clone(target);
+            tokio::spawn(async move { connect(&target.authority).await })
+        })
+        .collect();
+    let mut connections = Vec::with_capacity(count);
+    for connection in opening {
+        connections.push(match connection.await? {
+            Ok(sender) => Some(sender),
+            Err(err) => {
+                tally.fail(Failure::Connect, err);
+                None
+            }
+        });
+    }
+    Ok(connections)
+}
+
+/// One connection's loop: take the next request, wait until it is due, send, record. Failures
+/// are counted, never fatal: a failed connect or a broken connection costs that one request.
 async fn worker(
     target: Arc<Target>,
     schedule: Arc<Schedule>,
     signer: Arc<Signer>,
+    mut connection: Option<Sender>,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new();
-    let mut connection: Option<SendRequest<Full<Bytes>>> = None;
     while let Some((seq, due)) = schedule.take() {
-        if let Some(due) = due {
-            tokio::time::sleep_until(due).await;
-        }
-        let sender = match connection.as_mut() {
-            Some(sender) => sender,
-            None => match connect(&target.authority).await {
-                Ok(sender) => connection.insert(sender),
-                Err(_) => {
-                    tally.errors += 1;
-                    tokio::time::sleep(RECONNECT_PAUSE).await;
-                    continue;
-                }
-            },
-        };
-        let signed = signer.request(seq)?;
-        let mut request = hyper::Request::post(target.path.as_str())
-            .header(hyper::header::HOST, target.authority.as_str());
-        for (name, value) in &signed.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let request = request.body(Full::new(Bytes::from(signed.body)))?;
-        let sent = Instant::now();
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange(sender, request)).await;
-        let done = Instant::now();
-        let status = match answer {
-            Ok(Ok(status)) => status,
-            _ => {
-                tally.errors += 1;
-                connection = None;
+        // Connect (again) first, then wait: a request is due at its time, not a connect later.
+        let sender = match ready(&mut connection, &target.authority).await {
+            Ok(sender) => sender,
+            Err(err) => {
+                tally.fail(Failure::Connect, err);
+                tokio::time::sleep(RECONNECT_PAUSE).await;
                 continue;
             }
         };
-        *tally.statuses.entry(status).or_default() += 1;
-        let micros = |from: Instant| done.duration_since(from).as_micros() as u64;
-        latency::record(&mut tally.latency, micros(due.unwrap_or(sent)));
-        if (200..300).contains(&status) {
-            latency::record(&mut tally.accepted, micros(sent));
-        } else if status == 503 {
-            latency::record(&mut tally.rejected, micros(sent));
+        if let Some(due) = due {
+            tokio::time::sleep_until(due).await;
         }
+        let request = target.request(&signer, seq)?;
+        let sent = Instant::now();
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange(sender, request)).await;
+        let done = Instant::now();
+        match answer {
+            Ok(Ok(status)) => {
+                tally.record(status, due, sent, done);
+                continue;
+            }
+            Ok(Err(err)) => tally.fail(Failure::Broken, err),
+            Err(_) => tally.fail(
+                Failure::Timeout,
+                format!("no answer in {REQUEST_TIMEOUT:?}"),
+            ),
+        }
+        connection = None;
     }
     Ok(tally)
 }
 
-/// Opens one HTTP/1.1 connection with Nagle off.
-async fn connect(authority: &str) -> anyhow::Result<SendRequest<Full<Bytes>>> {
-    let stream = TcpStream::connect(authority).await?;
+/// The client half of one HTTP/1.1 connection.
+type Sender = SendRequest<Full<Bytes>>;
+
+/// The worker's connection, ready for a request: the kept one unless the server closed it (say
+/// after answering `Connection: close`), else a new one.
+async fn ready<'a>(
+    slot: &'a mut Option<Sender>,
+    authority: &str,
+) -> anyhow::Result<&'a mut Sender> {
+    let reusable = match slot.as_mut() {
+        Some(sender) => sender.ready().await.is_ok(),
+        None => false,
+    };
+    if !reusable {
+        *slot = None;
+        return Ok(slot.insert(connect(authority).await?));
+    }
+    Ok(slot.as_mut().expect("a reusable connection is there"))
+}
+
+/// Opens one HTTP/1.1 connection with Nagle off, ready for its first request.
+async fn connect(authority: &str) -> anyhow::Result<Sender> {
+    let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(authority))
+        .await
+        .map_err(|_| anyhow::anyhow!("no connection in {REQUEST_TIMEOUT:?}"))??;
     stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
+    sender.ready().await?;
     Ok(sender)
 }
 
 /// Sends one request and reads the whole answer; returns its status.
 async fn exchange(
-    sender: &mut SendRequest<Full<Bytes>>,
+    sender: &mut Sender,
     request: hyper::Request<Full<Bytes>>,
 ) -> anyhow::Result<u16> {
-    sender.ready().await?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     response.into_body().collect().await?;
     Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_count_answered_requests_only() {
+        let report = LoadReport {
+            statuses: BTreeMap::from([(202, 30), (503, 10)]),
+            errors: 5,
+            ..LoadReport::default()
+        };
+        assert_eq!(report.answered(), 40);
+        assert_eq!(report.accepted(), 30);
+        assert_eq!(report.share_pct(503), 25.0);
+        assert_eq!(LoadReport::default().share_pct(503), 0.0);
+    }
 }

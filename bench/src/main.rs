@@ -65,12 +65,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// The fast local delivery sink: 200 to every POST, `GET /stats`, `POST /reset`.
+    /// The fast local delivery sink: 200 to every POST, `GET /stats`, `POST /reset`,
+    /// `POST /mode?status=N` (answer deliveries with N from now on, e.g. 500 to fail them all).
     Sink {
         #[arg(long, default_value = "127.0.0.1:18090")]
         listen: String,
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// The status deliveries are answered with at start.
+        #[arg(long, default_value_t = 200)]
+        status: u16,
     },
     /// Watch `deliveries` while a load of `--load-secs` runs, then until the backlog drains.
     Drain {
@@ -142,8 +146,13 @@ fn write_json(out: Option<&Path>, value: &impl Serialize) -> anyhow::Result<()> 
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Sink { listen, workers } = &cli.command {
-        return Ok(servers::run_sink(listen, *workers)?);
+    if let Command::Sink {
+        listen,
+        workers,
+        status,
+    } = &cli.command
+    {
+        return Ok(servers::run_sink(listen, *workers, *status)?);
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))

@@ -21,6 +21,16 @@ pub struct Memory {
     pub peak_hwm_mib: f64,
 }
 
+impl Memory {
+    /// `max … MiB, at end … MiB, VmHWM … MiB`.
+    pub fn line(&self) -> String {
+        format!(
+            "max {:.1} MiB, at end {:.1} MiB, VmHWM {:.1} MiB",
+            self.max_rss_mib, self.end_rss_mib, self.peak_hwm_mib
+        )
+    }
+}
+
 /// Samples a process's resident set in the background until [`RssWatch::finish`].
 pub struct RssWatch {
     pid: u32,

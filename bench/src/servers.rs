@@ -1,10 +1,11 @@
 //! The two tiny actix-web servers of the benchmark: the bare HTTP ceiling (answers 202 to
-//! anything) and the fast delivery sink (answers 200, counts deliveries and measures how long
-//! each took from the moment the load driver sent it).
+//! anything) and the fast delivery sink (answers 200, or a chosen failure status, counts
+//! deliveries and measures how long each took from the moment the load driver sent it).
 
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
+use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -36,66 +37,155 @@ async fn accept(_body: web::Bytes) -> HttpResponse {
 /// What the sink has seen since it started or was last reset.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SinkStats {
-    /// Deliveries received.
+    /// Delivery attempts received, answered or failed.
     pub received: u64,
-    /// Send→delivered latency of deliveries whose body carries the driver's `sent_at_us`.
+    /// Of those, the attempts answered with a failure status (see [`run_sink`]).
+    #[serde(default)]
+    pub failed: u64,
+    /// Send→delivered latency of the deliveries answered 2xx whose body carries the driver's
+    /// `sent_at_us`.
     pub latency: Percentiles,
 }
 
 struct SinkState {
+    /// The status every delivery is answered with.
+    status: StatusCode,
     received: u64,
+    failed: u64,
     latency: Histogram<u64>,
 }
 
-/// Runs the sink on `listen` until the process is stopped: `POST` anything but `/reset` is a
-/// delivery (200), `GET /stats` returns [`SinkStats`] as JSON, `POST /reset` clears them.
-pub fn run_sink(listen: &str, workers: usize) -> std::io::Result<()> {
-    let state = web::Data::new(Mutex::new(SinkState {
-        received: 0,
-        latency: latency::new_histogram(),
-    }));
+/// The query of `POST /mode`.
+#[derive(Deserialize)]
+struct Mode {
+    status: u16,
+}
+
+/// Runs the sink on `listen` until the process is stopped. `POST` anything but the routes
+/// below is a delivery, answered with `status` (200 for a healthy destination; e.g. 500 makes
+/// every delivery fail). `GET /stats` returns [`SinkStats`] as JSON, `POST /reset` clears
+/// them, `POST /mode?status=N` changes the status deliveries are answered with.
+pub fn run_sink(listen: &str, workers: usize, status: u16) -> std::io::Result<()> {
+    let status = StatusCode::from_u16(status)
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidInput, err))?;
+    let state = sink_state(status);
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .route("/stats", web::get().to(stats))
-                .route("/reset", web::post().to(reset))
-                .default_service(web::to(deliver))
-        })
-        .workers(workers)
-        .bind(listen)?
-        .run()
-        .await
+        HttpServer::new(move || App::new().app_data(state.clone()).configure(sink_routes))
+            .workers(workers)
+            .bind(listen)?
+            .run()
+            .await
     })
+}
+
+/// A fresh sink state answering deliveries with `status`.
+fn sink_state(status: StatusCode) -> web::Data<Mutex<SinkState>> {
+    web::Data::new(Mutex::new(SinkState {
+        status,
+        received: 0,
+        failed: 0,
+        latency: latency::new_histogram(),
+    }))
+}
+
+/// The sink's routes; the state comes from [`sink_state`].
+fn sink_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/stats", web::get().to(stats))
+        .route("/reset", web::post().to(reset))
+        .route("/mode", web::post().to(mode))
+        .default_service(web::to(deliver));
+}
+
+/// Locks the sink's state, poisoned or not: its counters stay usable after a panicked handler.
+fn lock(state: &Mutex<SinkState>) -> MutexGuard<'_, SinkState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn deliver(state: web::Data<Mutex<SinkState>>, body: web::Bytes) -> HttpResponse {
     let now = payload::now_us();
-    let mut state = state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut state = lock(&state);
     state.received += 1;
-    if let Some(sent) = payload::sent_at_us(&body) {
+    if !state.status.is_success() {
+        state.failed += 1;
+    } else if let Some(sent) = payload::sent_at_us(&body) {
         latency::record(&mut state.latency, now.saturating_sub(sent));
     }
-    HttpResponse::Ok().finish()
+    HttpResponse::build(state.status).finish()
 }
 
 async fn stats(state: web::Data<Mutex<SinkState>>) -> HttpResponse {
-    let state = state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let state = lock(&state);
     HttpResponse::Ok().json(SinkStats {
         received: state.received,
+        failed: state.failed,
         latency: Percentiles::of(&state.latency),
     })
 }
 
 async fn reset(state: web::Data<Mutex<SinkState>>) -> HttpResponse {
-    let mut state = state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut state = lock(&state);
     state.received = 0;
+    state.failed = 0;
     state.latency.reset();
     HttpResponse::NoContent().finish()
+}
+
+async fn mode(state: web::Data<Mutex<SinkState>>, mode: web::Query<Mode>) -> HttpResponse {
+    let Ok(status) = StatusCode::from_u16(mode.status) else {
+        return HttpResponse::BadRequest().body("status must be an HTTP status code");
+    };
+    lock(&state).status = status;
+    HttpResponse::NoContent().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn the_sink_fails_deliveries_once_switched_and_counts_them() {
+        let app = test::init_service(
+            App::new()
+                .app_data(sink_state(StatusCode::OK))
+                .configure(sink_routes),
+        )
+        .await;
+        let deliver = || {
+            test::TestRequest::post()
+                .uri("/hook")
+                .set_payload(r#"{"sent_at_us":1}"#)
+                .to_request()
+        };
+        assert_eq!(test::call_service(&app, deliver()).await.status(), 200);
+
+        let switch = test::TestRequest::post().uri("/mode?status=500");
+        assert_eq!(
+            test::call_service(&app, switch.to_request()).await.status(),
+            204
+        );
+        assert_eq!(test::call_service(&app, deliver()).await.status(), 500);
+        assert_eq!(test::call_service(&app, deliver()).await.status(), 500);
+
+        let stats: SinkStats = test::call_and_read_body_json(
+            &app,
+            test::TestRequest::get().uri("/stats").to_request(),
+        )
+        .await;
+        assert_eq!((stats.received, stats.failed), (3, 2));
+        assert_eq!(
+            stats.latency.count, 1,
+            "only the delivered one has a latency"
+        );
+
+        let bad = test::TestRequest::post().uri("/mode?status=1000");
+        assert_eq!(
+            test::call_service(&app, bad.to_request()).await.status(),
+            400
+        );
+    }
 }

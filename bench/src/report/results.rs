@@ -1,0 +1,183 @@
+//! The phase results of one results directory, and the figures derived from several of them.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::files;
+use crate::ceiling_pg::PgCeiling;
+use crate::drain::DrainReport;
+use crate::load::LoadReport;
+use crate::servers::SinkStats;
+
+/// The expected queue wait above which hookgate's admission control answers 503, in seconds.
+/// A server can only hold capacity × this many requests before rejecting, so the overload
+/// phase needs more connections than that for 503s to be possible at all.
+pub const ADMISSION_WAIT_SECS: f64 = 0.25;
+
+/// Every phase's result; `None` for a phase that did not run.
+#[derive(Default)]
+pub struct Results {
+    pub http_ceiling: Option<LoadReport>,
+    pub pg_ceiling: Option<PgCeiling>,
+    /// `serve --role ingest`, closed loop.
+    pub ingest: Option<LoadReport>,
+    /// The ingest role, open loop at half the closed-loop rate.
+    pub ingest_half: Option<LoadReport>,
+    /// Full serve, closed loop, healthy sink.
+    pub serve: Option<LoadReport>,
+    pub drain: Option<DrainReport>,
+    /// What the sink saw of the full-serve closed-loop phase.
+    pub serve_sink: Option<SinkStats>,
+    /// Full serve, open loop at half the closed-loop rate.
+    pub serve_half: Option<LoadReport>,
+    /// What the sink saw of the light-load phase.
+    pub idle_sink: Option<SinkStats>,
+    /// Full serve, closed loop, every delivery failing.
+    pub failing: Option<LoadReport>,
+    /// What the sink saw of that phase.
+    pub failing_sink: Option<SinkStats>,
+    /// The `deliveries` table at the end of that phase.
+    pub failing_drain: Option<DrainReport>,
+    /// Full serve, open loop far above capacity.
+    pub overload: Option<LoadReport>,
+}
+
+/// One phase file of `dir`, `None` when it is not there.
+fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Option<T>> {
+    let path = dir.join(name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path)?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    Ok(Some(value))
+}
+
+impl Results {
+    /// Reads every phase file of `dir`.
+    pub fn read(dir: &Path) -> anyhow::Result<Results> {
+        Ok(Results {
+            http_ceiling: read(dir, files::CEILING_HTTP)?,
+            pg_ceiling: read(dir, files::CEILING_PG)?,
+            ingest: read(dir, files::INGEST)?,
+            ingest_half: read(dir, files::INGEST_HALF)?,
+            serve: read(dir, files::SERVE)?,
+            drain: read(dir, files::DRAIN)?,
+            serve_sink: read(dir, files::SERVE_LATENCY)?,
+            serve_half: read(dir, files::SERVE_HALF)?,
+            idle_sink: read(dir, files::IDLE_LATENCY)?,
+            failing: read(dir, files::FAILING)?,
+            failing_sink: read(dir, files::FAILING_SINK)?,
+            failing_drain: read(dir, files::FAILING_DRAIN)?,
+            overload: read(dir, files::OVERLOAD)?,
+        })
+    }
+
+    /// The accepted rate with every destination failing, as a percentage of the healthy full
+    /// serve's.
+    pub fn failing_pct(&self) -> Option<f64> {
+        let (failing, serve) = (self.failing.as_ref()?, self.serve.as_ref()?);
+        (serve.accepted_per_sec > 0.0)
+            .then(|| 100.0 * failing.accepted_per_sec / serve.accepted_per_sec)
+    }
+
+    /// The overload phase's connections over capacity × [`ADMISSION_WAIT_SECS`], capacity being
+    /// the healthy full-serve rate: above 1, the server can see more queued than it admits.
+    pub fn overload_pressure(&self) -> Option<f64> {
+        let (overload, serve) = (self.overload.as_ref()?, self.serve.as_ref()?);
+        let queueable = serve.accepted_per_sec * ADMISSION_WAIT_SECS;
+        (queueable > 0.0).then(|| overload.connections as f64 / queueable)
+    }
+
+    /// Every hookgate load phase that ran.
+    fn load_phases(&self) -> impl Iterator<Item = &LoadReport> {
+        [
+            &self.ingest,
+            &self.ingest_half,
+            &self.serve,
+            &self.serve_half,
+            &self.failing,
+            &self.overload,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The largest resident set any watched hookgate reached, in MiB.
+    pub fn peak_rss_mib(&self) -> Option<f64> {
+        self.load_phases()
+            .filter_map(|run| run.memory)
+            .map(|memory| memory.peak_hwm_mib.max(memory.max_rss_mib))
+            .reduce(f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rss::Memory;
+
+    fn rate(accepted_per_sec: f64, connections: usize) -> Option<LoadReport> {
+        Some(LoadReport {
+            accepted_per_sec,
+            connections,
+            ..LoadReport::default()
+        })
+    }
+
+    #[test]
+    fn derived_figures_need_both_phases() {
+        let mut results = Results {
+            serve: rate(10_000.0, 64),
+            ..Results::default()
+        };
+        assert_eq!(results.failing_pct(), None);
+        assert_eq!(results.overload_pressure(), None);
+        results.failing = rate(9_500.0, 64);
+        results.overload = rate(0.0, 5_000);
+        assert_eq!(results.failing_pct(), Some(95.0));
+        assert_eq!(results.overload_pressure(), Some(2.0));
+    }
+
+    #[test]
+    fn peak_rss_is_the_largest_of_every_phase() {
+        let memory = |mib| Memory {
+            max_rss_mib: mib,
+            end_rss_mib: mib,
+            peak_hwm_mib: mib,
+        };
+        let mut results = Results::default();
+        assert_eq!(results.peak_rss_mib(), None);
+        results.ingest = Some(LoadReport {
+            memory: Some(memory(20.0)),
+            ..LoadReport::default()
+        });
+        results.failing = Some(LoadReport {
+            memory: Some(memory(30.0)),
+            ..LoadReport::default()
+        });
+        assert_eq!(results.peak_rss_mib(), Some(30.0));
+    }
+
+    #[test]
+    fn files_from_before_the_new_fields_still_read() {
+        let dir = std::env::temp_dir().join(format!("hookgate-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let percentiles = r#"{"count":0,"p50_ms":0,"p90_ms":0,"p99_ms":0,"p999_ms":0,"max_ms":0}"#;
+        let load = format!(
+            r#"{{"url":"u","connections":64,"duration_s":1,"offered_rate":null,"requests_per_sec":1,
+               "accepted_per_sec":1,"statuses":{{"202":1}},"errors":0,"latency":{percentiles},
+               "accepted_latency":{percentiles},"rejected_latency":{percentiles},"memory":null}}"#
+        );
+        std::fs::write(dir.join(files::SERVE), load).unwrap();
+        let sink = format!(r#"{{"received":3,"latency":{percentiles}}}"#);
+        std::fs::write(dir.join(files::IDLE_LATENCY), sink).unwrap();
+        let results = Results::read(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(results.serve.unwrap().connect_errors, 0);
+        assert_eq!(results.idle_sink.unwrap().failed, 0);
+        assert!(results.overload.is_none());
+    }
+}

@@ -1,0 +1,155 @@
+//! The targets of the performance issue: each with its figure, its goal and whether it is met.
+
+use super::results::{ADMISSION_WAIT_SECS, Results};
+use crate::latency::Percentiles;
+
+/// Ack p99 at half the maximum rate, open loop, from each request's intended send.
+const ACK_HALF_RATE_P99_MS: f64 = 5.0;
+/// Ack p99 at 64 connections, closed loop.
+const ACK_P99_MS: f64 = 15.0;
+/// Send→delivered p50 at light load.
+const LIGHT_DELIVERED_P50_MS: f64 = 5.0;
+/// Send→delivered p99 of the full-serve closed-loop phase.
+const DELIVERED_P99_MS: f64 = 50.0;
+/// The accepted rate with every destination failing, as a percentage of the healthy one.
+const FAILING_MIN_PCT: f64 = 90.0;
+
+/// One target line: what, the figure, the goal and whether it is met.
+fn target(what: &str, figure: String, goal: &str, met: bool) {
+    let verdict = if met { "met" } else { "NOT met" };
+    println!("   {what:<38} {figure:>14}   goal {goal:<12} {verdict}");
+}
+
+/// A latency target on the p99 of `percentiles`; not met without samples.
+fn p99_below(what: &str, percentiles: &Percentiles, goal_ms: f64) {
+    let figure = match percentiles.count {
+        0 => "no samples".to_string(),
+        _ => format!("{:.2} ms", percentiles.p99_ms),
+    };
+    target(
+        what,
+        figure,
+        &format!("< {goal_ms} ms"),
+        percentiles.count > 0 && percentiles.p99_ms < goal_ms,
+    );
+}
+
+/// Prints every target whose phases ran.
+pub fn print(results: &Results) {
+    println!("== Targets of the performance issue");
+    throughput(results);
+    acknowledgement(results);
+    delivery_latency(results);
+    resilience(results);
+    println!("   verification per request: see `cargo bench --bench verify` (goal < 3 µs / 1 KB)");
+}
+
+fn throughput(results: &Results) {
+    if let Some(serve) = &results.serve {
+        target(
+            "end to end (serve, workers on)",
+            format!("{:.0}/s", serve.accepted_per_sec),
+            ">= 10000/s",
+            serve.accepted_per_sec >= 10_000.0
+                && results
+                    .drain
+                    .as_ref()
+                    .is_some_and(|d| d.drain_secs.is_some()),
+        );
+    }
+    let Some(ingest) = &results.ingest else {
+        return;
+    };
+    target(
+        "ingest role",
+        format!("{:.0}/s", ingest.accepted_per_sec),
+        ">= 25000/s",
+        ingest.accepted_per_sec >= 25_000.0,
+    );
+    if let Some(pg) = &results.pg_ceiling {
+        let share = 100.0 * ingest.accepted_per_sec / pg.batched_rows_per_sec;
+        target(
+            "ingest role / Postgres batched",
+            format!("{share:.1}%"),
+            ">= 40%",
+            share >= 40.0,
+        );
+    }
+}
+
+fn acknowledgement(results: &Results) {
+    if let Some(ingest) = &results.ingest {
+        let what = format!("ack p99 at {} connections (ingest)", ingest.connections);
+        p99_below(&what, &ingest.latency, ACK_P99_MS);
+    }
+    if let Some(serve) = &results.serve {
+        let what = format!("ack p99 at {} connections (serve)", serve.connections);
+        p99_below(&what, &serve.latency, ACK_P99_MS);
+    }
+    if let Some(run) = &results.ingest_half {
+        p99_below(
+            "ack p99 at half max rate (ingest)",
+            &run.latency,
+            ACK_HALF_RATE_P99_MS,
+        );
+    }
+    if let Some(run) = &results.serve_half {
+        p99_below(
+            "ack p99 at half max rate (serve)",
+            &run.latency,
+            ACK_HALF_RATE_P99_MS,
+        );
+    }
+}
+
+fn delivery_latency(results: &Results) {
+    if let Some(sink) = &results.idle_sink {
+        target(
+            "send→delivered p50, light load",
+            format!("{:.2} ms", sink.latency.p50_ms),
+            &format!("< {LIGHT_DELIVERED_P50_MS} ms"),
+            sink.latency.count > 0 && sink.latency.p50_ms < LIGHT_DELIVERED_P50_MS,
+        );
+    }
+    if let Some(sink) = &results.serve_sink {
+        let connections = results.serve.as_ref().map_or(0, |serve| serve.connections);
+        p99_below(
+            &format!("send→delivered p99, {connections} connections"),
+            &sink.latency,
+            DELIVERED_P99_MS,
+        );
+    }
+}
+
+fn resilience(results: &Results) {
+    if let Some(pct) = results.failing_pct() {
+        target(
+            "destinations failing / healthy serve",
+            format!("{pct:.1}%"),
+            &format!(">= {FAILING_MIN_PCT}%"),
+            pct >= FAILING_MIN_PCT,
+        );
+    }
+    if let Some(peak) = results.peak_rss_mib() {
+        target(
+            "peak RSS (VmHWM)",
+            format!("{peak:.1} MiB"),
+            "< 150 MB",
+            peak * 1.048_576 < 150.0,
+        );
+    }
+    if let Some(overload) = &results.overload {
+        let share = overload.share_pct(503);
+        target(
+            "503s under overload",
+            format!("{share:.1}%"),
+            "> 0%",
+            share > 0.0,
+        );
+        p99_below(
+            "503 p99 from send under overload",
+            &overload.rejected_latency,
+            ADMISSION_WAIT_SECS * 1000.0,
+        );
+    }
+}
