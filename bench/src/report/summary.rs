@@ -36,6 +36,14 @@ fn ceilings(results: &Results) {
         if let Some(pg) = &results.pg_ceiling {
             ratio(name, rate, "Postgres 50-row txns", pg.batched_rows_per_sec);
             ratio(name, rate, "Postgres 1-row txns", pg.single_rows_per_sec);
+            if pg.hookgate_schema_events_per_sec > 0.0 {
+                ratio(
+                    name,
+                    rate,
+                    "hookgate's insert, 50 per commit",
+                    pg.hookgate_schema_events_per_sec,
+                );
+            }
         }
     }
 }
