@@ -88,30 +88,39 @@ impl Store {
     /// A pool for `url` whose commits are durable: a statement returns once its commit is
     /// on disk. Connections are opened on first use, so this succeeds while Postgres is down.
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        Self::connect(url, max_connections, "on")
+        Self::connect(url, max_connections, &[("synchronous_commit", "on")])
     }
 
-    /// A pool for the delivery queue's own bookkeeping (claims, attempt records, leases),
-    /// whose commits return before they reach disk (`synchronous_commit = off`). A Postgres
+    /// A pool for the delivery queue's own bookkeeping (claims, attempt records, leases).
+    ///
+    /// Its commits return before they reach disk (`synchronous_commit = off`): a Postgres
     /// crash can forget the last few hundred milliseconds of them, never corrupt them; the
-    /// deliveries concerned then look unclaimed or leased and are attempted again: at least
+    /// deliveries concerned then look unclaimed or leased and are attempted again, so at least
     /// once still holds, and no fsync is waited for per claim or per batch of attempts.
+    ///
+    /// Its statements never scan a table sequentially (`enable_seqscan = off`): each one has
+    /// an index made for it, and the queue table grows from nothing to millions of rows, so a
+    /// plan cached while it was small (a sequential scan) would otherwise stay in use on that
+    /// connection long after (until the next ANALYZE), reading the whole table per statement.
+    ///
     /// Never use it to store events.
     pub fn connect_lazy_relaxed(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        Self::connect(url, max_connections, "off")
+        Self::connect(
+            url,
+            max_connections,
+            &[("synchronous_commit", "off"), ("enable_seqscan", "off")],
+        )
     }
 
     fn connect(
         url: &str,
         max_connections: u32,
-        synchronous_commit: &str,
+        settings: &[(&str, &str)],
     ) -> Result<Store, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(StoreError::Query)?
-            .options([
-                ("statement_timeout", STATEMENT_TIMEOUT),
-                ("synchronous_commit", synchronous_commit),
-            ])
+            .options([("statement_timeout", STATEMENT_TIMEOUT)])
+            .options(settings.iter().copied())
             .application_name("hookgate")
             .disable_statement_logging();
         let pool = PgPoolOptions::new()
