@@ -121,7 +121,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let background_shutdown = CancellationToken::new();
         let mut background_tasks = JoinSet::new();
-        let local_wakers = if options.role.delivers() {
+        let (local_wakers, inline) = if options.role.delivers() {
             let queue_store = Store::connect_lazy_relaxed(
                 &config.database.url,
                 DELIVERY_QUEUE_CONNECTIONS.min(config.database.max_connections),
@@ -135,9 +135,9 @@ impl Application {
                 config.retention.days,
                 background_shutdown.clone(),
             ));
-            Some(delivery.wakers)
+            (Some(delivery.wakers), Some(delivery.inline))
         } else {
-            None
+            (None, None)
         };
         let (remote_wake, notifier) = RemoteWake::start(store.clone(), background_shutdown.clone());
         background_tasks.spawn(async move {
@@ -200,6 +200,7 @@ impl Application {
                 writer,
                 dedup: redis.map(|redis| DedupCache::new(redis, retention)),
                 max_body_bytes: config.server.max_body_bytes,
+                inline,
             });
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);

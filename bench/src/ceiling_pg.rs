@@ -197,6 +197,7 @@ fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &Bytes)
         deliveries: vec![NewDelivery {
             id: uuid::Uuid::now_v7(),
             destination_id: destination.clone(),
+            lease: None,
         }],
     }
 }

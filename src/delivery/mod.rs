@@ -3,6 +3,7 @@
 
 pub mod circuit;
 mod finisher;
+pub mod inline;
 pub mod policy;
 pub mod rate_limit;
 pub mod request;

@@ -3,11 +3,12 @@
 
 use super::circuit::{CircuitBreaker, CircuitSettings};
 use super::finisher::Finisher;
+use super::inline::InlineDispatch;
 use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
 use super::request;
 use super::signing::SigningKey;
-use super::worker::DestinationWorker;
+use super::worker::{DestinationWorker, inline_lease};
 use crate::config::Config;
 use crate::redis_link::RedisLink;
 use crate::store::Store;
@@ -39,6 +40,8 @@ impl Wakers {
 /// The running delivery side.
 pub struct Delivery {
     pub wakers: Wakers,
+    /// For ingest in this same process: hands fresh deliveries straight to these workers.
+    pub inline: InlineDispatch,
     pub tasks: JoinSet<()>,
 }
 
@@ -54,6 +57,7 @@ pub fn start(
     let (finisher, finisher_task) = Finisher::spawn(store.clone());
     let mut tasks = JoinSet::new();
     let mut wakers = Vec::new();
+    let mut inline = InlineDispatch::default();
     for destination in &config.destinations {
         let signing_key = destination
             .signing_secret
@@ -63,6 +67,13 @@ pub fn start(
             .with_context(|| format!("destinations {:?}: signing_secret", destination.id))?;
         let wake = Arc::new(Notify::new());
         wakers.push(wake.clone());
+        // Room for the attempts that can run, and as many again whose events are still
+        // being committed; a delivery that then waits too long goes back to the table.
+        let lane = inline.add_lane(
+            &destination.id,
+            2 * destination.concurrency as usize,
+            inline_lease(destination),
+        );
         let worker = DestinationWorker {
             limiter: RateLimiter::for_destination(destination, redis.cloned()),
             retry: RetryPolicy::for_destination(destination),
@@ -73,6 +84,7 @@ pub fn start(
             circuit: Arc::new(CircuitBreaker::new(CircuitSettings::default())),
             wake,
             finisher: finisher.clone(),
+            inline: Some(lane),
             shutdown: shutdown.clone(),
         };
         tasks.spawn(worker.run());
@@ -94,7 +106,11 @@ pub fn start(
         wakers.clone(),
         shutdown.clone(),
     ));
-    Ok(Delivery { wakers, tasks })
+    Ok(Delivery {
+        wakers,
+        inline,
+        tasks,
+    })
 }
 
 async fn reclaim_expired_leases(store: Store, wakers: Wakers, shutdown: CancellationToken) {

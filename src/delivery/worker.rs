@@ -4,6 +4,7 @@
 
 use super::circuit::{CircuitBreaker, Permit};
 use super::finisher::Finisher;
+use super::inline::{InlineDelivery, InlineLane};
 use super::policy::{self, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
 use super::request::{self, Attempt};
@@ -40,94 +41,207 @@ pub struct DestinationWorker {
     pub limiter: Option<RateLimiter>,
     pub wake: Arc<Notify>,
     pub finisher: Finisher,
+    /// Deliveries ingest in this process hands over directly, when it ingests too.
+    pub inline: Option<InlineLane>,
     pub shutdown: CancellationToken,
+}
+
+/// The lease of a delivery claimed from the table: its attempt's timeout plus a margin.
+fn claim_lease(destination: &DestinationConfig) -> Duration {
+    Duration::from_millis(destination.timeout_ms) + LEASE_MARGIN
+}
+
+/// The lease of a delivery handed over by ingest: up to one attempt's timeout to wait for a
+/// free slot, then a claim's lease. One whose lease no longer covers a whole attempt when a
+/// slot frees is handed back to the table instead.
+pub fn inline_lease(destination: &DestinationConfig) -> Duration {
+    Duration::from_millis(destination.timeout_ms) + claim_lease(destination)
+}
+
+/// The attempts a worker has running, bounded by the destination's concurrency.
+struct Running {
+    slots: Arc<Semaphore>,
+    ids: Arc<Mutex<HashSet<Uuid>>>,
+    attempts: JoinSet<()>,
+}
+
+/// What woke an idle worker.
+enum Woken {
+    /// A delivery handed over by ingest.
+    Inline(InlineDelivery),
+    Other,
 }
 
 impl DestinationWorker {
     /// Runs until shutdown, then lets in-flight attempts finish (bounded) and hands back the
     /// rest.
-    pub async fn run(self) {
+    pub async fn run(mut self) {
+        let mut inline = self.inline.take();
         let this = Arc::new(self);
-        let slots = Arc::new(Semaphore::new(this.destination.concurrency as usize));
-        let in_flight_ids = Arc::new(Mutex::new(HashSet::new()));
-        let mut attempts = JoinSet::new();
+        let mut running = Running {
+            slots: Arc::new(Semaphore::new(this.destination.concurrency as usize)),
+            ids: Arc::new(Mutex::new(HashSet::new())),
+            attempts: JoinSet::new(),
+        };
+        let mut woken_by = None;
         while !this.shutdown.is_cancelled() {
-            while attempts.try_join_next().is_some() {}
+            while running.attempts.try_join_next().is_some() {}
             metrics::circuit_state(&this.destination.id, this.circuit.state());
-            let free = slots.available_permits();
-            let limit = match this.circuit.permit(Instant::now()) {
+            let permit = this.circuit.permit(Instant::now());
+            if let Some(lane) = &mut inline {
+                let allowed = matches!(permit, Permit::Allowed);
+                lane.set_open(allowed && this.limiter.is_none());
+                // While allowed, take only what free slots can start at once, so the lease
+                // check below holds; otherwise take everything, to hand it back.
+                let room = if allowed {
+                    running
+                        .slots
+                        .available_permits()
+                        .saturating_sub(usize::from(woken_by.is_some()))
+                } else {
+                    usize::MAX
+                };
+                let waiting = std::iter::from_fn(|| lane.try_next()).take(room);
+                let handed: Vec<InlineDelivery> =
+                    woken_by.take().into_iter().chain(waiting).collect();
+                this.take_inline(&mut running, handed, allowed).await;
+            }
+            let free = running.slots.available_permits();
+            let limit = match permit {
                 Permit::Allowed => free.min(CLAIM_BATCH),
                 Permit::Probe => 1.min(free),
                 Permit::Wait(until) => {
-                    this.idle(&mut attempts, Some(until)).await;
+                    woken_by = this.idle(&mut running, None, Some(until)).await;
                     continue;
                 }
             };
             if limit == 0 {
-                this.idle(&mut attempts, None).await;
+                woken_by = this.idle(&mut running, inline.as_mut(), None).await;
                 continue;
             }
-            let lease = Duration::from_millis(this.destination.timeout_ms) + LEASE_MARGIN;
             match this
                 .store
-                .claim_deliveries(&this.destination.id, limit as u32, lease)
+                .claim_deliveries(
+                    &this.destination.id,
+                    limit as u32,
+                    claim_lease(&this.destination),
+                )
                 .await
             {
-                Ok(claimed) if claimed.is_empty() => this.idle(&mut attempts, None).await,
+                Ok(claimed) if claimed.is_empty() => {
+                    woken_by = this.idle(&mut running, inline.as_mut(), None).await;
+                }
                 Ok(claimed) => {
                     for delivery in claimed {
-                        let permit = slots.clone().acquire_owned().await.expect("never closed");
-                        in_flight_ids
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(delivery.id);
-                        let (worker, ids) = (this.clone(), in_flight_ids.clone());
-                        attempts.spawn(async move {
-                            let id = delivery.id;
-                            worker.attempt(delivery).await;
-                            ids.lock().expect("not poisoned").remove(&id);
-                            drop(permit);
-                        });
+                        Self::start(&this, &mut running, delivery).await;
                     }
                 }
                 Err(err) => {
                     tracing::warn!(destination = %this.destination.id, error = %err, "claim failed");
-                    this.idle(&mut attempts, Some(Instant::now() + Duration::from_secs(1)))
-                        .await;
+                    let retry_at = Instant::now() + Duration::from_secs(1);
+                    woken_by = this.idle(&mut running, None, Some(retry_at)).await;
                 }
             }
         }
-        this.drain(attempts, &in_flight_ids).await;
+        let unstarted = inline.as_mut().map(InlineLane::close).unwrap_or_default();
+        this.drain(running, unstarted).await;
     }
 
-    /// Waits for a wake-up, a finished attempt, `until` (or the poll interval), or shutdown.
-    async fn idle(&self, attempts: &mut JoinSet<()>, until: Option<Instant>) {
+    /// Starts the deliveries ingest handed over while the circuit allows it and their lease
+    /// leaves time for a whole attempt; hands the others back to the table.
+    async fn take_inline(
+        self: &Arc<Self>,
+        running: &mut Running,
+        handed: Vec<InlineDelivery>,
+        allowed: bool,
+    ) {
+        let timeout = Duration::from_millis(self.destination.timeout_ms);
+        let mut give_back = Vec::new();
+        for inline in handed {
+            let time_left = inline.lease_ends.saturating_duration_since(Instant::now());
+            if allowed && time_left > timeout + LEASE_MARGIN / 2 {
+                Self::start(self, running, inline.delivery).await;
+            } else {
+                give_back.push(inline.delivery.id);
+            }
+        }
+        self.release(&give_back).await;
+    }
+
+    /// Starts one attempt once a slot is free.
+    async fn start(this: &Arc<Self>, running: &mut Running, delivery: ClaimedDelivery) {
+        let permit = running
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        running
+            .ids
+            .lock()
+            .expect("not poisoned")
+            .insert(delivery.id);
+        let (worker, ids) = (this.clone(), running.ids.clone());
+        running.attempts.spawn(async move {
+            let id = delivery.id;
+            worker.attempt(delivery).await;
+            ids.lock().expect("not poisoned").remove(&id);
+            drop(permit);
+        });
+    }
+
+    /// Waits for a wake-up, a hand-over (when a slot is free), a finished attempt, `until`
+    /// (or the poll interval), or shutdown.
+    async fn idle(
+        &self,
+        running: &mut Running,
+        inline: Option<&mut InlineLane>,
+        until: Option<Instant>,
+    ) -> Option<InlineDelivery> {
         let deadline = until.unwrap_or_else(|| Instant::now() + POLL_INTERVAL);
-        tokio::select! {
-            () = self.wake.notified(), if until.is_none() => {}
-            Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
-            () = tokio::time::sleep_until(deadline.into()) => {}
-            () = self.shutdown.cancelled() => {}
+        let slot_free = running.slots.available_permits() > 0;
+        let (has_lane, lane) = match inline {
+            Some(lane) => (true, Some(lane)),
+            None => (false, None),
+        };
+        let handed = async {
+            match lane {
+                Some(lane) => lane.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        let woken = tokio::select! {
+            Some(inline) = handed, if has_lane && slot_free => Woken::Inline(inline),
+            () = self.wake.notified(), if until.is_none() => Woken::Other,
+            Some(_) = running.attempts.join_next(), if !running.attempts.is_empty() => Woken::Other,
+            () = tokio::time::sleep_until(deadline.into()) => Woken::Other,
+            () = self.shutdown.cancelled() => Woken::Other,
+        };
+        match woken {
+            Woken::Inline(inline) => Some(inline),
+            Woken::Other => None,
         }
     }
 
-    async fn drain(&self, mut attempts: JoinSet<()>, in_flight_ids: &Mutex<HashSet<Uuid>>) {
+    async fn drain(&self, mut running: Running, unstarted: Vec<InlineDelivery>) {
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-            while attempts.join_next().await.is_some() {}
+            while running.attempts.join_next().await.is_some() {}
         })
         .await;
         if drained.is_err() {
-            attempts.shutdown().await;
+            running.attempts.shutdown().await;
         }
-        let unfinished: Vec<Uuid> = in_flight_ids
-            .lock()
-            .expect("not poisoned")
-            .drain()
-            .collect();
-        if !unfinished.is_empty()
-            && let Err(err) = self.store.release_deliveries(&unfinished).await
+        let mut unfinished: Vec<Uuid> = running.ids.lock().expect("not poisoned").drain().collect();
+        unfinished.extend(unstarted.into_iter().map(|inline| inline.delivery.id));
+        self.release(&unfinished).await;
+    }
+
+    /// Hands claimed deliveries that were not attempted back to the queue.
+    async fn release(&self, ids: &[Uuid]) {
+        if !ids.is_empty()
+            && let Err(err) = self.store.release_deliveries(ids).await
         {
-            tracing::warn!(error = %err, count = unfinished.len(),
+            tracing::warn!(error = %err, count = ids.len(),
                     "could not hand back deliveries; their leases will expire and they will be retried");
         }
     }

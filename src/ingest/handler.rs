@@ -4,6 +4,7 @@ use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::writer::{CommitError, CommitWriter};
+use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
@@ -25,6 +26,8 @@ pub struct IngestState {
     pub writer: CommitWriter,
     pub dedup: Option<DedupCache>,
     pub max_body_bytes: usize,
+    /// Present when this process also delivers: fresh deliveries go straight to its workers.
+    pub inline: Option<InlineDispatch>,
 }
 
 #[derive(Serialize)]
@@ -87,7 +90,7 @@ async fn store_webhook(
         return Ok((InsertOutcome::Duplicate(id), identity.event_id));
     }
 
-    let event = NewEvent {
+    let mut event = NewEvent {
         id: Uuid::now_v7(),
         source_id: source.id.clone(),
         deliveries: source
@@ -96,6 +99,7 @@ async fn store_webhook(
             .map(|destination| NewDelivery {
                 id: Uuid::now_v7(),
                 destination_id: destination.clone(),
+                lease: None,
             })
             .collect(),
         event_id: identity.event_id,
@@ -110,6 +114,10 @@ async fn store_webhook(
         body,
     };
     let event_id = event.event_id.clone();
+    let handover = state
+        .inline
+        .as_ref()
+        .map(|inline| inline.reserve(&mut event));
     let outcome = state.writer.commit(event).await.inspect_err(|err| match err {
         // Under overload this is every refused request: the metric counts them, and a log
         // line each would add to the load being shed.
@@ -118,6 +126,9 @@ async fn store_webhook(
         }
         _ => tracing::warn!(source = %source.id, error = %err, "webhook not stored; answering 503"),
     })?;
+    if let Some(handover) = handover {
+        handover.complete(outcome);
+    }
     if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {
         let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());
         actix_web::rt::spawn(async move { dedup.remember(&source_id, &event_id, id).await });

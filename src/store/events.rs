@@ -4,6 +4,7 @@ use super::{Store, StoreError};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -29,6 +30,9 @@ pub struct NewEvent {
 pub struct NewDelivery {
     pub id: Uuid,
     pub destination_id: Arc<str>,
+    /// `Some`: a worker of this process takes it straight from ingest, so it is written
+    /// already claimed (in flight, first attempt) with a lease this long. `None`: pending.
+    pub lease: Option<Duration>,
 }
 
 /// What storing one event did.
@@ -52,9 +56,13 @@ WITH input AS (
     ON CONFLICT (source_id, event_id) DO NOTHING
     RETURNING id
 ), new_deliveries AS (
-    INSERT INTO deliveries (id, event_id, destination_id)
-    SELECT d.id, d.event_id, d.destination_id
-    FROM UNNEST($9::uuid[], $10::uuid[], $11::text[]) AS d(id, event_id, destination_id)
+    INSERT INTO deliveries (id, event_id, destination_id, state, attempts, lease_until)
+    SELECT d.id, d.event_id, d.destination_id,
+           CASE WHEN d.lease_secs IS NULL THEN 'pending' ELSE 'in_flight' END,
+           CASE WHEN d.lease_secs IS NULL THEN 0 ELSE 1 END,
+           now() + make_interval(secs => d.lease_secs)
+    FROM UNNEST($9::uuid[], $10::uuid[], $11::text[], $12::float8[])
+        AS d(id, event_id, destination_id, lease_secs)
     JOIN inserted ON inserted.id = d.event_id
 )
 SELECT id FROM inserted
@@ -162,15 +170,16 @@ fn bind_events<'q, O>(
     let deliveries = events
         .iter()
         .flat_map(|e| e.deliveries.iter().map(move |d| (e.id, d)));
-    let (delivery_ids, delivery_events, delivery_destinations): (Vec<Uuid>, Vec<Uuid>, Vec<&str>) =
-        deliveries
-            .map(|(event_id, d)| (d.id, event_id, &*d.destination_id))
-            .fold(Default::default(), |(mut a, mut b, mut c), (x, y, z)| {
-                a.push(x);
-                b.push(y);
-                c.push(z);
-                (a, b, c)
-            });
+    let mut delivery_ids = Vec::new();
+    let mut delivery_events = Vec::new();
+    let mut delivery_destinations: Vec<&str> = Vec::new();
+    let mut delivery_leases: Vec<Option<f64>> = Vec::new();
+    for (event_id, delivery) in deliveries {
+        delivery_ids.push(delivery.id);
+        delivery_events.push(event_id);
+        delivery_destinations.push(&delivery.destination_id);
+        delivery_leases.push(delivery.lease.map(|lease| lease.as_secs_f64()));
+    }
     query
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| &*e.source_id).collect::<Vec<_>>())
@@ -203,4 +212,5 @@ fn bind_events<'q, O>(
         .bind(delivery_ids)
         .bind(delivery_events)
         .bind(delivery_destinations)
+        .bind(delivery_leases)
 }

@@ -1,0 +1,256 @@
+//! Straight from ingest to a local worker. When this process both ingests and delivers, a
+//! delivery whose destination's worker here has room is written already claimed (in flight,
+//! first attempt, leased) in the event's own commit and handed over in memory: it is never
+//! claimed from the table and its body is never read back. Everything else (no room, circuit
+//! open, rate-limited destination, retries, other processes) goes through the table as before.
+//!
+//! Nothing is lost on the way: a hand-over that never happens (the process died, the worker
+//! could not start it in time) leaves a leased row, which the lease reclaimer makes pending again.
+
+use crate::store::{ClaimedDelivery, InsertOutcome, NewEvent};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{self, OwnedPermit};
+use uuid::Uuid;
+
+/// A delivery handed over in memory, and when its lease runs out.
+#[derive(Debug)]
+pub struct InlineDelivery {
+    pub delivery: ClaimedDelivery,
+    pub lease_ends: Instant,
+}
+
+/// The ingest side: one bounded hand-over lane per local destination worker.
+#[derive(Default)]
+pub struct InlineDispatch {
+    lanes: HashMap<String, LaneSender>,
+}
+
+struct LaneSender {
+    sender: mpsc::Sender<InlineDelivery>,
+    open: Arc<AtomicBool>,
+    lease: Duration,
+}
+
+/// The worker side of one lane.
+pub struct InlineLane {
+    receiver: mpsc::Receiver<InlineDelivery>,
+    open: Arc<AtomicBool>,
+}
+
+impl InlineDispatch {
+    /// Adds the lane of `destination`'s worker: at most `capacity` deliveries wait in it, each
+    /// leased for `lease` (long enough to wait behind `capacity` attempts, then make its own).
+    pub fn add_lane(&mut self, destination: &str, capacity: usize, lease: Duration) -> InlineLane {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let open = Arc::new(AtomicBool::new(false));
+        self.lanes.insert(
+            destination.to_owned(),
+            LaneSender {
+                sender,
+                open: open.clone(),
+                lease,
+            },
+        );
+        InlineLane { receiver, open }
+    }
+
+    /// Reserves a place in its worker's lane for each delivery of `event` that can take one
+    /// now, and marks those deliveries to be written leased.
+    pub fn reserve(&self, event: &mut NewEvent) -> Handover {
+        let reserved_at = Instant::now();
+        let reservations: Vec<Reservation> = event
+            .deliveries
+            .iter_mut()
+            .filter_map(|delivery| {
+                let lane = self.lanes.get(&*delivery.destination_id)?;
+                if !lane.open.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let permit = lane.sender.clone().try_reserve_owned().ok()?;
+                delivery.lease = Some(lane.lease);
+                Some(Reservation {
+                    permit,
+                    delivery_id: delivery.id,
+                    destination_id: delivery.destination_id.to_string(),
+                    lease_ends: reserved_at + lane.lease,
+                })
+            })
+            .collect();
+        let template = (!reservations.is_empty()).then(|| ClaimedDelivery {
+            id: Uuid::nil(),
+            event_id: event.id,
+            destination_id: String::new(),
+            attempt: 1,
+            source_id: event.source_id.to_string(),
+            event_type: event.event_type.clone(),
+            content_type: event.content_type.clone(),
+            body: event.body.clone(),
+        });
+        Handover {
+            reservations,
+            template,
+        }
+    }
+}
+
+/// One reserved place, for one delivery of an event being committed.
+struct Reservation {
+    permit: OwnedPermit<InlineDelivery>,
+    delivery_id: Uuid,
+    destination_id: String,
+    lease_ends: Instant,
+}
+
+/// The deliveries of one event reserved for local workers, handed over once the commit says
+/// the event was stored.
+pub struct Handover {
+    reservations: Vec<Reservation>,
+    template: Option<ClaimedDelivery>,
+}
+
+impl Handover {
+    /// Hands the reserved deliveries over if `outcome` stored the event they belong to (a
+    /// duplicate wrote none of them); otherwise gives the places back.
+    pub fn complete(self, outcome: InsertOutcome) {
+        let Some(template) = self.template else {
+            return;
+        };
+        if outcome != InsertOutcome::Accepted(template.event_id) {
+            return;
+        }
+        for reservation in self.reservations {
+            reservation.permit.send(InlineDelivery {
+                delivery: ClaimedDelivery {
+                    id: reservation.delivery_id,
+                    destination_id: reservation.destination_id,
+                    ..template.clone()
+                },
+                lease_ends: reservation.lease_ends,
+            });
+        }
+    }
+}
+
+impl InlineLane {
+    /// Whether ingest may hand deliveries over now (the worker's circuit is closed).
+    pub fn set_open(&self, open: bool) {
+        self.open.store(open, Ordering::Relaxed);
+    }
+
+    /// A delivery waiting in the lane, if any.
+    pub fn try_next(&mut self) -> Option<InlineDelivery> {
+        self.receiver.try_recv().ok()
+    }
+
+    /// Waits for the next delivery; `None` once ingest has stopped for good.
+    pub async fn next(&mut self) -> Option<InlineDelivery> {
+        self.receiver.recv().await
+    }
+
+    /// Stops taking deliveries and answers those still waiting.
+    pub fn close(&mut self) -> Vec<InlineDelivery> {
+        self.set_open(false);
+        self.receiver.close();
+        std::iter::from_fn(|| self.receiver.try_recv().ok()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewDelivery;
+    use bytes::Bytes;
+
+    fn event(destinations: &[&str]) -> NewEvent {
+        NewEvent {
+            id: Uuid::now_v7(),
+            source_id: Arc::from("github"),
+            event_id: "evt_1".into(),
+            event_type: Some("push".into()),
+            received_at: time::OffsetDateTime::now_utc(),
+            content_type: Some("application/json".into()),
+            headers_json: "{}".into(),
+            body: Bytes::from_static(b"{}"),
+            deliveries: destinations
+                .iter()
+                .map(|destination| NewDelivery {
+                    id: Uuid::now_v7(),
+                    destination_id: Arc::from(*destination),
+                    lease: None,
+                })
+                .collect(),
+        }
+    }
+
+    const LEASE: Duration = Duration::from_secs(15);
+
+    /// A dispatch with one open lane, to "billing", of `capacity`.
+    fn billing_lane(capacity: usize) -> (InlineDispatch, InlineLane) {
+        let mut dispatch = InlineDispatch::default();
+        let lane = dispatch.add_lane("billing", capacity, LEASE);
+        lane.set_open(true);
+        (dispatch, lane)
+    }
+
+    #[test]
+    fn only_open_lanes_with_room_take_deliveries_and_only_those_are_leased() {
+        let mut dispatch = InlineDispatch::default();
+        let mut billing = dispatch.add_lane("billing", 1, LEASE);
+        let ledger = dispatch.add_lane("ledger", 1, LEASE);
+        billing.set_open(true);
+        ledger.set_open(false);
+
+        let mut first = event(&["billing", "ledger", "elsewhere"]);
+        let handover = dispatch.reserve(&mut first);
+        let leases: Vec<_> = first.deliveries.iter().map(|d| d.lease).collect();
+        assert_eq!(leases, vec![Some(LEASE), None, None]);
+
+        let mut second = event(&["billing"]);
+        let _no_room = dispatch.reserve(&mut second);
+        assert_eq!(second.deliveries[0].lease, None, "the lane is full");
+
+        handover.complete(InsertOutcome::Accepted(first.id));
+        let handed = billing.try_next().expect("handed over");
+        assert_eq!(handed.delivery.id, first.deliveries[0].id);
+        assert_eq!(handed.delivery.event_id, first.id);
+        assert_eq!(handed.delivery.destination_id, "billing");
+        assert_eq!(handed.delivery.attempt, 1);
+        assert_eq!(handed.delivery.body, first.body);
+    }
+
+    #[test]
+    fn a_duplicate_hands_nothing_over_and_frees_its_places() {
+        let (dispatch, mut lane) = billing_lane(1);
+        let mut duplicate = event(&["billing"]);
+        dispatch
+            .reserve(&mut duplicate)
+            .complete(InsertOutcome::Duplicate(Uuid::now_v7()));
+        assert!(lane.try_next().is_none());
+
+        let mut next = event(&["billing"]);
+        let handover = dispatch.reserve(&mut next);
+        assert_eq!(next.deliveries[0].lease, Some(LEASE), "the place was freed");
+        handover.complete(InsertOutcome::Accepted(next.id));
+        assert!(lane.try_next().is_some());
+    }
+
+    #[test]
+    fn closing_a_lane_returns_what_waits_in_it() {
+        let (dispatch, mut lane) = billing_lane(2);
+        let mut stored = event(&["billing"]);
+        dispatch
+            .reserve(&mut stored)
+            .complete(InsertOutcome::Accepted(stored.id));
+        let waiting = lane.close();
+        assert_eq!(waiting.len(), 1);
+        let mut later = event(&["billing"]);
+        dispatch.reserve(&mut later);
+        assert_eq!(
+            later.deliveries[0].lease, None,
+            "a closed lane takes nothing"
+        );
+    }
+}
