@@ -132,7 +132,7 @@ fn resilience(results: &Results) {
     }
     if let Some(peak) = results.peak_rss_mib() {
         target(
-            "peak RSS (VmHWM)",
+            "peak RSS at max load (VmHWM)",
             format!("{peak:.1} MiB"),
             "< 150 MB",
             peak * 1.048_576 < 150.0,
