@@ -67,11 +67,12 @@ pub fn start(
             .with_context(|| format!("destinations {:?}: signing_secret", destination.id))?;
         let wake = Arc::new(Notify::new());
         wakers.push(wake.clone());
-        // Room for the attempts that can run, and as many again whose events are still
-        // being committed; a delivery that then waits too long goes back to the table.
+        // Room for the attempts that can run and three times as many again, whose events are
+        // still being committed or that wait for a slot; one that waits too long for its
+        // lease goes back to the table instead.
         let lane = inline.add_lane(
             &destination.id,
-            2 * destination.concurrency as usize,
+            4 * destination.concurrency as usize,
             inline_lease(destination),
         );
         let worker = DestinationWorker {
