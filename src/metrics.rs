@@ -28,6 +28,9 @@ pub const UNKNOWN_SOURCE: &str = "unknown";
 
 /// How often the queue gauges are refreshed (and the recorder's upkeep runs).
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+/// Counting a large backlog takes time: the queue gauges wait at least this many times as long
+/// as their last refresh took, so they never cost more than 1/20 of a Postgres backend.
+const GAUGE_COST_FACTOR: u32 = 20;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -124,6 +127,11 @@ pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) 
         .record(duration.as_secs_f64());
 }
 
+/// The pause before the next gauge refresh, after one that took `took`.
+fn gauge_pause(took: Duration) -> Duration {
+    GAUGE_INTERVAL.max(took * GAUGE_COST_FACTOR)
+}
+
 /// The circuit breaker of `destination` is in `state`.
 pub fn circuit_state(destination: &str, state: CircuitState) {
     let value = match state {
@@ -134,8 +142,8 @@ pub fn circuit_state(destination: &str, state: CircuitState) {
     gauge!(CIRCUIT_STATE, "destination" => destination.to_owned()).set(value);
 }
 
-/// Refreshes the queue gauges of `destinations` from the database every few seconds, and
-/// runs the recorder's upkeep, until `shutdown`.
+/// Refreshes the queue gauges of `destinations` from the database every few seconds (less
+/// often while counting the backlog is slow), and runs the recorder's upkeep, until `shutdown`.
 pub async fn refresh_queue_gauges(
     store: Store,
     destinations: Vec<String>,
@@ -143,6 +151,7 @@ pub async fn refresh_queue_gauges(
 ) {
     loop {
         handle().run_upkeep();
+        let started = std::time::Instant::now();
         match store.pending_by_destination().await {
             Ok(pending) => {
                 for destination in &destinations {
@@ -157,8 +166,23 @@ pub async fn refresh_queue_gauges(
             Err(err) => tracing::debug!(error = %err, "queue gauges not refreshed"),
         }
         tokio::select! {
-            () = tokio::time::sleep(GAUGE_INTERVAL) => {}
+            () = tokio::time::sleep(gauge_pause(started.elapsed())) => {}
             () = shutdown.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauges_refresh_every_few_seconds_unless_counting_is_slow() {
+        assert_eq!(gauge_pause(Duration::from_millis(3)), GAUGE_INTERVAL);
+        assert_eq!(
+            gauge_pause(Duration::from_secs(2)),
+            Duration::from_secs(40),
+            "a 2 s count waits 20 times as long"
+        );
     }
 }
