@@ -91,27 +91,16 @@ impl DestinationWorker {
             if let Some(lane) = &mut inline {
                 let allowed = matches!(permit, Permit::Allowed);
                 lane.set_open(allowed && this.limiter.is_none());
-                // While allowed, take only what free slots can start at once, so the lease
-                // check below holds; otherwise take everything, to hand it back.
-                let room = if allowed {
-                    running
-                        .slots
-                        .available_permits()
-                        .saturating_sub(usize::from(woken_by.is_some()))
-                } else {
-                    usize::MAX
-                };
-                let waiting = std::iter::from_fn(|| lane.try_next()).take(room);
-                let handed: Vec<InlineDelivery> =
-                    woken_by.take().into_iter().chain(waiting).collect();
-                this.take_inline(&mut running, handed, allowed).await;
+                this.take_inline(&mut running, lane, woken_by.take(), allowed)
+                    .await;
             }
             let free = running.slots.available_permits();
             let limit = match permit {
                 Permit::Allowed => free.min(CLAIM_BATCH),
                 Permit::Probe => 1.min(free),
                 Permit::Wait(until) => {
-                    woken_by = this.idle(&mut running, None, Some(until)).await;
+                    // A delivery handed over meanwhile wakes the loop, which hands it back.
+                    woken_by = this.idle(&mut running, inline.as_mut(), Some(until)).await;
                     continue;
                 }
             };
@@ -139,22 +128,39 @@ impl DestinationWorker {
                 Err(err) => {
                     tracing::warn!(destination = %this.destination.id, error = %err, "claim failed");
                     let retry_at = Instant::now() + Duration::from_secs(1);
-                    woken_by = this.idle(&mut running, None, Some(retry_at)).await;
+                    woken_by = this
+                        .idle(&mut running, inline.as_mut(), Some(retry_at))
+                        .await;
                 }
             }
         }
-        let unstarted = inline.as_mut().map(InlineLane::close).unwrap_or_default();
+        let mut unstarted: Vec<InlineDelivery> = woken_by.into_iter().collect();
+        unstarted.extend(inline.as_mut().map(InlineLane::close).unwrap_or_default());
         this.drain(running, unstarted).await;
     }
 
-    /// Starts the deliveries ingest handed over while the circuit allows it and their lease
-    /// leaves time for a whole attempt; hands the others back to the table.
+    /// Starts the deliveries ingest handed over (`first`, then what waits in the lane) while
+    /// the circuit allows it and their lease leaves time for a whole attempt; hands the others
+    /// back to the table.
     async fn take_inline(
         self: &Arc<Self>,
         running: &mut Running,
-        handed: Vec<InlineDelivery>,
+        lane: &mut InlineLane,
+        first: Option<InlineDelivery>,
         allowed: bool,
     ) {
+        // While allowed, take only what free slots can start at once, so the lease check
+        // holds when the attempt starts; otherwise take everything, to hand it back.
+        let room = if allowed {
+            running
+                .slots
+                .available_permits()
+                .saturating_sub(usize::from(first.is_some()))
+        } else {
+            usize::MAX
+        };
+        let waiting = std::iter::from_fn(|| lane.try_next()).take(room);
+        let handed: Vec<InlineDelivery> = first.into_iter().chain(waiting).collect();
         let timeout = Duration::from_millis(self.destination.timeout_ms);
         let mut give_back = Vec::new();
         for inline in handed {

@@ -112,7 +112,14 @@ impl Store {
                 .get(&(event.source_id.to_string(), event.event_id.clone()))
                 .copied()
                 .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
-            outcome_by_key.insert(key(event), InsertOutcome::Duplicate(id));
+            // Stored under the id this very event carries: an earlier try of this batch
+            // committed it (its answer was lost with the connection), so it is ours.
+            let outcome = if id == event.id {
+                InsertOutcome::Accepted(id)
+            } else {
+                InsertOutcome::Duplicate(id)
+            };
+            outcome_by_key.insert(key(event), outcome);
         }
 
         Ok(batch

@@ -260,3 +260,50 @@ async fn sigterm_lets_deliveries_in_flight_finish_and_exits_zero() {
         );
     }
 }
+
+/// The writer retries a batch once when the connection breaks; if the first try had committed,
+/// its events come back as already stored. Those stored under the very id this batch carries
+/// are this batch's own and must be answered as accepted (202), not as duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_batch_whose_first_try_committed_is_reported_accepted() {
+    use hookgate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
+    let app = spawn_app_with(TestOptions {
+        role: hookgate::app::Role::Ingest,
+        ..Default::default()
+    })
+    .await;
+    let store = Store::connect_lazy(&app.database_url, 2).unwrap();
+    let event = |event_id: &str| NewEvent {
+        id: uuid::Uuid::now_v7(),
+        source_id: "github".into(),
+        event_id: event_id.to_owned(),
+        event_type: Some("push".into()),
+        received_at: time::OffsetDateTime::now_utc(),
+        content_type: Some("application/json".into()),
+        headers_json: "{}".into(),
+        body: bytes::Bytes::from_static(b"{}"),
+        deliveries: vec![NewDelivery {
+            id: uuid::Uuid::now_v7(),
+            destination_id: "billing".into(),
+            lease: None,
+        }],
+    };
+    let batch = vec![event("retried-1"), event("retried-2")];
+    let first_try = store.insert_events(&batch).await.unwrap();
+    let retry = store.insert_events(&batch).await.unwrap();
+    let accepted: Vec<_> = batch
+        .iter()
+        .map(|e| InsertOutcome::Accepted(e.id))
+        .collect();
+    assert_eq!(first_try, accepted);
+    assert_eq!(retry, accepted, "the retry's events are its own");
+
+    let other_request = event("retried-1");
+    assert_eq!(
+        store.insert_events(&[other_request]).await.unwrap(),
+        vec![InsertOutcome::Duplicate(batch[0].id)],
+        "another request with the same event id is still a duplicate"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM deliveries").await, 2);
+    app.stop().await;
+}
