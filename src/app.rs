@@ -64,6 +64,9 @@ pub struct ServeOptions {
 /// `database.max_connections` for everything else.
 const DELIVERY_QUEUE_CONNECTIONS: u32 = 4;
 
+/// Connections the admin listener (operators, scrapers) keeps open at once.
+const ADMIN_MAX_CONNECTIONS: usize = 1024;
+
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long startup waits for Postgres to accept the migrations.
@@ -205,7 +208,7 @@ impl Application {
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);
             let health = health.clone();
-            let server = start_server(listener, move |cfg| {
+            let server = start_server(listener, config.server.max_connections, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(health.clone())
                     .configure(ingest::routes)
@@ -225,7 +228,7 @@ impl Application {
         });
         let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
         let admin_addr = listener.local_addr()?;
-        let server = start_server(listener, move |cfg| {
+        let server = start_server(listener, ADMIN_MAX_CONNECTIONS, move |cfg| {
             cfg.app_data(health.clone())
                 .app_data(replay_api.clone())
                 .app_data(admin.clone())
@@ -298,18 +301,22 @@ fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
 }
 
 /// Starts an HTTP server on `listener` with the shared middleware and 404 handler around the
-/// routes `configure` registers.
+/// routes `configure` registers; it keeps at most `max_connections` connections open (at
+/// least one per worker).
 fn start_server(
     listener: TcpListener,
+    max_connections: usize,
     configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 ) -> anyhow::Result<Server> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(telemetry::request_id))
             .configure(configure.clone())
             .default_service(web::to(not_found))
     })
-    .workers(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    .workers(workers)
+    .max_connections(max_connections.div_ceil(workers))
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
     .disable_signals()
     .listen(listener)?

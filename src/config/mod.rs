@@ -69,6 +69,10 @@ pub struct ServerConfig {
     /// to take longer than this many milliseconds to store.
     #[serde(deserialize_with = "env_value::number")]
     pub max_queue_wait_ms: u64,
+    /// Most connections the ingest listener keeps open at once; beyond them new connections
+    /// wait in the kernel's accept queue, so memory stays bounded under a connection flood.
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +83,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             providers_dir: "providers".into(),
             max_queue_wait_ms: 250,
+            max_connections: 10_000,
         }
     }
 }

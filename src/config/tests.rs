@@ -58,6 +58,7 @@ fn a_valid_config_is_interpolated_and_defaults_are_filled_in() {
     assert_eq!(config.destinations[0].backoff_base_ms, 2000);
     assert_eq!(config.server.max_body_bytes, 1_048_576);
     assert_eq!(config.server.max_queue_wait_ms, 250);
+    assert_eq!(config.server.max_connections, 10_000);
     assert_eq!(config.retention.days, 30);
     assert!(config.redis_url().is_none());
 }
@@ -191,14 +192,17 @@ fn backoff_cap_below_base_is_rejected() {
     assert!(error_of(&text).contains("backoff_max_ms: must not be less than backoff_base_ms"));
 }
 
+/// The valid config with `key = value` added to `[server]`.
+fn with_server_key(key: &str, value: &str) -> String {
+    VALID.replace(
+        "admin_listen = \"127.0.0.1:1\"",
+        &format!("admin_listen = \"127.0.0.1:1\"\n{key} = {value}"),
+    )
+}
+
 #[test]
 fn max_queue_wait_is_read_from_a_number_or_a_variable_and_must_be_positive() {
-    let with = |value: &str| {
-        VALID.replace(
-            "admin_listen = \"127.0.0.1:1\"",
-            &format!("admin_listen = \"127.0.0.1:1\"\nmax_queue_wait_ms = {value}"),
-        )
-    };
+    let with = |value: &str| with_server_key("max_queue_wait_ms", value);
     assert_eq!(parse(&with("100")).unwrap().server.max_queue_wait_ms, 100);
     assert_eq!(
         parse(&with(r#""${QUEUE_WAIT:-40}""#))
@@ -214,4 +218,15 @@ fn max_queue_wait_is_read_from_a_number_or_a_variable_and_must_be_positive() {
     );
     let err = error_of(&with("-5"));
     assert!(err.contains("must not be negative"), "{err}");
+}
+
+#[test]
+fn max_connections_must_be_positive() {
+    let with = |value: &str| with_server_key("max_connections", value);
+    assert_eq!(parse(&with("64")).unwrap().server.max_connections, 64);
+    let err = error_of(&with("0"));
+    assert!(
+        err.contains("server.max_connections: must be at least 1"),
+        "{err}"
+    );
 }

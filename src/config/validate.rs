@@ -54,6 +54,9 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.max_queue_wait_ms == 0 {
         return invalid("server.max_queue_wait_ms", "must be at least 1");
     }
+    if server.max_connections == 0 {
+        return invalid("server.max_connections", "must be at least 1");
+    }
     Ok(())
 }
 

@@ -17,6 +17,19 @@ fn writers() -> i64 {
     hookgate::ingest::writer::WriterOptions::default().writers as i64
 }
 
+/// An ingest-only hookgate on a fresh database with `server_line` added to `[server]`;
+/// answers it and its database URL.
+async fn start_ingest_with(server_line: &str) -> (TestApp, String) {
+    let database_url = create_database(&server_url()).await;
+    let text = config_text(&database_url, &Dest::default(), &Dest::default(), "").replace(
+        "max_body_bytes = 65536",
+        &format!("max_body_bytes = 65536\n{server_line}"),
+    );
+    assert!(text.contains(server_line));
+    let app = start(&text, database_url.clone(), Role::Ingest).await;
+    (app, database_url)
+}
+
 /// One request and how it was answered.
 struct Answer {
     event_id: String,
@@ -81,13 +94,8 @@ async fn overloaded_count(app: &TestApp) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn blocked_commits_get_fast_503s_and_only_acknowledged_events_are_stored() {
-    let database_url = create_database(&server_url()).await;
-    let text = config_text(&database_url, &Dest::default(), &Dest::default(), "").replace(
-        "max_body_bytes = 65536",
-        "max_body_bytes = 65536\nmax_queue_wait_ms = 1",
-    );
-    assert!(text.contains("max_queue_wait_ms = 1"));
-    let app = Arc::new(start(&text, database_url.clone(), Role::Ingest).await);
+    let (app, database_url) = start_ingest_with("max_queue_wait_ms = 1").await;
+    let app = Arc::new(app);
 
     // Inserts into events now wait for this transaction.
     let mut blocker = PgConnection::connect(&database_url).await.unwrap();
@@ -238,4 +246,67 @@ async fn blocked_commits_get_fast_503s_and_only_acknowledged_events_are_stored()
         .expect("no request holds the app")
         .stop()
         .await;
+}
+
+/// Sends `GET /healthz` on `stream` and reads the whole answer (headers and the
+/// `Content-Length` body); answers its status line.
+async fn healthz(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: hookgate\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    loop {
+        let mut chunk = [0u8; 1024];
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "connection closed before the answer");
+        answer.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&answer).to_string();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length: usize = text[..head_end]
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if answer.len() >= head_end + 4 + length {
+                return text.lines().next().unwrap().to_owned();
+            }
+        }
+    }
+}
+
+/// A connection flood cannot grow memory without bound: beyond `server.max_connections` (at
+/// least one per worker) connections wait unaccepted, and are served once one closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let (app, _) = start_ingest_with("max_connections = 1").await;
+    let address = app.ingest.trim_start_matches("http://").to_owned();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+    // One open connection per worker: every worker is at its share of the cap.
+    let mut held = Vec::new();
+    for _ in 0..workers {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        assert_eq!(healthz(&mut stream).await, "HTTP/1.1 200 OK");
+        held.push(stream);
+    }
+    let mut waiting = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let answer = tokio::spawn(async move { healthz(&mut waiting).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !answer.is_finished(),
+        "a connection beyond the cap was served"
+    );
+
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(10), answer)
+        .await
+        .expect("served once a connection closed")
+        .unwrap();
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    app.stop().await;
 }
