@@ -29,6 +29,11 @@ use crate::rss::Memory;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause after a failed connect, so a refused port does not spin.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
+/// The resolution of the runtime's timer: a sleep wakes on the first tick at or after its
+/// deadline, up to this much late. Open-loop workers wake a tick before a request is due and
+/// count its latency from the due time or the send, whichever came first, so the timer's
+/// rounding is not charged to the server and no exchange is counted shorter than it was.
+const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// What to drive and how hard.
 pub struct LoadPlan {
@@ -213,7 +218,9 @@ impl Tally {
     fn record(&mut self, status: u16, due: Option<Instant>, sent: Instant, done: Instant) {
         *self.statuses.entry(status).or_default() += 1;
         let micros = |from: Instant, to: Instant| to.duration_since(from).as_micros() as u64;
-        latency::record(&mut self.latency, micros(due.unwrap_or(sent), done));
+        // From the intended time, or from the send when the driver woke before it.
+        let start = due.map_or(sent, |due| due.min(sent));
+        latency::record(&mut self.latency, micros(start, done));
         if let Some(due) = due {
             latency::record(&mut self.send_lag, micros(due, sent));
         }
@@ -390,7 +397,7 @@ async fn worker(
             }
         };
         if let Some(due) = due {
-            tokio::time::sleep_until(due).await;
+            tokio::time::sleep_until(due.checked_sub(TIMER_TICK).unwrap_or(due)).await;
         }
         let request = target.request(&signer, seq)?;
         let sent = Instant::now();

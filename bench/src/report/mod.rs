@@ -18,6 +18,8 @@ pub mod files {
     pub const INGEST: &str = "ingest.json";
     /// The ingest role, open loop at half the closed-loop rate.
     pub const INGEST_HALF: &str = "ingest-half.json";
+    /// The bare actix-web handler driven like that phase: the instrument's own latency floor.
+    pub const CEILING_HTTP_HALF: &str = "ceiling-http-half.json";
     /// Full serve, closed loop, healthy sink.
     pub const SERVE: &str = "serve.json";
     /// The `deliveries` table during and after that phase.

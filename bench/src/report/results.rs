@@ -24,6 +24,8 @@ pub struct Results {
     pub ingest: Option<LoadReport>,
     /// The ingest role, open loop at half the closed-loop rate.
     pub ingest_half: Option<LoadReport>,
+    /// The bare actix-web handler at the same rate and connections as `ingest_half`.
+    pub http_half: Option<LoadReport>,
     /// Full serve, closed loop, healthy sink.
     pub serve: Option<LoadReport>,
     pub drain: Option<DrainReport>,
@@ -63,6 +65,7 @@ impl Results {
             pg_ceiling: read(dir, files::CEILING_PG)?,
             ingest: read(dir, files::INGEST)?,
             ingest_half: read(dir, files::INGEST_HALF)?,
+            http_half: read(dir, files::CEILING_HTTP_HALF)?,
             serve: read(dir, files::SERVE)?,
             drain: read(dir, files::DRAIN)?,
             serve_sink: read(dir, files::SERVE_LATENCY)?,

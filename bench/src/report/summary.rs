@@ -97,6 +97,13 @@ fn latency(results: &Results) {
     if let Some(run) = &results.ingest_half {
         open_loop("ingest role", run, results.ingest.as_ref());
     }
+    if let Some(run) = &results.http_half {
+        open_loop(
+            "bare actix-web (the driver's floor)",
+            run,
+            results.ingest.as_ref(),
+        );
+    }
     if let Some(run) = &results.serve_half {
         open_loop("full serve", run, results.serve.as_ref());
     }
