@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 const INGEST_REQUESTS: &str = "hookgate_ingest_requests_total";
 const INGEST_ACK_SECONDS: &str = "hookgate_ingest_ack_seconds";
 const COMMIT_BATCH_SIZE: &str = "hookgate_ingest_commit_batch_size";
+const COMMIT_SECONDS: &str = "hookgate_ingest_commit_seconds";
+const COMMIT_QUEUE_WAIT_SECONDS: &str = "hookgate_ingest_commit_queue_wait_seconds";
 const DELIVERY_ATTEMPTS: &str = "hookgate_delivery_attempts_total";
 const DELIVERY_SECONDS: &str = "hookgate_delivery_duration_seconds";
 const QUEUE_DEPTH: &str = "hookgate_queue_depth";
@@ -43,7 +45,12 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// (tests) share it; if another recorder was installed first, metrics render empty.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let builder = [INGEST_ACK_SECONDS, DELIVERY_SECONDS]
+        let builder = [
+            INGEST_ACK_SECONDS,
+            COMMIT_SECONDS,
+            COMMIT_QUEUE_WAIT_SECONDS,
+            DELIVERY_SECONDS,
+        ]
             .into_iter()
             .try_fold(PrometheusBuilder::new(), |builder, name| {
                 builder.set_buckets_for_metric(Matcher::Full(name.into()), LATENCY_BUCKETS)
@@ -73,6 +80,14 @@ fn describe() {
         "Time from request to 2xx acknowledgement"
     );
     describe_histogram!(COMMIT_BATCH_SIZE, "Events written per group commit");
+    describe_histogram!(
+        COMMIT_SECONDS,
+        "Duration of each group commit (one statement, one fsync)"
+    );
+    describe_histogram!(
+        COMMIT_QUEUE_WAIT_SECONDS,
+        "How long the longest-waiting event of each group commit waited in the queue for it"
+    );
     describe_counter!(
         DELIVERY_ATTEMPTS,
         "Delivery attempts, by destination and outcome (delivered, retry, dead)"
@@ -109,9 +124,12 @@ pub fn ingest_request(source: &str, outcome: Cow<'static, str>, ack: Option<Dura
     }
 }
 
-/// One group commit wrote `events` events.
-pub fn commit_batch(events: usize) {
+/// One group commit wrote `events` events in `duration`; its longest-queued event had
+/// waited `queue_wait` for it to start.
+pub fn commit_batch(events: usize, queue_wait: Duration, duration: Duration) {
     histogram!(COMMIT_BATCH_SIZE).record(events as f64);
+    histogram!(COMMIT_QUEUE_WAIT_SECONDS).record(queue_wait.as_secs_f64());
+    histogram!(COMMIT_SECONDS).record(duration.as_secs_f64());
 }
 
 /// One delivery attempt to `destination` took `duration` and moved the delivery to `next`.

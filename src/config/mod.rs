@@ -98,6 +98,8 @@ pub struct DatabaseConfig {
         deserialize_with = "env_value::number",
         default = "default_max_connections"
     )]
+    /// The main pool's size (admin API, readiness, retention). Ingest's commit writer holds
+    /// one connection of its own and the delivery queue a pool of up to four besides.
     pub max_connections: u32,
 }
 

@@ -7,7 +7,7 @@
 //! that still waited past the hard deadline is answered "overloaded" without being written.
 
 use super::admission::{Admission, QUEUE_FLOOR};
-use crate::store::{InsertOutcome, NewEvent, Store, StoreError};
+use crate::store::{EventWriter, InsertOutcome, NewEvent, Store, StoreError};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -107,7 +107,7 @@ impl CommitWriter {
         let mut tasks = JoinSet::new();
         for _ in 0..writers {
             let writer = WriterTask {
-                store: store.clone(),
+                events: store.event_writer(),
                 receiver: receiver.clone(),
                 admission: admission.clone(),
                 options,
@@ -162,7 +162,7 @@ struct Batch {
 }
 
 struct WriterTask {
-    store: Store,
+    events: EventWriter,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     admission: SharedAdmission,
     options: WriterOptions,
@@ -171,7 +171,7 @@ struct WriterTask {
 }
 
 impl WriterTask {
-    async fn run(self) {
+    async fn run(mut self) {
         while let Some(batch) = self.next_batch().await {
             let jobs = self.refuse_expired(batch.jobs);
             if !jobs.is_empty() {
@@ -238,23 +238,32 @@ impl WriterTask {
 
     /// Writes `batch` in one statement and answers each job; reports the batch to the
     /// capacity estimate (as a sample when the writer was `backlogged`).
-    async fn write(&self, batch: Vec<Job>, backlogged: bool) {
+    async fn write(&mut self, batch: Vec<Job>, backlogged: bool) {
+        let started = Instant::now();
+        let first_queued = batch
+            .iter()
+            .map(|job| job.queued_at)
+            .min()
+            .unwrap_or(started);
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             batch.into_iter().map(|job| (job.event, job.reply)).unzip();
-        crate::metrics::commit_batch(events.len());
-        let started = Instant::now();
         lock(&self.admission)
             .estimator()
             .batch_started(events.len(), started);
-        let mut result = self.store.insert_events(&events).await;
+        let mut result = self.events.insert_events(&events).await;
         if let Err(StoreError::Unavailable(err)) = &result {
-            // A pooled connection may have died with a Postgres restart, or Postgres broke a
-            // deadlock by aborting this batch: one retry. Re-running is safe: events stored
+            // The writer's connection may have died with a Postgres restart (the retry takes a
+            // fresh one), or Postgres broke a deadlock by aborting this batch: one retry. Re-running is safe: events stored
             // meanwhile come back as duplicates.
             tracing::warn!(error = %err, batch = events.len(), "commit failed; retrying once");
-            result = self.store.insert_events(&events).await;
+            result = self.events.insert_events(&events).await;
         }
         let finished = Instant::now();
+        crate::metrics::commit_batch(
+            events.len(),
+            started.saturating_duration_since(first_queued),
+            finished - started,
+        );
         let sample = (backlogged && result.is_ok()).then(|| finished - started);
         lock(&self.admission)
             .estimator()

@@ -1,8 +1,11 @@
 //! Writing received events and their deliveries, many requests per statement.
 
+use super::CONNECT_TIMEOUT;
 use super::{Store, StoreError};
 use bytes::Bytes;
-use std::collections::HashMap;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgConnection};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -85,77 +88,136 @@ impl Store {
         &self,
         batch: &[NewEvent],
     ) -> Result<Vec<InsertOutcome>, StoreError> {
-        let firsts = first_of_each_key(batch);
-        let mut unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
-        // Concurrent batches take unique-index locks in one global order: no deadlocks
-        // between two batches that carry the same events.
-        unique.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-
-        let inserted: Vec<Uuid> =
-            bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
-                .fetch_all(&self.pool)
-                .await?;
-
-        let mut outcome_by_key: HashMap<(&str, &str), InsertOutcome> = unique
-            .iter()
-            .filter(|event| inserted.contains(&event.id))
-            .map(|event| (key(event), InsertOutcome::Accepted(event.id)))
-            .collect();
-        let missing: Vec<&NewEvent> = unique
-            .iter()
-            .copied()
-            .filter(|event| !outcome_by_key.contains_key(&key(event)))
-            .collect();
-        let existing = self.find_existing(&missing).await?;
-        for event in &missing {
-            let id = existing
-                .get(&(event.source_id.to_string(), event.event_id.clone()))
-                .copied()
-                .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
-            // Stored under the id this very event carries: an earlier try of this batch
-            // committed it (its answer was lost with the connection), so it is ours.
-            let outcome = if id == event.id {
-                InsertOutcome::Accepted(id)
-            } else {
-                InsertOutcome::Duplicate(id)
-            };
-            outcome_by_key.insert(key(event), outcome);
-        }
-
-        Ok(batch
-            .iter()
-            .enumerate()
-            .map(|(index, event)| {
-                let outcome = outcome_by_key[&key(event)];
-                match outcome {
-                    InsertOutcome::Accepted(id) if !firsts.contains(&index) => {
-                        InsertOutcome::Duplicate(id)
-                    }
-                    other => other,
-                }
-            })
-            .collect())
+        let mut conn = self.pool.acquire().await?;
+        insert_events_on(&mut conn, batch).await
     }
 
-    async fn find_existing(
-        &self,
-        events: &[&NewEvent],
-    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
-        if events.is_empty() {
-            return Ok(HashMap::new());
+    /// An [`EventWriter`]: [`Store::insert_events`] on a connection of its own.
+    pub fn event_writer(&self) -> EventWriter {
+        EventWriter {
+            options: self.pool.connect_options(),
+            conn: None,
         }
-        let sources: Vec<&str> = events.iter().map(|e| &*e.source_id).collect();
-        let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(FIND_EXISTING)
-            .bind(&sources)
-            .bind(&event_ids)
-            .fetch_all(&self.pool)
+    }
+}
+
+/// Writes event batches like [`Store::insert_events`] on one connection of its own, outside the
+/// pool, kept from one batch to the next: the pool tests every connection it takes back with a
+/// round trip to Postgres, which a commit loop would pay once per batch. After a failed batch
+/// the connection is dropped and the next batch opens a new one, so a retry never lands on a
+/// connection that died with it (as the pool's idle ones do when Postgres restarts).
+pub struct EventWriter {
+    options: Arc<PgConnectOptions>,
+    conn: Option<PgConnection>,
+}
+
+impl EventWriter {
+    /// [`Store::insert_events`] on this writer's connection.
+    pub async fn insert_events(
+        &mut self,
+        batch: &[NewEvent],
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self.conn.insert(self.connect().await?),
+        };
+        let result = insert_events_on(conn, batch).await;
+        if result.is_err() {
+            // It may be broken (Postgres restarted) or mid-protocol: never reuse it.
+            self.conn = None;
+        }
+        result
+    }
+
+    async fn connect(&self) -> Result<PgConnection, StoreError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
+            .await
+            .map_err(|_| {
+                let timed_out = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connecting to Postgres took longer than {CONNECT_TIMEOUT:?}"),
+                );
+                StoreError::Unavailable(sqlx::Error::Io(timed_out))
+            })?
+            .map_err(StoreError::from)
+    }
+}
+
+async fn insert_events_on(
+    conn: &mut PgConnection,
+    batch: &[NewEvent],
+) -> Result<Vec<InsertOutcome>, StoreError> {
+    let firsts = first_of_each_key(batch);
+    let mut unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
+    // Concurrent batches take unique-index locks in one global order: no deadlocks
+    // between two batches that carry the same events.
+    unique.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+
+    let inserted: Vec<Uuid> =
+        bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
+            .fetch_all(&mut *conn)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, source, event)| ((source, event), id))
-            .collect())
+    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+
+    let mut outcome_by_key: HashMap<(&str, &str), InsertOutcome> = unique
+        .iter()
+        .filter(|event| inserted.contains(&event.id))
+        .map(|event| (key(event), InsertOutcome::Accepted(event.id)))
+        .collect();
+    let missing: Vec<&NewEvent> = unique
+        .iter()
+        .copied()
+        .filter(|event| !outcome_by_key.contains_key(&key(event)))
+        .collect();
+    let existing = find_existing(conn, &missing).await?;
+    for event in &missing {
+        let id = existing
+            .get(&(event.source_id.to_string(), event.event_id.clone()))
+            .copied()
+            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
+        // Stored under the id this very event carries: an earlier try of this batch
+        // committed it (its answer was lost with the connection), so it is ours.
+        let outcome = if id == event.id {
+            InsertOutcome::Accepted(id)
+        } else {
+            InsertOutcome::Duplicate(id)
+        };
+        outcome_by_key.insert(key(event), outcome);
     }
+
+    Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            let outcome = outcome_by_key[&key(event)];
+            match outcome {
+                InsertOutcome::Accepted(id) if !firsts.contains(&index) => {
+                    InsertOutcome::Duplicate(id)
+                }
+                other => other,
+            }
+        })
+        .collect())
+}
+
+async fn find_existing(
+    conn: &mut PgConnection,
+    events: &[&NewEvent],
+) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+    if events.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sources: Vec<&str> = events.iter().map(|e| &*e.source_id).collect();
+    let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(FIND_EXISTING)
+        .bind(&sources)
+        .bind(&event_ids)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, source, event)| ((source, event), id))
+        .collect())
 }
 
 fn key(event: &NewEvent) -> (&str, &str) {
@@ -164,7 +226,7 @@ fn key(event: &NewEvent) -> (&str, &str) {
 
 /// Indices of the first event of each `(source_id, event_id)` in the batch.
 fn first_of_each_key(batch: &[NewEvent]) -> Vec<usize> {
-    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    let mut seen = HashSet::with_capacity(batch.len());
     (0..batch.len())
         .filter(|&i| seen.insert(key(&batch[i])))
         .collect()

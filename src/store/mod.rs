@@ -18,7 +18,7 @@ pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
 pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload};
 pub use event_search::{EventFilter, EventSummary};
-pub use events::{InsertOutcome, NewDelivery, NewEvent};
+pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use queue_stats::PendingSummary;
 pub use redeliver::Redelivery;
 pub use replays::{BatchOutcome, ClaimedReplay, FinishedState, ReplayFilter, ReplayProgress};
@@ -31,6 +31,8 @@ use std::time::Duration;
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long opening a connection of one's own may take.
+const CONNECT_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
 /// No statement may run longer than this; nothing in hookgate waits forever.
 const STATEMENT_TIMEOUT: &str = "15s";
 
@@ -87,8 +89,12 @@ pub struct Store {
 impl Store {
     /// A pool for `url` whose commits are durable: a statement returns once its commit is
     /// on disk. Connections are opened on first use, so this succeeds while Postgres is down.
+    ///
+    /// Each connection is tested with a round trip before use, so that after a Postgres
+    /// restart readiness and the admin API get a live connection, not an idle one that died
+    /// with the old server. Ingest's commits do not pay for it: they run on an [`EventWriter`].
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        Self::connect(url, max_connections, &[("synchronous_commit", "on")])
+        Self::connect(url, max_connections, &[("synchronous_commit", "on")], true)
     }
 
     /// A pool for the delivery queue's own bookkeeping (claims, attempt records, leases).
@@ -109,6 +115,7 @@ impl Store {
             url,
             max_connections,
             &[("synchronous_commit", "off"), ("enable_seqscan", "off")],
+            false,
         )
     }
 
@@ -116,6 +123,7 @@ impl Store {
         url: &str,
         max_connections: u32,
         settings: &[(&str, &str)],
+        test_before_acquire: bool,
     ) -> Result<Store, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(StoreError::Query)?
@@ -126,7 +134,7 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
+            .test_before_acquire(test_before_acquire)
             .connect_lazy_with(options);
         Ok(Store { pool })
     }

@@ -10,6 +10,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Posts a validly signed Stripe webhook with a new event id.
+async fn post_new_stripe_event(app: &TestApp) -> reqwest::Response {
+    let body = unique_body();
+    app.post(
+        "stripe",
+        &sign::stripe(secrets::STRIPE, body.as_bytes(), now()),
+        body,
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_means_503_with_retry_after_and_ingest_recovers_after_restart() {
     let pg = PrivatePostgres::start();
@@ -18,15 +29,7 @@ async fn postgres_down_means_503_with_retry_after_and_ingest_recovers_after_rest
         ..Default::default()
     })
     .await;
-    let post_new = || async {
-        let body = unique_body();
-        app.post(
-            "stripe",
-            &sign::stripe(secrets::STRIPE, body.as_bytes(), now()),
-            body,
-        )
-        .await
-    };
+    let post_new = || post_new_stripe_event(&app);
     assert_eq!(post_new().await.status(), 202);
 
     pg.crash();
@@ -305,5 +308,31 @@ async fn a_retried_batch_whose_first_try_committed_is_reported_accepted() {
         "another request with the same event id is still a duplicate"
     );
     assert_eq!(app.count("SELECT count(*) FROM deliveries").await, 2);
+    app.stop().await;
+}
+
+/// The ingest writer keeps its Postgres connection from one commit to the next. When Postgres
+/// ends that connection (a restart, a failover, an administrator's `pg_terminate_backend`),
+/// the next webhook must still be stored and acknowledged: the writer takes a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_after_postgres_ended_the_writers_connection_is_stored() {
+    let app = spawn_app_with(TestOptions {
+        role: hookgate::app::Role::Ingest,
+        ..Default::default()
+    })
+    .await;
+    let post_new = || async { post_new_stripe_event(&app).await.status() };
+    assert_eq!(post_new().await, 202);
+    let ended = app
+        .count(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'hookgate') ended",
+        )
+        .await;
+    assert!(ended >= 1, "the writer's connection was open");
+    for _ in 0..3 {
+        assert_eq!(post_new().await, 202);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM events").await, 4);
     app.stop().await;
 }

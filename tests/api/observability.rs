@@ -223,6 +223,8 @@ async fn metrics_parse_and_count_ingest_outcomes_and_delivery_outcomes() {
     for histogram in [
         "hookgate_ingest_ack_seconds_count{source=\"github\"}",
         "hookgate_ingest_commit_batch_size_count{}",
+        "hookgate_ingest_commit_seconds_count{}",
+        "hookgate_ingest_commit_queue_wait_seconds_count{}",
         "hookgate_delivery_duration_seconds_count{destination=\"billing\"}",
     ] {
         assert!(
