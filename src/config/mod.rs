@@ -98,8 +98,9 @@ pub struct DatabaseConfig {
         deserialize_with = "env_value::number",
         default = "default_max_connections"
     )]
-    /// The main pool's size (admin API, readiness, retention). Ingest's commit writer holds
-    /// one connection of its own and the delivery queue a pool of up to four besides.
+    /// The main pool's size (admin API, readiness, retention). Ingest's commit writer and the
+    /// delivery attempt recorder hold one connection each of their own, and the delivery
+    /// queue a pool of up to four, besides.
     pub max_connections: u32,
 }
 

@@ -1,7 +1,7 @@
 //! Records attempt outcomes in batches: workers hand records over a channel and one task
 //! writes whatever has gathered in one statement.
 
-use crate::store::{AttemptRecord, Store};
+use crate::store::{AttemptRecord, AttemptWriter, Store};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -25,7 +25,7 @@ impl Finisher {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
         (
             Finisher { sender },
-            tokio::spawn(write_batches(store, receiver)),
+            tokio::spawn(write_batches(store.attempt_writer(), receiver)),
         )
     }
 
@@ -39,7 +39,7 @@ impl Finisher {
     }
 }
 
-async fn write_batches(store: Store, mut receiver: mpsc::Receiver<AttemptRecord>) {
+async fn write_batches(mut writer: AttemptWriter, mut receiver: mpsc::Receiver<AttemptRecord>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -48,14 +48,14 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<AttemptRecord>
                 Err(_) => break,
             }
         }
-        write_with_retries(&store, &batch).await;
+        write_with_retries(&mut writer, &batch).await;
     }
 }
 
-async fn write_with_retries(store: &Store, batch: &[AttemptRecord]) {
+async fn write_with_retries(writer: &mut AttemptWriter, batch: &[AttemptRecord]) {
     let mut delay = Duration::from_millis(100);
     for tries in 1..=MAX_WRITE_TRIES {
-        match store.finish_deliveries(batch).await {
+        match writer.finish_deliveries(batch).await {
             Ok(()) => return,
             Err(err) => {
                 tracing::warn!(error = %err, tries, records = batch.len(), "recording attempts failed; retrying");

@@ -1,8 +1,10 @@
 //! The delivery queue: claim due deliveries with a lease, record how attempts ended, hand
 //! back what was claimed but not attempted, and reclaim what a dead worker held.
 
+use super::own_connection::OwnConnection;
 use super::{Store, StoreError};
 use bytes::Bytes;
+use sqlx::PgConnection;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -118,51 +120,11 @@ impl Store {
             .await?)
     }
 
-    /// Records attempts and moves each delivery on, in one statement. A record whose lease
-    /// was lost (the delivery was reclaimed meanwhile) leaves the delivery alone.
-    pub async fn finish_deliveries(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
-        let state = |r: &AttemptRecord| match r.next {
-            NextState::Delivered => "delivered",
-            NextState::RetryAt(_) => "pending",
-            NextState::Dead => "dead",
-        };
-        let run_at = |r: &AttemptRecord| match r.next {
-            NextState::RetryAt(at) => Some(at),
-            _ => None,
-        };
-        sqlx::query(FINISH)
-            .bind(records.iter().map(|r| r.delivery_id).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.attempt).collect::<Vec<_>>())
-            .bind(records.iter().map(state).collect::<Vec<_>>())
-            .bind(records.iter().map(run_at).collect::<Vec<_>>())
-            .bind(
-                records
-                    .iter()
-                    .map(|r| r.status.map(i32::from))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                records
-                    .iter()
-                    .map(|r| r.error.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(records.iter().map(|r| r.started_at).collect::<Vec<_>>())
-            .bind(
-                records
-                    .iter()
-                    .map(|r| i32::try_from(r.duration.as_millis()).unwrap_or(i32::MAX))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                records
-                    .iter()
-                    .map(|r| r.response_excerpt.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// An [`AttemptWriter`]: records attempt outcomes on a connection of its own.
+    pub fn attempt_writer(&self) -> AttemptWriter {
+        AttemptWriter {
+            conn: OwnConnection::new(self.pool.connect_options()),
+        }
     }
 
     /// Hands claimed deliveries that were never attempted back to the queue, uncounted.
@@ -195,4 +157,68 @@ impl Store {
         listener.listen(WAKE_CHANNEL).await?;
         Ok(listener)
     }
+}
+
+/// Records attempt outcomes batch after batch, on one connection of its own kept from one
+/// batch to the next (see [`OwnConnection`]): no round trip between batches.
+pub struct AttemptWriter {
+    conn: OwnConnection,
+}
+
+impl AttemptWriter {
+    /// Records attempts and moves each delivery on, in one statement. A record whose lease
+    /// was lost (the delivery was reclaimed meanwhile) leaves the delivery alone.
+    pub async fn finish_deliveries(&mut self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+        self.conn
+            .run(async |conn| finish_deliveries_on(conn, records).await)
+            .await
+    }
+}
+
+async fn finish_deliveries_on(
+    conn: &mut PgConnection,
+    records: &[AttemptRecord],
+) -> Result<(), StoreError> {
+    let state = |r: &AttemptRecord| match r.next {
+        NextState::Delivered => "delivered",
+        NextState::RetryAt(_) => "pending",
+        NextState::Dead => "dead",
+    };
+    let run_at = |r: &AttemptRecord| match r.next {
+        NextState::RetryAt(at) => Some(at),
+        _ => None,
+    };
+    sqlx::query(FINISH)
+        .bind(records.iter().map(|r| r.delivery_id).collect::<Vec<_>>())
+        .bind(records.iter().map(|r| r.attempt).collect::<Vec<_>>())
+        .bind(records.iter().map(state).collect::<Vec<_>>())
+        .bind(records.iter().map(run_at).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.status.map(i32::from))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.error.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(records.iter().map(|r| r.started_at).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| i32::try_from(r.duration.as_millis()).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.response_excerpt.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
 }

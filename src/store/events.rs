@@ -1,10 +1,9 @@
 //! Writing received events and their deliveries, many requests per statement.
 
-use super::CONNECT_TIMEOUT;
+use super::own_connection::OwnConnection;
 use super::{Store, StoreError};
 use bytes::Bytes;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgConnection};
+use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,20 +94,15 @@ impl Store {
     /// An [`EventWriter`]: [`Store::insert_events`] on a connection of its own.
     pub fn event_writer(&self) -> EventWriter {
         EventWriter {
-            options: self.pool.connect_options(),
-            conn: None,
+            conn: OwnConnection::new(self.pool.connect_options()),
         }
     }
 }
 
-/// Writes event batches like [`Store::insert_events`] on one connection of its own, outside the
-/// pool, kept from one batch to the next: the pool tests every connection it takes back with a
-/// round trip to Postgres, which a commit loop would pay once per batch. After a failed batch
-/// the connection is dropped and the next batch opens a new one, so a retry never lands on a
-/// connection that died with it (as the pool's idle ones do when Postgres restarts).
+/// Writes event batches like [`Store::insert_events`], on one connection of its own kept from
+/// one batch to the next (see [`OwnConnection`]): no round trip between commits.
 pub struct EventWriter {
-    options: Arc<PgConnectOptions>,
-    conn: Option<PgConnection>,
+    conn: OwnConnection,
 }
 
 impl EventWriter {
@@ -117,29 +111,9 @@ impl EventWriter {
         &mut self,
         batch: &[NewEvent],
     ) -> Result<Vec<InsertOutcome>, StoreError> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            None => self.conn.insert(self.connect().await?),
-        };
-        let result = insert_events_on(conn, batch).await;
-        if result.is_err() {
-            // It may be broken (Postgres restarted) or mid-protocol: never reuse it.
-            self.conn = None;
-        }
-        result
-    }
-
-    async fn connect(&self) -> Result<PgConnection, StoreError> {
-        tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
+        self.conn
+            .run(async |conn| insert_events_on(conn, batch).await)
             .await
-            .map_err(|_| {
-                let timed_out = std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("connecting to Postgres took longer than {CONNECT_TIMEOUT:?}"),
-                );
-                StoreError::Unavailable(sqlx::Error::Io(timed_out))
-            })?
-            .map_err(StoreError::from)
     }
 }
 

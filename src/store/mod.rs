@@ -7,13 +7,14 @@ mod event_detail;
 mod event_search;
 mod events;
 mod id_time;
+mod own_connection;
 mod queue_stats;
 mod redeliver;
 mod replays;
 mod retention;
 mod stats;
 
-pub use deliveries::{AttemptRecord, ClaimedDelivery, NextState, WAKE_CHANNEL};
+pub use deliveries::{AttemptRecord, AttemptWriter, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
 pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload};
@@ -31,8 +32,6 @@ use std::time::Duration;
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long opening a connection of one's own may take.
-const CONNECT_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
 /// No statement may run longer than this; nothing in hookgate waits forever.
 const STATEMENT_TIMEOUT: &str = "15s";
 
