@@ -209,8 +209,10 @@ hg_resolve_services() {
   local force="${HOOKGATE_FORCE_PRIVATE_DB:-0}"
   [ "$force" = 1 ] && hg_log "HOOKGATE_FORCE_PRIVATE_DB=1: using private instances under .local/"
 
+  HG_DATABASE_URL_FROM_ENV=0
   if [ "$force" != 1 ] && [ -n "${DATABASE_URL:-}" ]; then
     hg_log "PostgreSQL: using DATABASE_URL from the environment"
+    HG_DATABASE_URL_FROM_ENV=1
   elif [ "$force" != 1 ] && hg_port_open 127.0.0.1 5432 &&
     hg_pg_ok postgres://postgres@127.0.0.1:5432/postgres 127.0.0.1 5432; then
     hg_log "PostgreSQL: using the local server on 127.0.0.1:5432"
@@ -257,18 +259,20 @@ hg_stop_private() {
   fi
 }
 
-# Makes sure a C linker is there (a Rust toolchain alone does not bring one).
-# Drops the per-test databases (hgtest_*) that earlier test runs left behind.
+# Drops the per-test databases of test run $1 (hgtest_<run>_*): what a killed run left
+# behind. Other runs' databases on the same server are not touched.
 hg_drop_test_databases() {
+  local run="$1"
   command -v psql >/dev/null 2>&1 || return 0
   local names
-  names=$(psql "$DATABASE_URL" -qAtX -c "select datname from pg_database where datname like 'hgtest\_%'" </dev/null 2>/dev/null) || return 0
+  names=$(psql "$DATABASE_URL" -qAtX -c "select datname from pg_database where datname like 'hgtest\_${run}\_%'" </dev/null 2>/dev/null) || return 0
   local name
   for name in $names; do
     psql "$DATABASE_URL" -qAtX -c "drop database if exists \"$name\" with (force)" </dev/null >/dev/null 2>&1 || true
   done
 }
 
+# Makes sure a C linker is there (a Rust toolchain alone does not bring one).
 hg_ensure_linker() {
   command -v cc >/dev/null 2>&1 || hg_apt_install gcc libc6-dev
 }

@@ -55,6 +55,8 @@ pub struct ServeOptions {
     pub role: Role,
     /// Skip applying pending migrations at start.
     pub no_migrate: bool,
+    /// Create the database named in `database.url` when the server does not have it.
+    pub create_database: bool,
     /// Sizing of the group-commit writer; its `max_queue_wait` is taken from the config's
     /// `[server] max_queue_wait_ms`.
     pub writer: WriterOptions,
@@ -105,6 +107,9 @@ impl Application {
         options: ServeOptions,
     ) -> anyhow::Result<Application> {
         let sources = Arc::new(load_sources(&config, config_path)?);
+        if options.create_database {
+            create_database_if_missing(&config.database.url).await?;
+        }
         let store = Store::connect_lazy(&config.database.url, config.database.max_connections)
             .context("invalid database.url")?;
         if !options.no_migrate {
@@ -326,6 +331,17 @@ fn start_server(
 
 async fn not_found() -> HttpResponse {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "No such route").response()
+}
+
+/// Creates the configured database when it is missing, and says so.
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
+    if Store::create_database_if_missing(url)
+        .await
+        .context("creating the database named in database.url")?
+    {
+        tracing::info!("created the database named in database.url");
+    }
+    Ok(())
 }
 
 /// Applies migrations, waiting (with backoff) for Postgres to come up first.

@@ -29,11 +29,17 @@ enum Command {
         /// Do not apply pending migrations at start.
         #[arg(long)]
         no_migrate: bool,
+        /// Create the database named in database.url when the server does not have it.
+        #[arg(long)]
+        create_database: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate {
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Create the database named in database.url when the server does not have it.
+        #[arg(long)]
+        create_database: bool,
     },
     /// Validate the config and every provider file it uses.
     CheckConfig {
@@ -60,6 +66,12 @@ enum Command {
     },
     /// Replay events through the admin API.
     Replay(crate::replays::cli::ReplayArgs),
+    /// Run a destination that prints every delivery it receives (for trying hookgate).
+    DemoSink {
+        /// Address to listen on.
+        #[arg(long, env = "DEMO_SINK_LISTEN", default_value = "127.0.0.1:9000")]
+        listen: String,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -70,8 +82,20 @@ pub async fn run() -> anyhow::Result<()> {
             config,
             role,
             no_migrate,
-        } => serve(config, role, no_migrate).await,
-        Command::Migrate { config } => migrate(config).await,
+            create_database,
+        } => {
+            let options = ServeOptions {
+                role,
+                no_migrate,
+                create_database,
+                ..ServeOptions::default()
+            };
+            serve(config, options).await
+        }
+        Command::Migrate {
+            config,
+            create_database,
+        } => migrate(config, create_database).await,
         Command::CheckConfig { config } => check_config(config),
         Command::Sign {
             provider,
@@ -81,6 +105,7 @@ pub async fn run() -> anyhow::Result<()> {
             providers_dir,
         } => sign(&providers_dir, &provider, &secret, body.as_deref(), url),
         Command::Replay(args) => crate::replays::cli::run(args).await,
+        Command::DemoSink { listen } => crate::demo_sink::run(&listen).await,
     }
 }
 
@@ -90,13 +115,8 @@ fn load(flag: Option<PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
     Ok((config, path))
 }
 
-async fn serve(config: Option<PathBuf>, role: Role, no_migrate: bool) -> anyhow::Result<()> {
+async fn serve(config: Option<PathBuf>, options: ServeOptions) -> anyhow::Result<()> {
     let (config, path) = load(config)?;
-    let options = ServeOptions {
-        role,
-        no_migrate,
-        ..ServeOptions::default()
-    };
     let app = Application::build(config, &path, options).await?;
     let shutdown = app.shutdown_token();
     tokio::spawn(async move {
@@ -122,8 +142,11 @@ async fn wait_for_signal() {
     tracing::info!("signal received");
 }
 
-async fn migrate(config: Option<PathBuf>) -> anyhow::Result<()> {
+async fn migrate(config: Option<PathBuf>, create_database: bool) -> anyhow::Result<()> {
     let (config, _) = load(config)?;
+    if create_database {
+        app::create_database_if_missing(&config.database.url).await?;
+    }
     let store = Store::connect_lazy(&config.database.url, 1).context("invalid database.url")?;
     store.migrate().await.context("applying migrations")?;
     store.close().await;

@@ -15,6 +15,8 @@ pub struct Source {
     pub destinations: Vec<Arc<str>>,
     pub filter: Option<EventTypeFilter>,
     pub public_url: Option<String>,
+    /// Throttles this source's ingest log lines.
+    pub log: crate::ingest::SourceLog,
 }
 
 impl Source {
@@ -81,6 +83,7 @@ impl Sources {
                     .as_ref()
                     .map(|f| EventTypeFilter::new(f.event_types.clone())),
                 public_url: source.public_url.clone(),
+                log: Default::default(),
             };
             by_id.insert(source.id.clone(), Arc::new(resolved));
         }

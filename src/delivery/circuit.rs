@@ -50,6 +50,16 @@ impl CircuitState {
     }
 }
 
+/// What an attempt's result did to the circuit, for the operator's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Unchanged,
+    /// The circuit opened (or re-opened after a failed probe) for this long.
+    Opened(Duration),
+    /// A probe succeeded: deliveries flow again.
+    Closed,
+}
+
 /// The answer to "may a delivery be attempted now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permit {
@@ -117,38 +127,44 @@ impl CircuitBreaker {
     }
 
     /// The destination answered well: a probe's success closes the circuit.
-    pub fn record_success(&self) {
+    pub fn record_success(&self) -> Transition {
         let mut inner = self.lock();
         match *inner {
-            Inner::Closed { .. } | Inner::HalfOpen { .. } => {
+            Inner::Closed { .. } => {
                 *inner = Inner::Closed { failures: 0 };
+                Transition::Unchanged
+            }
+            Inner::HalfOpen { .. } => {
+                *inner = Inner::Closed { failures: 0 };
+                Transition::Closed
             }
             // A late answer to an attempt made before the circuit opened; the probe decides.
-            Inner::Open { .. } => {}
+            Inner::Open { .. } => Transition::Unchanged,
         }
     }
 
     /// The destination failed at `now`: enough of these open the circuit, and a failed probe
     /// re-opens it for twice as long as before (up to the cap).
-    pub fn record_failure(&self, now: Instant) {
+    pub fn record_failure(&self, now: Instant) -> Transition {
         let settings = self.settings;
         let mut inner = self.lock();
-        match *inner {
+        let cool_down = match *inner {
             Inner::Closed { failures } => {
                 let failures = failures.saturating_add(1);
-                *inner = if failures >= settings.failure_threshold {
-                    open(now, settings.cool_down)
-                } else {
-                    Inner::Closed { failures }
-                };
+                if failures < settings.failure_threshold {
+                    *inner = Inner::Closed { failures };
+                    return Transition::Unchanged;
+                }
+                settings.cool_down
             }
             Inner::HalfOpen { cool_down, .. } => {
-                let longer = cool_down.saturating_mul(2).min(settings.max_cool_down);
-                *inner = open(now, longer);
+                cool_down.saturating_mul(2).min(settings.max_cool_down)
             }
             // A late failure of an attempt made before the circuit opened.
-            Inner::Open { .. } => {}
-        }
+            Inner::Open { .. } => return Transition::Unchanged,
+        };
+        *inner = open(now, cool_down);
+        Transition::Opened(cool_down)
     }
 
     /// The current state.
@@ -217,7 +233,7 @@ mod tests {
         fail_times(&breaker, 2, now);
         assert_eq!(breaker.state(), CircuitState::Closed);
         assert_eq!(breaker.permit(now), Permit::Allowed);
-        breaker.record_failure(now);
+        assert_eq!(breaker.record_failure(now), Transition::Opened(10 * SECOND));
         assert_eq!(breaker.state(), CircuitState::Open);
         assert_eq!(
             breaker.permit(now + SECOND),
@@ -230,7 +246,7 @@ mod tests {
         let breaker = breaker();
         let now = Instant::now();
         fail_times(&breaker, 2, now);
-        breaker.record_success();
+        assert_eq!(breaker.record_success(), Transition::Unchanged);
         fail_times(&breaker, 2, now);
         assert_eq!(breaker.state(), CircuitState::Closed);
         assert_eq!(breaker.permit(now), Permit::Allowed);
@@ -244,7 +260,7 @@ mod tests {
         assert_eq!(breaker.permit(later), Permit::Probe);
         assert_eq!(breaker.state(), CircuitState::HalfOpen);
         assert_eq!(breaker.permit(later), Permit::Wait(later + 10 * SECOND));
-        breaker.record_success();
+        assert_eq!(breaker.record_success(), Transition::Closed);
         assert_eq!(breaker.state(), CircuitState::Closed);
         assert_eq!(breaker.permit(later), Permit::Allowed);
     }
@@ -261,7 +277,7 @@ mod tests {
             waits.push(until - now);
             now = until;
             assert_eq!(breaker.permit(now), Permit::Probe);
-            breaker.record_failure(now);
+            assert!(matches!(breaker.record_failure(now), Transition::Opened(_)));
             assert_eq!(breaker.state(), CircuitState::Open);
         }
         assert_eq!(waits, [10 * SECOND, 20 * SECOND, 35 * SECOND, 35 * SECOND]);
@@ -295,7 +311,8 @@ mod tests {
     fn late_results_while_open_change_nothing() {
         let now = Instant::now();
         let breaker = opened(now);
-        breaker.record_success();
+        assert_eq!(breaker.record_success(), Transition::Unchanged);
+        assert_eq!(breaker.record_failure(now), Transition::Unchanged);
         fail_times(&breaker, 10, now + 5 * SECOND);
         assert_eq!(breaker.state(), CircuitState::Open);
         assert_eq!(breaker.permit(now), Permit::Wait(now + 10 * SECOND));

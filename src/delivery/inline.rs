@@ -85,6 +85,7 @@ impl InlineDispatch {
             destination_id: String::new(),
             attempt: 1,
             source_id: event.source_id.to_string(),
+            provider_event_id: event.event_id.clone(),
             event_type: event.event_type.clone(),
             content_type: event.content_type.clone(),
             body: event.body.clone(),

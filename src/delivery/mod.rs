@@ -4,6 +4,7 @@
 pub mod circuit;
 mod finisher;
 pub mod inline;
+mod log;
 pub mod policy;
 pub mod rate_limit;
 pub mod request;

@@ -22,6 +22,7 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const EVENT_ID: &str = "x-hookgate-event-id";
 const SOURCE: &str = "x-hookgate-source";
 const EVENT_TYPE: &str = "x-hookgate-event-type";
+const PROVIDER_EVENT_ID: &str = "x-hookgate-provider-event-id";
 const ATTEMPT: &str = "x-hookgate-attempt";
 const DELIVERY_ID: &str = "x-hookgate-delivery-id";
 const WEBHOOK_ID: &str = "webhook-id";
@@ -52,6 +53,9 @@ pub struct Attempt<'a> {
     /// The hookgate event id: `Idempotency-Key`, `X-Hookgate-Event-Id` and `webhook-id`.
     pub event_id: Uuid,
     pub source_id: &'a str,
+    /// The provider's event id (the admin API's `event_id`), sent as
+    /// `X-Hookgate-Provider-Event-Id` when it is a valid header value.
+    pub provider_event_id: &'a str,
     /// Sent as `X-Hookgate-Event-Type` when known and a valid header value.
     pub event_type: Option<&'a str>,
     /// 1-based attempt number.
@@ -125,6 +129,7 @@ fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
     put(IDEMPOTENCY_KEY, &event_id);
     put(EVENT_ID, &event_id);
     put(SOURCE, attempt.source_id);
+    put(PROVIDER_EVENT_ID, attempt.provider_event_id);
     if let Some(event_type) = attempt.event_type {
         put(EVENT_TYPE, event_type);
     }
@@ -276,6 +281,7 @@ mod tests {
             content_type: None,
             event_id: Uuid::now_v7(),
             source_id: "stripe",
+            provider_event_id: "evt_1",
             event_type: None,
             attempt: 1,
             delivery_id: Uuid::now_v7(),
@@ -325,6 +331,7 @@ mod tests {
             ("idempotency-key", event_id.clone()),
             ("x-hookgate-event-id", event_id.clone()),
             ("x-hookgate-source", "stripe".to_string()),
+            ("x-hookgate-provider-event-id", "evt_1".to_string()),
             ("x-hookgate-event-type", "invoice.paid".to_string()),
             ("x-hookgate-attempt", "3".to_string()),
             ("x-hookgate-delivery-id", attempt.delivery_id.to_string()),

@@ -83,6 +83,7 @@ pub fn start(
             store: store.clone(),
             client: client.clone(),
             circuit: Arc::new(CircuitBreaker::new(CircuitSettings::default())),
+            log: Default::default(),
             wake,
             finisher: finisher.clone(),
             inline: Some(lane),

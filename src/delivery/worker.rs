@@ -5,6 +5,7 @@
 use super::circuit::{CircuitBreaker, Permit};
 use super::finisher::Finisher;
 use super::inline::{InlineDelivery, InlineLane};
+use super::log::DestinationLog;
 use super::policy::{self, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
 use super::request::{self, Attempt};
@@ -38,6 +39,8 @@ pub struct DestinationWorker {
     pub store: Store,
     pub client: reqwest::Client,
     pub circuit: Arc<CircuitBreaker>,
+    /// Throttles this destination's log lines.
+    pub log: DestinationLog,
     pub limiter: Option<RateLimiter>,
     pub wake: Arc<Notify>,
     pub finisher: Finisher,
@@ -63,13 +66,6 @@ struct Running {
     slots: Arc<Semaphore>,
     ids: Arc<Mutex<HashSet<Uuid>>>,
     attempts: JoinSet<()>,
-}
-
-/// What woke an idle worker.
-enum Woken {
-    /// A delivery handed over by ingest.
-    Inline(InlineDelivery),
-    Other,
 }
 
 impl DestinationWorker {
@@ -216,16 +212,13 @@ impl DestinationWorker {
                 None => std::future::pending().await,
             }
         };
-        let woken = tokio::select! {
-            Some(inline) = handed, if has_lane && slot_free => Woken::Inline(inline),
-            () = self.wake.notified(), if until.is_none() => Woken::Other,
-            Some(_) = running.attempts.join_next(), if !running.attempts.is_empty() => Woken::Other,
-            () = tokio::time::sleep_until(deadline.into()) => Woken::Other,
-            () = self.shutdown.cancelled() => Woken::Other,
-        };
-        match woken {
-            Woken::Inline(inline) => Some(inline),
-            Woken::Other => None,
+        // Only a hand-over is worth answering; every other wake-up just runs the loop again.
+        tokio::select! {
+            Some(inline) = handed, if has_lane && slot_free => Some(inline),
+            () = self.wake.notified(), if until.is_none() => None,
+            Some(_) = running.attempts.join_next(), if !running.attempts.is_empty() => None,
+            () = tokio::time::sleep_until(deadline.into()) => None,
+            () = self.shutdown.cancelled() => None,
         }
     }
 
@@ -267,6 +260,7 @@ impl DestinationWorker {
                 content_type: delivery.content_type.as_deref(),
                 event_id: delivery.event_id,
                 source_id: &delivery.source_id,
+                provider_event_id: &delivery.provider_event_id,
                 event_type: delivery.event_type.as_deref(),
                 attempt: delivery.attempt as u32,
                 delivery_id: delivery.id,
@@ -279,11 +273,13 @@ impl DestinationWorker {
         let step = self
             .retry
             .next_step(delivery.attempt as u32, &result.outcome, policy::jitter());
-        if result.outcome.is_retryable() {
-            self.circuit.record_failure(Instant::now());
+        let circuit = if result.outcome.is_retryable() {
+            self.circuit.record_failure(Instant::now())
         } else {
-            self.circuit.record_success();
-        }
+            self.circuit.record_success()
+        };
+        self.log
+            .attempt(&destination.id, &delivery, &result.outcome, &step, circuit);
         let next = match step {
             Step::Delivered => NextState::Delivered,
             Step::Retry { after } => NextState::RetryAt(OffsetDateTime::now_utc() + after),

@@ -3,12 +3,13 @@
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::headers::{ActixHeaders, to_stored_json};
-use super::writer::{CommitError, CommitWriter};
+use super::log;
+use super::writer::CommitWriter;
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
-use crate::verify::Request;
+use crate::verify::{EventIdentity, Request};
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
@@ -54,6 +55,9 @@ pub(super) async fn receive(
         metric_outcome(&result),
         result.is_ok().then(|| started.elapsed()),
     );
+    if let Err(err) = &result {
+        log::refused(source.map(|s| &**s), &source_id, err);
+    }
     result.map(|(outcome, event_id)| acknowledge(outcome, &event_id))
 }
 
@@ -75,19 +79,18 @@ async fn store_webhook(
         url: &url,
         now_unix: received_at.unix_timestamp(),
     };
-    if let Err(rejection) = source
+    source
         .provider
         .verify(&request, &source.keys, source.tolerance_secs)
-    {
-        tracing::info!(source = %source.id, reason = rejection.code(), "webhook rejected");
-        return Err(IngestError::Rejected(rejection));
-    }
+        .map_err(IngestError::Rejected)?;
     let identity = source.provider.identify(&request);
 
     if let Some(dedup) = &state.dedup
         && let Some(id) = dedup.lookup(&source.id, &identity.event_id).await
     {
-        return Ok((InsertOutcome::Duplicate(id), identity.event_id));
+        let outcome = InsertOutcome::Duplicate(id);
+        log::stored(source, &log::Stored::new(outcome, &identity, 0));
+        return Ok((outcome, identity.event_id));
     }
 
     let mut event = NewEvent {
@@ -113,22 +116,21 @@ async fn store_webhook(
         headers_json: to_stored_json(req.headers()),
         body,
     };
-    let event_id = event.event_id.clone();
+    let identity = EventIdentity {
+        event_id: event.event_id.clone(),
+        event_type: event.event_type.clone(),
+    };
+    let deliveries = event.deliveries.len();
     let handover = state
         .inline
         .as_ref()
         .map(|inline| inline.reserve(&mut event));
-    let outcome = state.writer.commit(event).await.inspect_err(|err| match err {
-        // Under overload this is every refused request: the metric counts them, and a log
-        // line each would add to the load being shed.
-        CommitError::Overloaded => {
-            tracing::debug!(source = %source.id, "ingest overloaded; answering 503");
-        }
-        _ => tracing::warn!(source = %source.id, error = %err, "webhook not stored; answering 503"),
-    })?;
+    let outcome = state.writer.commit(event).await?;
     if let Some(handover) = handover {
         handover.complete(outcome);
     }
+    log::stored(source, &log::Stored::new(outcome, &identity, deliveries));
+    let event_id = identity.event_id;
     if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {
         let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());
         actix_web::rt::spawn(async move { dedup.remember(&source_id, &event_id, id).await });

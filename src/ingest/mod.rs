@@ -5,11 +5,13 @@ mod dedup_cache;
 mod error;
 mod handler;
 pub mod headers;
+mod log;
 pub mod writer;
 
 pub use dedup_cache::DedupCache;
 pub use error::IngestError;
 pub use handler::IngestState;
+pub use log::SourceLog;
 
 use actix_web::web;
 

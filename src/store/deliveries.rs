@@ -19,6 +19,8 @@ pub struct ClaimedDelivery {
     /// 1-based number of the attempt about to be made.
     pub attempt: i32,
     pub source_id: String,
+    /// The provider's event id (the admin API's `event_id`).
+    pub provider_event_id: String,
     pub event_type: Option<String>,
     pub content_type: Option<String>,
     #[sqlx(try_from = "Vec<u8>")]
@@ -61,8 +63,8 @@ SET state = 'in_flight',
     updated_at = now()
 FROM picked, events e
 WHERE d.id = picked.id AND e.id = d.event_id
-RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id, e.event_type,
-          e.content_type, e.body
+RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
+          e.event_id AS provider_event_id, e.event_type, e.content_type, e.body
 "#;
 
 const FINISH: &str = r#"

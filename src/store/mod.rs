@@ -138,6 +138,18 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Creates the database `url` names when the server does not have it yet; answers whether
+    /// it did. For first runs (`--create-database`): production databases are made by their
+    /// owners, and a typo in a URL should fail rather than make a new one.
+    pub async fn create_database_if_missing(url: &str) -> Result<bool, StoreError> {
+        use sqlx::migrate::MigrateDatabase;
+        if sqlx::Postgres::database_exists(url).await? {
+            return Ok(false);
+        }
+        sqlx::Postgres::create_database(url).await?;
+        Ok(true)
+    }
+
     /// Applies the migrations embedded from `migrations/` that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations").run(&self.pool).await?;

@@ -313,7 +313,7 @@ async fn a_delivery_whose_worker_died_is_done_again_after_its_lease_expires() {
     .execute(&app.db)
     .await
     .unwrap();
-    let database_url = app.database_url.clone();
+    let database_url = app.database.clone();
     app.stop().await;
 
     let text = config_text(
@@ -383,12 +383,7 @@ async fn an_ingest_only_process_and_a_worker_only_process_deliver_together() {
     })
     .await;
     let text = config_text(&ingest.database_url, &billing, &Dest::default(), "");
-    let worker = start(
-        &text,
-        ingest.database_url.clone(),
-        hookgate::app::Role::Worker,
-    )
-    .await;
+    let worker = start(&text, ingest.database.clone(), hookgate::app::Role::Worker).await;
     assert!(
         worker.ingest.is_empty(),
         "a worker-only process has no ingest listener"

@@ -26,9 +26,71 @@ pub fn with_database(url: &str, database: &str) -> String {
     parsed.to_string()
 }
 
-/// Creates an empty database with a unique name on the server at `server`; returns its URL.
-pub async fn create_database(server: &str) -> String {
-    let name = format!("hgtest_{}", Uuid::now_v7().simple());
+/// A database made for one test, dropped (with any connection still open to it) when the
+/// last handle to it goes, so a run leaves nothing behind even when a test fails. Its name
+/// starts with `hgtest_<run>_`: [`run_id`] lets `scripts/test` clean up after a run that was
+/// killed without touching the databases of another run on the same server.
+#[derive(Clone)]
+pub struct TestDatabase {
+    pub url: String,
+    _dropper: std::sync::Arc<DropDatabase>,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&server).await?;
+                admin
+                    .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// This test run's id: `HOOKGATE_TEST_RUN` (set by `scripts/test`), else one per process.
+pub fn run_id() -> &'static str {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        std::env::var("HOOKGATE_TEST_RUN")
+            .ok()
+            .filter(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| Uuid::now_v7().simple().to_string()[24..].to_owned())
+    })
+}
+
+/// Creates an empty database with a unique name on the server at `server`.
+pub async fn create_database(server: &str) -> TestDatabase {
+    let name = format!("hgtest_{}_{}", run_id(), Uuid::now_v7().simple());
     let mut admin = PgConnection::connect(server)
         .await
         .expect("connect to test Postgres");
@@ -36,7 +98,13 @@ pub async fn create_database(server: &str) -> String {
         .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
         .await
         .expect("create test database");
-    with_database(server, &name)
+    TestDatabase {
+        url: with_database(server, &name),
+        _dropper: std::sync::Arc::new(DropDatabase {
+            server: server.to_owned(),
+            name,
+        }),
+    }
 }
 
 pub fn providers_dir() -> PathBuf {
@@ -163,6 +231,8 @@ pub struct TestApp {
     pub ingest: String,
     pub admin: String,
     pub database_url: String,
+    /// Keeps the database until the last app on it and every other handle are gone.
+    pub database: TestDatabase,
     pub db: PgPool,
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -175,7 +245,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let server = options.server.clone().unwrap_or_else(server_url);
-    let database_url = create_database(&server).await;
+    let database = create_database(&server).await;
     let mut extra = options.extra_config.clone();
     if let Some(redis) = &options.redis {
         extra.push_str(&format!(
@@ -183,12 +253,12 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             Uuid::now_v7().simple()
         ));
     }
-    let text = config_text(&database_url, &options.billing, &options.ledger, &extra);
-    start(&text, database_url, options.role).await
+    let text = config_text(&database.url, &options.billing, &options.ledger, &extra);
+    start(&text, database, options.role).await
 }
 
 /// Starts another hookgate on an existing database.
-pub async fn start(config_text: &str, database_url: String, role: Role) -> TestApp {
+pub async fn start(config_text: &str, database: TestDatabase, role: Role) -> TestApp {
     let config = Config::parse(Path::new("test.toml"), config_text, Rc::new(|_| None))
         .expect("test config is valid");
     let options = ServeOptions {
@@ -207,10 +277,11 @@ pub async fn start(config_text: &str, database_url: String, role: Role) -> TestA
     TestApp {
         ingest,
         admin,
-        db: PgPool::connect(&database_url)
+        db: PgPool::connect(&database.url)
             .await
             .expect("connect to test database"),
-        database_url,
+        database_url: database.url.clone(),
+        database,
         http: reqwest::Client::new(),
         shutdown,
         task: Some(task),
@@ -302,6 +373,16 @@ impl TestApp {
             .await
             .expect("request reaches the admin listener")
     }
+}
+
+/// The Prometheus text of the admin listener at `admin`.
+pub async fn metrics_text(admin: &str) -> String {
+    reqwest::get(format!("{admin}/metrics"))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text")
 }
 
 /// Unix time now.

@@ -19,7 +19,7 @@ fn writers() -> i64 {
 
 /// An ingest-only hookgate on a fresh database with `server_line` added to `[server]`;
 /// answers it and its database URL.
-async fn start_ingest_with(server_line: &str) -> (TestApp, String) {
+async fn start_ingest_with(server_line: &str) -> (TestApp, TestDatabase) {
     let database_url = create_database(&server_url()).await;
     let text = config_text(&database_url, &Dest::default(), &Dest::default(), "").replace(
         "max_body_bytes = 65536",
@@ -75,15 +75,7 @@ async fn blocked_writers(app: &TestApp) -> i64 {
 
 /// `hookgate_ingest_requests_total{source="stripe",outcome="overloaded"}`.
 async fn overloaded_count(app: &TestApp) -> f64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&app.admin).await;
     text.lines()
         .filter(|line| line.starts_with("hookgate_ingest_requests_total{"))
         .filter(|line| line.contains(r#"source="stripe""#))

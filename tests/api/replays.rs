@@ -197,7 +197,7 @@ async fn a_replay_interrupted_mid_way_resumes_from_its_cursor_in_the_next_proces
         .execute(&first.db)
         .await
         .unwrap();
-    let database_url = first.database_url.clone();
+    let database_url = first.database.clone();
     first.stop().await;
 
     let text = config_text(&database_url, &billing, &Dest::default(), "");

@@ -70,7 +70,7 @@ async fn secrets_appear_in_no_log_line_metric_admin_answer_or_error_body() {
     assert!(process.wait_exit(Duration::from_secs(30)).success());
     let logs = process.all_logs().join("\n");
     assert!(
-        logs.contains("webhook rejected"),
+        logs.contains("webhook refused"),
         "the logs are really captured"
     );
 
