@@ -88,12 +88,22 @@ pub struct Application {
     shutdown: CancellationToken,
 }
 
-/// Loads the provider files a config refers to and resolves its sources; the error names
-/// the config key or provider file at fault.
+/// The built-in providers, plus the files of `dir` (`[server] providers_dir`, `--providers-dir`)
+/// when given; the error names the directory or file at fault.
+pub fn load_providers(dir: Option<&Path>) -> anyhow::Result<ProviderRegistry> {
+    let context = match dir {
+        Some(_) => {
+            "reading the providers directory (leave it out to use only the built-in providers)"
+        }
+        None => "loading the built-in providers",
+    };
+    ProviderRegistry::load(dir).context(context)
+}
+
+/// Loads the providers a config can use and resolves its sources; the error names the config
+/// key or provider file at fault.
 pub fn load_sources(config: &Config, config_path: &Path) -> anyhow::Result<Sources> {
-    let providers_dir = Path::new(&config.server.providers_dir);
-    let registry = ProviderRegistry::load_dir(providers_dir)
-        .with_context(|| format!("loading providers from {}", providers_dir.display()))?;
+    let registry = load_providers(config.server.providers_dir.as_deref().map(Path::new))?;
     Sources::build(config, &registry)
         .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
 }
@@ -107,6 +117,9 @@ impl Application {
         options: ServeOptions,
     ) -> anyhow::Result<Application> {
         let sources = Arc::new(load_sources(&config, config_path)?);
+        for warning in &sources.secret_warnings {
+            tracing::warn!("{}: {warning}", config_path.display());
+        }
         if options.create_database {
             create_database_if_missing(&config.database.url).await?;
         }

@@ -1,12 +1,15 @@
 //! The `hookgate` command line.
 
+mod check_config;
+mod providers;
+mod sign;
+
 use crate::app::{self, Application, Role, ServeOptions};
 use crate::config::{self, Config};
 use crate::store::Store;
-use crate::verify::ProviderRegistry;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// hookgate: a self-hosted inbound webhook gateway.
 #[derive(Debug, Parser)]
@@ -42,28 +45,11 @@ enum Command {
         create_database: bool,
     },
     /// Validate the config and every provider file it uses.
-    CheckConfig {
-        #[arg(long)]
-        config: Option<PathBuf>,
-    },
-    /// Print the headers (and a curl line) a provider would send for a body.
-    Sign {
-        /// Provider name: a file providers/NAME.toml.
-        #[arg(long)]
-        provider: String,
-        /// The signing secret, as the provider shows it.
-        #[arg(long)]
-        secret: String,
-        /// File holding the body to sign ("-" for standard input); default: a sample event.
-        #[arg(long)]
-        body: Option<PathBuf>,
-        /// Where the webhook will be sent (some providers sign it).
-        #[arg(long)]
-        url: Option<String>,
-        /// Directory of provider files.
-        #[arg(long, default_value = "providers")]
-        providers_dir: PathBuf,
-    },
+    CheckConfig(check_config::CheckConfigArgs),
+    /// Print the headers (and a curl line) a provider would send for a body, or post it.
+    Sign(sign::SignArgs),
+    /// List the known providers, or print one provider's definition.
+    Providers(providers::ProvidersArgs),
     /// Replay events through the admin API.
     Replay(crate::replays::cli::ReplayArgs),
     /// Run a destination that prints every delivery it receives (for trying hookgate).
@@ -96,14 +82,9 @@ pub async fn run() -> anyhow::Result<()> {
             config,
             create_database,
         } => migrate(config, create_database).await,
-        Command::CheckConfig { config } => check_config(config),
-        Command::Sign {
-            provider,
-            secret,
-            body,
-            url,
-            providers_dir,
-        } => sign(&providers_dir, &provider, &secret, body.as_deref(), url),
+        Command::CheckConfig(args) => check_config::run(args),
+        Command::Sign(args) => sign::run(args).await,
+        Command::Providers(args) => providers::run(args),
         Command::Replay(args) => crate::replays::cli::run(args).await,
         Command::DemoSink { listen } => crate::demo_sink::run(&listen).await,
     }
@@ -152,75 +133,4 @@ async fn migrate(config: Option<PathBuf>, create_database: bool) -> anyhow::Resu
     store.close().await;
     println!("migrations applied");
     Ok(())
-}
-
-fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let (config, path) = load(config)?;
-    app::load_sources(&config, &path)?;
-    println!(
-        "{}: ok ({} sources, {} destinations)",
-        path.display(),
-        config.sources.len(),
-        config.destinations.len()
-    );
-    Ok(())
-}
-
-fn sign(
-    providers_dir: &Path,
-    provider_name: &str,
-    secret: &str,
-    body_file: Option<&Path>,
-    url: Option<String>,
-) -> anyhow::Result<()> {
-    let registry = ProviderRegistry::load_dir(providers_dir)
-        .with_context(|| format!("loading providers from {}", providers_dir.display()))?;
-    let provider = registry
-        .get(provider_name)
-        .with_context(|| format!("unknown provider {provider_name:?}"))?;
-    let body = match body_file {
-        Some(path) if path == Path::new("-") => {
-            let mut body = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut body)?;
-            body
-        }
-        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-        None => sample_body(),
-    };
-    let url = url.unwrap_or_else(|| format!("http://127.0.0.1:8080/webhooks/{provider_name}"));
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let headers = provider.sign(&body, secret, &url, now)?;
-    for (name, value) in &headers {
-        println!("{name}: {value}");
-    }
-    let mut curl = format!("curl -i -X POST {}", shell_quote(&url));
-    for (name, value) in &headers {
-        curl.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
-    }
-    match body_file {
-        Some(path) if path != Path::new("-") => {
-            curl.push_str(&format!(
-                " --data-binary @{}",
-                shell_quote(&path.to_string_lossy())
-            ));
-        }
-        _ => curl.push_str(&format!(
-            " --data-binary {}",
-            shell_quote(&String::from_utf8_lossy(&body))
-        )),
-    }
-    println!("\n{curl}");
-    Ok(())
-}
-
-/// A small event with a fresh id, so repeated `sign` runs are not duplicates.
-fn sample_body() -> Vec<u8> {
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    serde_json::json!({"id": format!("evt_{id}"), "type": "hookgate.test", "data": {"hello": "world"}})
-        .to_string()
-        .into_bytes()
-}
-
-fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
 }

@@ -33,6 +33,9 @@ impl Source {
 #[derive(Default)]
 pub struct Sources {
     by_id: HashMap<String, Arc<Source>>,
+    /// Secrets that are obviously not their provider's webhook signing secret (an API key of
+    /// that provider, say): one line each, naming the key, never the secret.
+    pub secret_warnings: Vec<String>,
 }
 
 impl Sources {
@@ -43,21 +46,17 @@ impl Sources {
         providers: &ProviderRegistry,
     ) -> Result<Sources, (String, String)> {
         let mut by_id = HashMap::new();
+        let mut secret_warnings = Vec::new();
         for (index, source) in config.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{index}] ({:?}).{field}", source.id);
-            let provider = providers.get(&source.provider).ok_or_else(|| {
-                let known: Vec<&str> = providers.names().collect();
-                (
-                    key("provider"),
-                    format!(
-                        "unknown provider {:?} (no {}/{}.toml; known: {})",
-                        source.provider,
-                        config.server.providers_dir,
-                        source.provider,
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let provider = providers
+                .require(&source.provider)
+                .map(|entry| entry.provider.clone())
+                .map_err(|unknown| (key("provider"), unknown.to_string()))?;
+            secret_warnings.extend(source.secrets.iter().enumerate().filter_map(|(i, secret)| {
+                let warning = provider.secret_warning(secret)?;
+                Some(format!("{}: {warning}", key(&format!("secrets[{i}]"))))
+            }));
             let keys = source
                 .secrets
                 .iter()
@@ -87,7 +86,10 @@ impl Sources {
             };
             by_id.insert(source.id.clone(), Arc::new(resolved));
         }
-        Ok(Sources { by_id })
+        Ok(Sources {
+            by_id,
+            secret_warnings,
+        })
     }
 
     /// The source with this id.

@@ -54,6 +54,25 @@ pub fn interpolate(
     Ok(out)
 }
 
+/// The variables `input` references without a default that `lookup` does not know, in order of
+/// appearance; empty when there are none or the references are malformed (which reading reports).
+pub fn unset_variables(input: &str, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut unset: Vec<String> = Vec::new();
+    loop {
+        let known = |name: &str| {
+            if unset.iter().any(|missing| missing == name) {
+                Some(String::new())
+            } else {
+                lookup(name)
+            }
+        };
+        match interpolate(input, known) {
+            Err(InterpolateError::Unset(name)) => unset.push(name),
+            _ => return unset,
+        }
+    }
+}
+
 fn resolve(
     reference: &str,
     lookup: &impl Fn(&str) -> Option<String>,
@@ -108,6 +127,15 @@ mod tests {
             interpolate("${MISSING}", env),
             Err(InterpolateError::Unset("MISSING".into()))
         );
+    }
+
+    #[test]
+    fn unset_variables_lists_each_missing_one_once_in_order() {
+        assert_eq!(
+            unset_variables("${B}-${SET}-${A}-${B}-${C:-x}", env),
+            ["B", "A"]
+        );
+        assert!(unset_variables("${SET} ${MISSING:-}", env).is_empty());
     }
 
     #[test]

@@ -3,12 +3,14 @@
 
 mod env_value;
 mod interpolate;
+mod unset_env;
 mod validate;
 
 pub use env_value::EnvLookup;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+pub use unset_env::UnsetVariable;
 
 /// Default config path when neither `--config` nor `HOOKGATE_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "hookgate.toml";
@@ -16,19 +18,42 @@ pub const DEFAULT_PATH: &str = "hookgate.toml";
 /// Why a configuration cannot be used. The message says which file, key and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    /// The cause is part of the message and deliberately not a `source()`, so that error
+    /// chains print it once.
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
+    /// `${NAME}` references without a default whose variables are not set: all of them.
+    #[error("{path}: {}", join(unset))]
+    UnsetEnv {
+        path: PathBuf,
+        unset: Vec<UnsetVariable>,
+    },
     #[error("{path}: {key}: {message}")]
     Invalid {
         path: PathBuf,
         key: String,
         message: String,
     },
+}
+
+fn join(unset: &[UnsetVariable]) -> String {
+    let messages: Vec<String> = unset.iter().map(ToString::to_string).collect();
+    messages.join("; ")
+}
+
+/// What reading a config does with `${NAME}` references (without a default) to unset variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetEnv {
+    /// Fail with [`ConfigError::UnsetEnv`], naming every one: what running hookgate needs.
+    Reject,
+    /// Read them as empty and skip the checks of the keys that use them, recording them in
+    /// [`Config::unset_env`]: for validating a config where its environment is not at hand.
+    Allow,
 }
 
 /// The whole hookgate configuration, as read from the file and the environment.
@@ -47,6 +72,9 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub destinations: Vec<DestinationConfig>,
+    /// The unset variables read as empty under [`UnsetEnv::Allow`]; empty otherwise.
+    #[serde(skip)]
+    pub unset_env: Vec<UnsetVariable>,
 }
 
 /// `[server]`: listeners and request limits.
@@ -62,9 +90,11 @@ pub struct ServerConfig {
     /// Larger request bodies are refused with 413.
     #[serde(deserialize_with = "env_value::number")]
     pub max_body_bytes: usize,
-    /// Directory holding `NAME.toml` provider definitions, relative to the config file.
-    #[serde(deserialize_with = "env_value::string")]
-    pub providers_dir: String,
+    /// Directory of extra `NAME.toml` provider definitions, which add to the built-in ones or
+    /// override one by name; relative to the config file (else the working directory). Unset:
+    /// only the built-in providers.
+    #[serde(deserialize_with = "env_value::optional_string")]
+    pub providers_dir: Option<String>,
     /// Ingest answers 503 at once when the events already waiting for a commit are expected
     /// to take longer than this many milliseconds to store.
     #[serde(deserialize_with = "env_value::number")]
@@ -81,7 +111,7 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:8080".into(),
             admin_listen: "127.0.0.1:8081".into(),
             max_body_bytes: 1024 * 1024,
-            providers_dir: "providers".into(),
+            providers_dir: None,
             max_queue_wait_ms: 250,
             max_connections: 10_000,
         }
@@ -237,21 +267,50 @@ mod defaults {
 impl Config {
     /// Reads, interpolates and validates the config at `path` using the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        Self::load_with(path, UnsetEnv::Reject)
+    }
+
+    /// [`Config::load`], with a choice of what unset variables do.
+    pub fn load_with(path: &Path, unset: UnsetEnv) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
-        Self::parse(path, &text, Rc::new(|name| std::env::var(name).ok()))
+        Self::parse_with(path, &text, Rc::new(|name| std::env::var(name).ok()), unset)
     }
 
     /// Parses config text, taking `${VAR}` values and the `DATABASE_URL`, `REDIS_URL` and
     /// `HOOKGATE_ADMIN_TOKEN` overrides from `env`, then validates it.
     pub fn parse(path: &Path, text: &str, env: EnvLookup) -> Result<Config, ConfigError> {
-        let mut config: Config = env_value::with_env(env.clone(), || toml::from_str(text))
-            .map_err(|err: toml::de::Error| ConfigError::Parse {
-                path: path.to_owned(),
-                message: err.to_string().trim_end().to_owned(),
-            })?;
+        Self::parse_with(path, text, env, UnsetEnv::Reject)
+    }
+
+    /// [`Config::parse`], with a choice of what unset variables do.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        env: EnvLookup,
+        unset: UnsetEnv,
+    ) -> Result<Config, ConfigError> {
+        let parse_error = |err: toml::de::Error| ConfigError::Parse {
+            path: path.to_owned(),
+            message: err.to_string().trim_end().to_owned(),
+        };
+        let document: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        let unset_env = unset_env::find_unset(&document, &*env);
+        let lookup = match unset {
+            UnsetEnv::Reject if !unset_env.is_empty() => {
+                return Err(ConfigError::UnsetEnv {
+                    path: path.to_owned(),
+                    unset: unset_env,
+                });
+            }
+            UnsetEnv::Reject => env.clone(),
+            UnsetEnv::Allow => blank_when_unset(env.clone()),
+        };
+        let mut config: Config =
+            env_value::with_env(lookup, || toml::from_str(text)).map_err(parse_error)?;
+        config.unset_env = unset_env;
         config.apply_overrides(&*env);
         config.resolve_paths(path);
         validate::validate(&config).map_err(|(key, message)| ConfigError::Invalid {
@@ -282,13 +341,27 @@ impl Config {
     /// A relative `providers_dir` is looked up beside the config file first, then in the
     /// working directory.
     fn resolve_paths(&mut self, config_path: &Path) {
-        let providers_dir = Path::new(&self.server.providers_dir);
+        let Some(providers_dir) = self.server.providers_dir.as_deref().map(Path::new) else {
+            return;
+        };
         if providers_dir.is_relative()
             && let Some(base) = config_path.parent().filter(|p| !p.as_os_str().is_empty())
             && base.join(providers_dir).is_dir()
         {
-            self.server.providers_dir = base.join(providers_dir).to_string_lossy().into_owned();
+            self.server.providers_dir =
+                Some(base.join(providers_dir).to_string_lossy().into_owned());
         }
+    }
+
+    /// Whether `key` (or a key under it, such as one item of a list) took its value from an
+    /// unset variable under [`UnsetEnv::Allow`]: its checks are then skipped.
+    pub fn uses_unset_env(&self, key: &str) -> bool {
+        self.unset_env.iter().any(|unset| {
+            unset
+                .key
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
     }
 
     /// The Redis URL, when Redis is configured.
@@ -300,6 +373,11 @@ impl Config {
     pub fn destination(&self, id: &str) -> Option<&DestinationConfig> {
         self.destinations.iter().find(|d| d.id == id)
     }
+}
+
+/// `env`, with every unset variable read as the empty string.
+fn blank_when_unset(env: EnvLookup) -> EnvLookup {
+    Rc::new(move |name| Some(env(name).unwrap_or_default()))
 }
 
 /// The config path from `--config`, else `HOOKGATE_CONFIG`, else [`DEFAULT_PATH`].

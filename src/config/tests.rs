@@ -79,19 +79,43 @@ fn environment_overrides_replace_file_values() {
 }
 
 #[test]
-fn an_unset_variable_is_reported_with_its_name_and_line() {
-    let err = Config::parse(
-        Path::new("hookgate.toml"),
-        VALID,
-        env(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            ("HOOKGATE_ADMIN_TOKEN", "t"),
-        ]),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("STRIPE_SECRET is not set"), "{err}");
-    assert!(err.contains("line 16"), "{err}");
+fn every_unset_variable_is_reported_at_once_with_the_key_using_it() {
+    let err = Config::parse(Path::new("hookgate.toml"), VALID, env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "hookgate.toml: \
+         environment variable HOOKGATE_ADMIN_TOKEN is not set (used by admin.token); \
+         environment variable DATABASE_URL is not set (used by database.url); \
+         environment variable STRIPE_SECRET is not set (used by sources[0].secrets[0])"
+    );
+}
+
+#[test]
+fn allowing_unset_variables_reads_them_as_empty_and_skips_their_checks() {
+    let config =
+        Config::parse_with(Path::new("hookgate.toml"), VALID, env(&[]), UnsetEnv::Allow).unwrap();
+    let unset: Vec<&str> = config.unset_env.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        unset,
+        ["HOOKGATE_ADMIN_TOKEN", "DATABASE_URL", "STRIPE_SECRET"]
+    );
+    assert_eq!(config.database.url, "");
+    assert!(config.sources[0].secrets.is_empty());
+    assert_eq!(config.database.max_connections, 8, "defaults still apply");
+    assert!(config.uses_unset_env("sources[0].secrets"));
+    assert!(!config.uses_unset_env("sources[0].secret"));
+    assert!(!config.uses_unset_env("destinations[0].url"));
+}
+
+#[test]
+fn allowing_unset_variables_still_checks_everything_else() {
+    let text = VALID.replace("http://billing.internal:9000/hooks", "billing.internal");
+    let err = Config::parse_with(Path::new("x.toml"), &text, env(&[]), UnsetEnv::Allow)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("destinations[0] (\"billing\").url"), "{err}");
 }
 
 #[test]

@@ -1,4 +1,6 @@
 //! Checks that need the whole config: addresses, URLs, references between sections, ranges.
+//! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
+//! checked: its real value is not known.
 
 use super::{Config, DestinationConfig, SourceConfig};
 use std::collections::HashSet;
@@ -11,7 +13,7 @@ pub type Invalid = (String, String);
 pub fn validate(config: &Config) -> Result<(), Invalid> {
     validate_server(config)?;
     validate_storage(config)?;
-    if config.admin.token.is_none() {
+    if config.admin.token.is_none() && !config.uses_unset_env("admin.token") {
         return invalid(
             "admin.token",
             "not set: give the admin API a bearer token (or set HOOKGATE_ADMIN_TOKEN)",
@@ -25,11 +27,11 @@ pub fn validate(config: &Config) -> Result<(), Invalid> {
         "destinations",
     )?;
     for (index, destination) in config.destinations.iter().enumerate() {
-        validate_destination(index, destination)?;
+        validate_destination(config, index, destination)?;
     }
     unique_ids(config.sources.iter().map(|s| s.id.as_str()), "sources")?;
     for (index, source) in config.sources.iter().enumerate() {
-        validate_source(index, source, &destination_ids)?;
+        validate_source(config, index, source, &destination_ids)?;
     }
     Ok(())
 }
@@ -40,8 +42,14 @@ fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, I
 
 fn validate_server(config: &Config) -> Result<(), Invalid> {
     let server = &config.server;
-    parse_listen(&server.listen).map_err(|m| ("server.listen".into(), m))?;
-    parse_listen(&server.admin_listen).map_err(|m| ("server.admin_listen".into(), m))?;
+    for (key, value) in [
+        ("server.listen", &server.listen),
+        ("server.admin_listen", &server.admin_listen),
+    ] {
+        if !config.uses_unset_env(key) {
+            parse_listen(value).map_err(|m| (key.into(), m))?;
+        }
+    }
     if server.listen == server.admin_listen && !server.listen.ends_with(":0") {
         return invalid(
             "server.admin_listen",
@@ -72,15 +80,8 @@ fn parse_listen(value: &str) -> Result<(), String> {
 }
 
 fn validate_storage(config: &Config) -> Result<(), Invalid> {
-    let url = &config.database.url;
-    if url.is_empty() {
-        return invalid("database.url", "not set (set it or DATABASE_URL)");
-    }
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return invalid(
-            "database.url",
-            "must start with postgres:// or postgresql://",
-        );
+    if !config.uses_unset_env("database.url") {
+        check_database_url(&config.database.url)?;
     }
     if config.database.max_connections == 0 {
         return invalid("database.max_connections", "must be at least 1");
@@ -95,6 +96,19 @@ fn validate_storage(config: &Config) -> Result<(), Invalid> {
                 "must start with redis://, rediss:// or unix://",
             );
         }
+    }
+    Ok(())
+}
+
+fn check_database_url(url: &str) -> Result<(), Invalid> {
+    if url.is_empty() {
+        return invalid("database.url", "not set (set it or DATABASE_URL)");
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return invalid(
+            "database.url",
+            "must start with postgres:// or postgresql://",
+        );
     }
     Ok(())
 }
@@ -134,6 +148,7 @@ fn unique_ids<'a>(
 }
 
 fn validate_source(
+    config: &Config,
     index: usize,
     source: &SourceConfig,
     destination_ids: &HashSet<&str>,
@@ -142,7 +157,7 @@ fn validate_source(
     if source.provider.is_empty() {
         return invalid(key("provider"), "must name a provider file");
     }
-    if source.secrets.is_empty() {
+    if source.secrets.is_empty() && !config.uses_unset_env(&format!("sources[{index}].secrets")) {
         return invalid(
             key("secrets"),
             "no secret: list at least one non-empty signing secret",
@@ -170,9 +185,15 @@ fn validate_source(
     Ok(())
 }
 
-fn validate_destination(index: usize, destination: &DestinationConfig) -> Result<(), Invalid> {
+fn validate_destination(
+    config: &Config,
+    index: usize,
+    destination: &DestinationConfig,
+) -> Result<(), Invalid> {
     let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
-    check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    if !config.uses_unset_env(&format!("destinations[{index}].url")) {
+        check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    }
     if destination.timeout_ms == 0 {
         return invalid(key("timeout_ms"), "must be at least 1");
     }

@@ -35,19 +35,20 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// No statement may run longer than this; nothing in hookgate waits forever.
 const STATEMENT_TIMEOUT: &str = "15s";
 
-/// Errors from the store, split by whether retrying later can help.
+/// Errors from the store, split by whether retrying later can help. Each message includes its
+/// cause, which is deliberately not also a `source()`: error chains print it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Postgres cannot be reached, is shutting down, or aborted the transaction to resolve a
     /// deadlock or serialization conflict: retry later.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(sqlx::Error),
     /// Any other database failure.
     #[error("database error: {0}")]
-    Query(#[source] sqlx::Error),
+    Query(sqlx::Error),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -152,7 +153,10 @@ impl Store {
 
     /// Applies the migrations embedded from `migrations/` that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(StoreError::Migrate)?;
         Ok(())
     }
 

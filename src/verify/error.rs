@@ -22,17 +22,18 @@ pub enum ProviderError {
     /// `sign` cannot build the request this provider would send.
     #[error("provider `{provider}`: cannot sign: {reason}")]
     Sign { provider: String, reason: String },
-    /// The providers directory or a file in it cannot be read.
-    #[error("{}: {source}", path.display())]
+    /// The providers directory or a file in it cannot be read. (The cause is part of the
+    /// message and deliberately not a `source()`, so that error chains print it once.)
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An error in one file of a providers directory.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     File {
         path: PathBuf,
-        source: Box<ProviderError>,
+        cause: Box<ProviderError>,
     },
 }
 

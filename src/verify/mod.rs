@@ -12,6 +12,7 @@ mod mac;
 mod provider;
 mod registry;
 mod schema;
+mod secret_hints;
 mod sign;
 mod signature_header;
 mod template;
@@ -26,7 +27,7 @@ pub use headers::HeaderSource;
 pub use identity::EventIdentity;
 pub use mac::SecretKey;
 pub use provider::Provider;
-pub use registry::ProviderRegistry;
+pub use registry::{Origin, ProviderEntry, ProviderRegistry, UnknownProvider};
 
 /// Everything verification looks at.
 pub struct Request<'a> {

@@ -5,6 +5,7 @@ use super::hmac_scheme::HmacScheme;
 use super::identity::{Identity, Location};
 use super::mac::SecretEncoding;
 use super::schema::{LocationSpec, ProviderFile, SchemeName};
+use super::secret_hints::SecretHints;
 use super::twilio::TwilioScheme;
 use super::{EventIdentity, ProviderError, Rejection, Request, SecretKey};
 
@@ -21,6 +22,7 @@ pub struct Provider {
     pub(super) name: String,
     pub(super) secret_encoding: SecretEncoding,
     pub(super) secret_prefix: Option<String>,
+    secret_hints: SecretHints,
     pub(super) scheme: Scheme,
     pub(super) identity: Identity,
     /// The event type `sign` sends when the type travels in a header.
@@ -75,6 +77,7 @@ impl Provider {
             "secret.prefix",
             "with secret.encoding = \"raw\" (the raw secret includes any prefix)",
         )?;
+        let secret_hints = SecretHints::compile(&file.secret)?;
         let scheme = match file.scheme {
             SchemeName::Hmac => Scheme::Hmac(HmacScheme::compile(&file, id.as_ref())?),
             SchemeName::Twilio => Scheme::Twilio(TwilioScheme::compile(&file)?),
@@ -83,6 +86,7 @@ impl Provider {
             name: name.to_string(),
             secret_encoding: file.secret.encoding,
             secret_prefix: file.secret.prefix,
+            secret_hints,
             scheme,
             identity: Identity { id, kind },
             type_example,
@@ -92,6 +96,21 @@ impl Provider {
     /// The provider's name (the file stem).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The signing scheme's name as the file writes it: `hmac` or a built-in such as `twilio`.
+    pub fn scheme_name(&self) -> &'static str {
+        match &self.scheme {
+            Scheme::Hmac(_) => "hmac",
+            Scheme::Twilio(_) => "twilio",
+        }
+    }
+
+    /// Why `secret` is obviously not this provider's webhook signing secret (an API key of the
+    /// provider, say), from the file's `[secret]` prefixes; `None` when it may well be. The
+    /// answer never contains the secret.
+    pub fn secret_warning(&self, secret: &str) -> Option<String> {
+        self.secret_hints.warning(secret)
     }
 
     /// The timestamp tolerance from the file; `None` when the provider signs no timestamp.

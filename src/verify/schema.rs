@@ -34,6 +34,21 @@ pub(super) struct SecretSpec {
     #[serde(default)]
     pub encoding: SecretEncoding,
     pub prefix: Option<String>,
+    /// A real signing secret starts with one of these; `check-config` warns otherwise.
+    #[serde(default)]
+    pub expected_prefixes: Vec<String>,
+    /// Other credentials of this provider that are pasted by mistake, recognised by prefix.
+    #[serde(default)]
+    pub wrong_prefixes: Vec<WrongPrefixSpec>,
+}
+
+/// A credential prefix that is not a signing secret, and what it is instead.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WrongPrefixSpec {
+    pub prefix: String,
+    /// What a value with this prefix is, e.g. "a Stripe secret API key".
+    pub what: String,
 }
 
 #[derive(Debug, Deserialize)]

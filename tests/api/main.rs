@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod cli_providers;
 mod delivery;
 mod durability;
 mod helpers;

@@ -1,7 +1,7 @@
 //! hookgate as a real child process: for signals and `kill -9` drills.
 
 use std::io::{BufRead, BufReader, Lines};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,13 @@ pub fn temp_file(text: &str) -> PathBuf {
     path
 }
 
+/// A fresh empty directory, to run hookgate outside the repository (no `providers/` there).
+pub fn empty_dir() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("hookgate-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir(&path).unwrap();
+    path
+}
+
 /// A running `hookgate serve`.
 pub struct ServeProcess {
     child: Child,
@@ -48,11 +55,23 @@ impl ServeProcess {
 
     /// Starts it with `RUST_LOG=log_filter`.
     pub fn start_logging(config_text: &str, log_filter: &str) -> ServeProcess {
+        let mut command = hookgate();
+        command.env("RUST_LOG", log_filter);
+        ServeProcess::start_with(command, config_text)
+    }
+
+    /// Starts it in the working directory `dir`.
+    pub fn start_in(dir: &Path, config_text: &str) -> ServeProcess {
+        let mut command = hookgate();
+        command.current_dir(dir).env("RUST_LOG", "info");
+        ServeProcess::start_with(command, config_text)
+    }
+
+    fn start_with(mut command: Command, config_text: &str) -> ServeProcess {
         let config = temp_file(config_text);
-        let mut child = hookgate()
+        let mut child = command
             .args(["serve", "--config"])
             .arg(&config)
-            .env("RUST_LOG", log_filter)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();

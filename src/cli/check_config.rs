@@ -1,0 +1,43 @@
+//! `hookgate check-config`: validates the config and every provider file it uses, and warns about
+//! secrets that are obviously the wrong credential.
+
+use crate::app;
+use crate::config::{self, Config, UnsetEnv};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// Config file (default: $HOOKGATE_CONFIG, else hookgate.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Validate without the environment: `${NAME}` references to unset variables are read as
+    /// empty (and reported as notes), and the checks of the keys that use them are skipped.
+    #[arg(long)]
+    allow_unset_env: bool,
+}
+
+/// Prints notes and warnings on standard error, then the summary; fails on the first error.
+pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
+    let path = config::resolve_path(args.config);
+    let unset = if args.allow_unset_env {
+        UnsetEnv::Allow
+    } else {
+        UnsetEnv::Reject
+    };
+    let config = Config::load_with(&path, unset)?;
+    for variable in &config.unset_env {
+        eprintln!("note: {}: {variable}; not checked", path.display());
+    }
+    let sources = app::load_sources(&config, &path)?;
+    for warning in &sources.secret_warnings {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
+    println!(
+        "{}: ok ({} sources, {} destinations)",
+        path.display(),
+        config.sources.len(),
+        config.destinations.len()
+    );
+    Ok(())
+}

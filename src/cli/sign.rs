@@ -1,0 +1,127 @@
+//! `hookgate sign`: the headers (and a curl line) a provider would send for a body, or the signed
+//! request posted directly with `--send`: the local-development aid.
+
+use super::providers::ProvidersDir;
+use anyhow::Context;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Provider name: a built-in provider, or a file NAME.toml of --providers-dir.
+    #[arg(long)]
+    provider: String,
+    /// The signing secret, as the provider shows it.
+    #[arg(long)]
+    secret: String,
+    /// File holding the body to sign ("-" for standard input); default: a sample event.
+    #[arg(long)]
+    body: Option<PathBuf>,
+    /// Where the webhook will be sent (some providers sign it); default: the --send URL, else
+    /// http://127.0.0.1:8080/webhooks/PROVIDER.
+    #[arg(long)]
+    url: Option<String>,
+    /// Sign as of this time instead of now, e.g. to try a timestamp outside the tolerance.
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = clap::value_parser!(i64).range(0..))]
+    timestamp: Option<i64>,
+    /// Post the signed request (to URL, else to --url) and print the response's status and body
+    /// instead of a curl line; fails unless the answer is a success.
+    #[arg(long, value_name = "URL")]
+    send: Option<Option<String>>,
+    #[command(flatten)]
+    providers_dir: ProvidersDir,
+}
+
+/// Signs the body and prints the headers, then a curl line or the answer to posting it.
+pub async fn run(args: SignArgs) -> anyhow::Result<()> {
+    let registry = args.providers_dir.load()?;
+    let provider = registry.require(&args.provider)?.provider.clone();
+    let body = read_body(args.body.as_deref())?;
+    let send_to = args.send.map(|url| url.or_else(|| args.url.clone()));
+    let url = args
+        .url
+        .or_else(|| send_to.clone().flatten())
+        .unwrap_or_else(|| format!("http://127.0.0.1:8080/webhooks/{}", args.provider));
+    let now = args
+        .timestamp
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
+    let headers = provider.sign(&body, &args.secret, &url, now)?;
+    for (name, value) in &headers {
+        println!("{name}: {value}");
+    }
+    println!();
+    match send_to {
+        Some(target) => send(target.as_deref().unwrap_or(&url), &headers, body).await,
+        None => {
+            println!("{}", curl_line(&url, &headers, args.body.as_deref(), &body));
+            Ok(())
+        }
+    }
+}
+
+fn read_body(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(path) if path == Path::new("-") => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut body)
+                .context("reading the body from standard input")?;
+            Ok(body)
+        }
+        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display())),
+        None => Ok(sample_body()),
+    }
+}
+
+/// A small event with a fresh id, so repeated `sign` runs are not duplicates.
+fn sample_body() -> Vec<u8> {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    serde_json::json!({"id": format!("evt_{id}"), "type": "hookgate.test", "data": {"hello": "world"}})
+        .to_string()
+        .into_bytes()
+}
+
+/// Posts the signed request and prints the answer's status line and body.
+async fn send(url: &str, headers: &[(String, String)], body: Vec<u8>) -> anyhow::Result<()> {
+    let mut request = reqwest::Client::new().post(url).body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.context("posting the signed request")?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("reading the answer from {url}"))?;
+    println!("{status}");
+    println!("{text}");
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    Ok(())
+}
+
+/// A `curl` command that sends the same request: the body by file name when it came from one.
+fn curl_line(
+    url: &str,
+    headers: &[(String, String)],
+    body_file: Option<&Path>,
+    body: &[u8],
+) -> String {
+    let mut curl = format!("curl -i -X POST {}", shell_quote(url));
+    for (name, value) in headers {
+        curl.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    match body_file {
+        Some(path) if path != Path::new("-") => curl.push_str(&format!(
+            " --data-binary @{}",
+            shell_quote(&path.to_string_lossy())
+        )),
+        _ => curl.push_str(&format!(
+            " --data-binary {}",
+            shell_quote(&String::from_utf8_lossy(body))
+        )),
+    }
+    curl
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
