@@ -21,7 +21,6 @@ RUN apt-get update \
  && useradd --system --user-group --uid 10001 --home-dir /app --no-create-home hookgate
 WORKDIR /app
 COPY --from=builder /usr/local/bin/hookgate /app/hookgate
-COPY --from=builder /src/providers /app/providers
 COPY --from=builder /src/migrations /app/migrations
 ENV PATH="/app:${PATH}"
 USER hookgate

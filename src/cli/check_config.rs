@@ -34,10 +34,18 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
         eprintln!("warning: {}: {warning}", path.display());
     }
     println!(
-        "{}: ok ({} sources, {} destinations)",
+        "{}: ok ({}, {})",
         path.display(),
-        config.sources.len(),
-        config.destinations.len()
+        count(config.sources.len(), "source"),
+        count(config.destinations.len(), "destination")
     );
     Ok(())
+}
+
+/// `1 source`, `2 sources`.
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
 }
