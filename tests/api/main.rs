@@ -1,6 +1,7 @@
 //! Integration tests: a real hookgate against real Postgres and Redis.
 
 mod admin;
+mod admin_lookup;
 mod cli;
 mod delivery;
 mod durability;
