@@ -60,6 +60,8 @@ enum Command {
     },
     /// Replay events through the admin API.
     Replay(crate::replays::cli::ReplayArgs),
+    /// List, show and tail events through the admin API.
+    Events(crate::events_cli::EventsArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -81,6 +83,7 @@ pub async fn run() -> anyhow::Result<()> {
             providers_dir,
         } => sign(&providers_dir, &provider, &secret, body.as_deref(), url),
         Command::Replay(args) => crate::replays::cli::run(args).await,
+        Command::Events(args) => crate::events_cli::run(args).await,
     }
 }
 

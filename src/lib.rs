@@ -2,10 +2,12 @@
 //! Postgres, and delivers them to internal APIs.
 
 pub mod admin;
+pub mod admin_client;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod events_cli;
 pub mod health;
 pub mod ingest;
 pub mod metrics;

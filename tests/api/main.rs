@@ -5,6 +5,7 @@ mod admin_lookup;
 mod cli;
 mod delivery;
 mod durability;
+mod events_cli;
 mod helpers;
 mod independent_sign;
 mod ingest;
