@@ -58,6 +58,8 @@ enum Command {
         #[arg(long, env = "DEMO_SINK_LISTEN", default_value = "127.0.0.1:9000")]
         listen: String,
     },
+    /// List, show and tail events through the admin API.
+    Events(crate::events_cli::EventsArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -87,6 +89,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Providers(args) => providers::run(args),
         Command::Replay(args) => crate::replays::cli::run(args).await,
         Command::DemoSink { listen } => crate::demo_sink::run(&listen).await,
+        Command::Events(args) => crate::events_cli::run(args).await,
     }
 }
 

@@ -2,11 +2,13 @@
 //! Postgres, and delivers them to internal APIs.
 
 pub mod admin;
+pub mod admin_client;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod demo_sink;
+pub mod events_cli;
 pub mod health;
 pub mod ingest;
 pub mod log_throttle;

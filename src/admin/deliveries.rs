@@ -1,6 +1,7 @@
 //! `GET /admin/deliveries`: the dead-letter view (or deliveries in any other state).
 
 use super::error::AdminError;
+use super::strict_query::StrictQuery;
 use super::{AdminState, PREFIX, page};
 use crate::store::{DeliveryFilter, DeliveryState, DeliverySummary};
 use actix_web::{HttpResponse, get, web};
@@ -38,7 +39,7 @@ pub struct DeliveryPage {
 #[get("/deliveries")]
 pub async fn list(
     state: web::Data<AdminState>,
-    query: web::Query<DeliveryQuery>,
+    query: StrictQuery<DeliveryQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query.into_inner();
     let limit = page::limit(query.limit)?;

@@ -14,6 +14,12 @@ pub enum AdminError {
     /// A query parameter, path segment or body the API cannot use; the message says which.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Query parameters the route does not take; the message names them and what it takes.
+    #[error("{0}")]
+    UnknownParameters(String),
+    /// A path segment that should be a hookgate event id; the message says what to do instead.
+    #[error("{0}")]
+    NotAnEventId(String),
     /// A replay named a destination the event's source does not deliver to.
     #[error("unknown destination: {0}")]
     UnknownDestination(String),
@@ -30,9 +36,10 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AdminError::BadRequest(_) | AdminError::UnknownDestination(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            AdminError::BadRequest(_)
+            | AdminError::UnknownParameters(_)
+            | AdminError::NotAnEventId(_)
+            | AdminError::UnknownDestination(_) => StatusCode::BAD_REQUEST,
             AdminError::EventNotFound => StatusCode::NOT_FOUND,
             AdminError::NoDestinations => StatusCode::CONFLICT,
             AdminError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -49,6 +56,14 @@ impl ResponseError for AdminError {
             }
             AdminError::BadRequest(detail) => {
                 Problem::new(status, "invalid_request", "Invalid request").with_detail(detail)
+            }
+            AdminError::UnknownParameters(detail) => {
+                Problem::new(status, "unknown_parameter", "Unknown query parameter")
+                    .with_detail(detail)
+            }
+            AdminError::NotAnEventId(detail) => {
+                Problem::new(status, "not_an_event_id", "Not a hookgate event id")
+                    .with_detail(detail)
             }
             AdminError::UnknownDestination(name) => {
                 Problem::new(status, "unknown_destination", "Unknown destination").with_detail(

@@ -1,6 +1,8 @@
 //! `GET /admin/events`, `GET /admin/events/{id}` and `GET /admin/events/{id}/payload`.
 
 use super::error::AdminError;
+use super::event_id::EventPath;
+use super::strict_query::{NoQuery, StrictQuery};
 use super::{AdminState, PREFIX, page};
 use crate::ingest::headers::is_secret_header;
 use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary};
@@ -8,38 +10,54 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-/// Search parameters of `GET /admin/events`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// Search parameters of `GET /admin/events` (also what `hookgate events` sends).
+#[derive(Debug, Default, Clone, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only events from this source.
-    source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Only events of this type.
-    event_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Only the event with this provider event id (the `event_id` of the results; exact
+    /// match). One per source at most: with `source`, at most one result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_event_id: Option<String>,
     /// Only events with at least one delivery in this state.
-    status: Option<DeliveryState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeliveryState>,
     /// Received at or after (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[param(value_type = Option<String>, format = DateTime)]
-    since: Option<OffsetDateTime>,
+    pub since: Option<OffsetDateTime>,
     /// Received before (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[param(value_type = Option<String>, format = DateTime)]
-    until: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
     /// Page size, 1 to 500 (default 50).
-    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// One page of events, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventPage {
-    events: Vec<EventSummary>,
+    pub events: Vec<EventSummary>,
     /// Pass as `cursor` for the next page; null on the last page.
-    next_cursor: Option<String>,
+    pub next_cursor: Option<String>,
 }
 
 /// Search events, newest first. Pages stay stable while new events arrive.
@@ -52,13 +70,14 @@ pub struct EventPage {
 #[get("/events")]
 pub async fn list(
     state: web::Data<AdminState>,
-    query: web::Query<EventQuery>,
+    query: StrictQuery<EventQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query.into_inner();
     let limit = page::limit(query.limit)?;
     let filter = EventFilter {
         source: query.source,
         event_type: query.event_type,
+        provider_event_id: query.provider_event_id,
         status: query.status,
         since: query.since,
         until: query.until,
@@ -76,7 +95,7 @@ pub async fn list(
 #[utoipa::path(
     context_path = PREFIX,
     tag = "events",
-    params(("id" = Uuid, Path, description = "hookgate event id")),
+    params(EventPath),
     responses(
         (status = 200, body = EventDetail),
         (status = 400, body = crate::problem::Problem),
@@ -86,11 +105,13 @@ pub async fn list(
 #[get("/events/{id}")]
 pub async fn detail(
     state: web::Data<AdminState>,
-    id: web::Path<Uuid>,
+    path: web::Path<EventPath>,
+    _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, AdminError> {
+    let id = path.event_id()?;
     let mut event = state
         .store
-        .event_detail(*id)
+        .event_detail(id)
         .await?
         .ok_or(AdminError::EventNotFound)?;
     // Stored without credentials already; checked again in case the list grew since.
@@ -102,7 +123,7 @@ pub async fn detail(
 #[utoipa::path(
     context_path = PREFIX,
     tag = "events",
-    params(("id" = Uuid, Path, description = "hookgate event id")),
+    params(EventPath),
     responses(
         (status = 200, description = "the body as received", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, body = crate::problem::Problem),
@@ -112,11 +133,13 @@ pub async fn detail(
 #[get("/events/{id}/payload")]
 pub async fn payload(
     state: web::Data<AdminState>,
-    id: web::Path<Uuid>,
+    path: web::Path<EventPath>,
+    _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, AdminError> {
+    let id = path.event_id()?;
     let payload = state
         .store
-        .event_payload(*id)
+        .event_payload(id)
         .await?
         .ok_or(AdminError::EventNotFound)?;
     let content_type = payload

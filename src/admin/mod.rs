@@ -4,16 +4,21 @@
 mod auth;
 mod deliveries;
 mod error;
+mod event_id;
 mod events;
 mod openapi;
 mod page;
 mod replay;
 mod rollup;
 mod stats;
+mod strict_query;
 
 pub use auth::AdminToken;
+pub use events::{EventPage, EventQuery};
 pub use openapi::AdminApi;
+pub use page::MAX_LIMIT;
 pub use rollup::keep_stats_rollup;
+pub use strict_query::{NoQuery, StrictQuery};
 
 use crate::delivery::{RemoteWake, Wakers};
 use crate::sources::Sources;
@@ -52,9 +57,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
             .wrap(middleware::from_fn(auth::require_token))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                AdminError::BadRequest(format!("invalid query: {err}")).into()
-            }))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 AdminError::BadRequest(format!("invalid path: {err}")).into()
             }))

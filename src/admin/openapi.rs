@@ -2,9 +2,10 @@
 
 use super::PREFIX;
 use super::error::AdminError;
+use super::strict_query::{NoQuery, StrictQuery};
 use actix_web::{HttpResponse, get};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 /// The admin API's OpenAPI document.
@@ -27,7 +28,8 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct AdminApi;
 
-/// What every admin route shares: the bearer scheme, 401 without it, 503 without storage.
+/// What every admin route shares: the bearer scheme, 401 without it, 503 without storage,
+/// and 400 for a query parameter it does not take.
 struct EveryRoute;
 
 impl Modify for EveryRoute {
@@ -37,26 +39,30 @@ impl Modify for EveryRoute {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        let problem = || {
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
+        let problem = |description: &str| -> RefOr<Response> {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
                 .build()
+                .into()
         };
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
                 for (status, description) in [
                     ("401", "missing or wrong admin token"),
                     ("503", "storage unavailable; retry after Retry-After"),
                 ] {
-                    operation.responses.responses.insert(
-                        status.into(),
-                        ResponseBuilder::new()
-                            .description(description)
-                            .content("application/problem+json", problem())
-                            .build()
-                            .into(),
-                    );
+                    responses.insert(status.into(), problem(description));
                 }
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| problem("a query parameter the route does not take"));
             }
         }
     }
@@ -69,6 +75,6 @@ impl Modify for EveryRoute {
     responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json"))
 )]
 #[get("/openapi.json")]
-pub async fn document() -> Result<HttpResponse, AdminError> {
+pub async fn document(_: StrictQuery<NoQuery>) -> Result<HttpResponse, AdminError> {
     Ok(HttpResponse::Ok().json(AdminApi::openapi()))
 }

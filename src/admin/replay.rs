@@ -1,12 +1,13 @@
 //! `POST /admin/events/{id}/replay`: deliver one event again.
 
 use super::error::AdminError;
+use super::event_id::EventPath;
+use super::strict_query::{NoQuery, StrictQuery};
 use super::{AdminState, PREFIX};
 use crate::store::Redelivery;
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// The optional body of a replay.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -27,7 +28,7 @@ pub struct ReplayAccepted {
 #[utoipa::path(
     context_path = PREFIX,
     tag = "events",
-    params(("id" = Uuid, Path, description = "hookgate event id")),
+    params(EventPath),
     request_body(content = Option<ReplayRequest>, description = "optional"),
     responses(
         (status = 202, body = ReplayAccepted),
@@ -39,13 +40,15 @@ pub struct ReplayAccepted {
 #[post("/events/{id}/replay")]
 pub async fn replay_event(
     state: web::Data<AdminState>,
-    id: web::Path<Uuid>,
+    path: web::Path<EventPath>,
+    _: StrictQuery<NoQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AdminError> {
+    let id = path.event_id()?;
     let request = parse_request(&body)?;
     let source = state
         .store
-        .event_source(*id)
+        .event_source(id)
         .await?
         .ok_or(AdminError::EventNotFound)?;
     let configured = state
@@ -54,7 +57,7 @@ pub async fn replay_event(
         .map(|source| source.destinations.as_slice())
         .unwrap_or_default();
     let destinations = choose(configured, request.destinations)?;
-    let deliveries = state.store.redeliver(*id, &destinations).await?;
+    let deliveries = state.store.redeliver(id, &destinations).await?;
     state.wake_workers();
     tracing::info!(event = %id, count = deliveries.len(), "event replayed");
     Ok(HttpResponse::Accepted().json(ReplayAccepted { deliveries }))

@@ -1,6 +1,7 @@
 //! `GET /admin/stats`: received per source, delivery states per destination.
 
 use super::error::AdminError;
+use super::strict_query::{NoQuery, StrictQuery};
 use super::{AdminState, PREFIX};
 use crate::store::{DestinationStats, SourceStats};
 use actix_web::{HttpResponse, get, web};
@@ -21,7 +22,10 @@ pub struct StatsResponse {
     responses((status = 200, body = StatsResponse))
 )]
 #[get("/stats")]
-pub async fn stats(state: web::Data<AdminState>) -> Result<HttpResponse, AdminError> {
+pub async fn stats(
+    state: web::Data<AdminState>,
+    _: StrictQuery<NoQuery>,
+) -> Result<HttpResponse, AdminError> {
     let stats = state.store.stats().await?;
     Ok(HttpResponse::Ok().json(StatsResponse {
         sources: stats.sources,

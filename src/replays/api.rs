@@ -1,5 +1,6 @@
 //! `POST /admin/replays` and `GET /admin/replays/{id}`.
 
+use crate::admin::{NoQuery, StrictQuery};
 use crate::problem::Problem;
 use crate::store::{ReplayFilter, ReplayProgress, Store, StoreError};
 use actix_web::http::StatusCode;
@@ -89,7 +90,11 @@ fn parse_filter(body: &[u8], destinations: &[String]) -> Result<ReplayFilter, Ap
     )
 )]
 #[post("/replays")]
-pub async fn create(body: web::Bytes, api: web::Data<ReplayApi>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    body: web::Bytes,
+    api: web::Data<ReplayApi>,
+    _: StrictQuery<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let filter = parse_filter(&body, &api.destinations)?;
     let id = Uuid::now_v7();
     let matched = api
@@ -114,6 +119,7 @@ pub async fn create(body: web::Bytes, api: web::Data<ReplayApi>) -> Result<HttpR
 pub async fn progress(
     id: web::Path<String>,
     api: web::Data<ReplayApi>,
+    _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let progress = api

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// An event as stored, without its body.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EventDetail {
     pub id: Uuid,
     pub source: String,
@@ -27,7 +27,7 @@ pub struct EventDetail {
 }
 
 /// One delivery of an event to a destination.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeliveryDetail {
     pub id: Uuid,
     pub destination: String,
@@ -50,7 +50,7 @@ pub struct DeliveryDetail {
 }
 
 /// How one delivery attempt went.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AttemptDetail {
     #[serde(skip)]
     pub delivery_id: Uuid,

@@ -1,10 +1,12 @@
 //! Integration tests: a real hookgate against real Postgres and Redis.
 
 mod admin;
+mod admin_lookup;
 mod cli;
 mod cli_providers;
 mod delivery;
 mod durability;
+mod events_cli;
 mod helpers;
 mod independent_sign;
 mod ingest;

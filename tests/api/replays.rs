@@ -212,7 +212,12 @@ async fn a_replay_interrupted_mid_way_resumes_from_its_cursor_in_the_next_proces
 async fn hookgate_replay(args: &[&str], token: Option<&str>) -> (bool, String, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookgate"));
     command.arg("replay").args(args);
-    for name in ["HOOKGATE_ADMIN_TOKEN", "HOOKGATE_CONFIG", "DATABASE_URL"] {
+    for name in [
+        "HOOKGATE_ADMIN_TOKEN",
+        "HOOKGATE_ADMIN_URL",
+        "HOOKGATE_CONFIG",
+        "DATABASE_URL",
+    ] {
         command.env_remove(name);
     }
     if let Some(token) = token {
@@ -257,18 +262,8 @@ async fn the_cli_starts_a_bulk_replay_and_reports_its_progress() {
     let id = started["id"].as_str().unwrap();
     wait_completed(&app, id).await;
 
-    // Address and token from a config file this time.
-    let listen = app.admin.trim_start_matches("http://");
-    let config = default_config_text(&app.database_url).replace(
-        "admin_listen = \"127.0.0.1:0\"",
-        &format!("admin_listen = \"{listen}\""),
-    );
-    let path = std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::now_v7()));
-    std::fs::write(&path, config).unwrap();
-    let config_arg = path.to_string_lossy().into_owned();
     let (ok, stdout, stderr) =
-        hookgate_replay(&["status", id, "--config", &config_arg], None).await;
-    let _ = std::fs::remove_file(&path);
+        hookgate_replay(&["status", id, "--admin-url", admin], Some(TOKEN)).await;
     assert!(ok, "{stderr}");
     let progress: Value = serde_json::from_str(&stdout).expect(&stdout);
     assert_eq!(progress["id"], id);
