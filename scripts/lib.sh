@@ -170,15 +170,20 @@ EOF
 
 # ------------------------------------------------------------------- Redis
 
+# Installs redis-server when it is missing (the private instance, and tests that start a
+# TLS-only Redis of their own, need it); prints its path.
+hg_ensure_redis_server_bin() {
+  if ! command -v redis-server >/dev/null; then
+    hg_log "redis-server not found: installing it" >&2
+    hg_apt_install redis-server >&2
+  fi
+  command -v redis-server || echo /usr/bin/redis-server
+}
+
 # Starts (or reuses, or restarts) the private Redis; sets HG_PRIVATE_REDIS_URL.
 hg_private_redis() {
   local redis_server
-  redis_server="$(command -v redis-server || true)"
-  if [ -z "$redis_server" ]; then
-    hg_log "redis-server not found: installing it"
-    hg_apt_install redis-server
-    redis_server="$(command -v redis-server || echo /usr/bin/redis-server)"
-  fi
+  redis_server="$(hg_ensure_redis_server_bin)"
   local dir="$HG_LOCAL/redis"
   HG_PRIVATE_REDIS_URL="redis://127.0.0.1:$HG_REDIS_PORT"
   if hg_redis_ok 127.0.0.1 "$HG_REDIS_PORT"; then

@@ -3,6 +3,8 @@
 //! config file, no database. Answers are read with the server's own serde types.
 
 use crate::admin::{EventPage, EventQuery};
+use crate::config::ClientTlsConfig;
+use crate::tls::client::http_client_builder;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,7 +71,11 @@ impl AdminClient {
             .clone()
             .filter(|token| !token.is_empty())
             .ok_or(AdminClientError::NoToken)?;
-        let http = reqwest::Client::builder()
+        let http = http_client_builder(&ClientTlsConfig::default())
+            .map_err(|err| AdminClientError::Transport {
+                url: target.admin_url.clone(),
+                cause: err.to_string(),
+            })?
             .timeout(TIMEOUT)
             .build()
             .map_err(|err| AdminClientError::Transport {

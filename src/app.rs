@@ -134,7 +134,7 @@ impl Application {
             .and_then(|r| {
                 r.url
                     .as_deref()
-                    .map(|url| RedisLink::new(url, &r.key_prefix))
+                    .map(|url| RedisLink::new(url, &r.key_prefix, r.ca_file.as_deref()))
             })
             .transpose()
             .context("invalid redis.url")?;
@@ -364,6 +364,9 @@ async fn migrate_when_reachable(store: &Store) -> anyhow::Result<()> {
     loop {
         match store.migrate().await {
             Ok(()) => return Ok(()),
+            Err(err) if err.is_tls_refusal() => {
+                return Err(err).context("connecting to the database over TLS");
+            }
             Err(err) if started.elapsed() < STARTUP_DB_WAIT => {
                 tracing::warn!(error = %err, "database not ready; retrying migrations");
                 tokio::time::sleep(delay).await;

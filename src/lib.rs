@@ -20,4 +20,5 @@ pub mod retention;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod verify;

@@ -1,6 +1,7 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     hookgate::telemetry::init();
+    hookgate::tls::install_default_provider();
     match hookgate::cli::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

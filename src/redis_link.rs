@@ -3,6 +3,7 @@
 //! dead Redis costs no latency.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,10 +27,34 @@ struct Health {
     paused_until_ms: AtomicU64,
 }
 
+/// Why a Redis handle cannot be made: the URL, or the CA file named for `rediss://`.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisLinkError {
+    #[error(transparent)]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    CaFile(#[from] crate::tls::PemFileError),
+}
+
 impl RedisLink {
-    /// A handle for `url`; no connection is made until the first command.
-    pub fn new(url: &str, prefix: &str) -> Result<RedisLink, redis::RedisError> {
-        let client = redis::Client::open(url)?;
+    /// A handle for `url`; no connection is made until the first command. A `rediss://` URL
+    /// is verified against the platform's roots, or against `ca_file` alone when one is named
+    /// (a private CA).
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        ca_file: Option<&Path>,
+    ) -> Result<RedisLink, RedisLinkError> {
+        let client = match ca_file {
+            None => redis::Client::open(url)?,
+            Some(ca_file) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(crate::tls::pem::read_certificates_pem(ca_file)?),
+                },
+            )?,
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(250)))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))

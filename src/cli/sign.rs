@@ -2,6 +2,8 @@
 //! request posted directly with `--send`: the local-development aid.
 
 use super::providers::ProvidersDir;
+use crate::config::ClientTlsConfig;
+use crate::tls::client::http_client_builder;
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -82,7 +84,10 @@ fn sample_body() -> Vec<u8> {
 
 /// Posts the signed request and prints the answer's status line and body.
 async fn send(url: &str, headers: &[(String, String)], body: Vec<u8>) -> anyhow::Result<()> {
-    let mut request = reqwest::Client::new().post(url).body(body);
+    let client = http_client_builder(&ClientTlsConfig::default())?
+        .build()
+        .context("building the HTTP client")?;
+    let mut request = client.post(url).body(body);
     for (name, value) in headers {
         request = request.header(name, value);
     }

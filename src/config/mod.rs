@@ -3,6 +3,7 @@
 
 mod env_value;
 mod interpolate;
+mod tls;
 mod unset_env;
 mod validate;
 
@@ -10,6 +11,7 @@ pub use env_value::EnvLookup;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+pub use tls::{ClientTlsConfig, ListenerTlsConfig};
 pub use unset_env::UnsetVariable;
 
 /// Default config path when neither `--config` nor `HOOKGATE_CONFIG` is given.
@@ -103,6 +105,10 @@ pub struct ServerConfig {
     /// wait in the kernel's accept queue, so memory stays bounded under a connection flood.
     #[serde(deserialize_with = "env_value::number")]
     pub max_connections: usize,
+    /// Serve ingest over TLS with this certificate (reloaded on `SIGHUP`).
+    pub tls: Option<ListenerTlsConfig>,
+    /// Serve the admin API over TLS with this certificate (reloaded on `SIGHUP`).
+    pub admin_tls: Option<ListenerTlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +120,8 @@ impl Default for ServerConfig {
             providers_dir: None,
             max_queue_wait_ms: 250,
             max_connections: 10_000,
+            tls: None,
+            admin_tls: None,
         }
     }
 }
@@ -147,6 +155,9 @@ pub struct RedisConfig {
     /// Prefix of every key hookgate writes, so several deployments can share one Redis.
     #[serde(deserialize_with = "env_value::string", default = "default_key_prefix")]
     pub key_prefix: String,
+    /// A private CA (PEM) trusted for `rediss://`, besides the platform's and bundled roots.
+    #[serde(deserialize_with = "tls::optional_path", default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_key_prefix() -> String {
@@ -244,6 +255,10 @@ pub struct DestinationConfig {
     pub rate_limit_per_sec: Option<u32>,
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub signing_secret: Option<String>,
+    /// A private CA and a client certificate for HTTPS; the defaults trust the platform's and
+    /// the bundled roots and present no certificate.
+    #[serde(default)]
+    pub tls: ClientTlsConfig,
 }
 
 mod defaults {
@@ -330,6 +345,7 @@ impl Config {
             let redis = self.redis.get_or_insert_with(|| RedisConfig {
                 url: None,
                 key_prefix: default_key_prefix(),
+                ca_file: None,
             });
             redis.url = Some(url);
         }
@@ -338,18 +354,25 @@ impl Config {
         }
     }
 
-    /// A relative `providers_dir` is looked up beside the config file first, then in the
-    /// working directory.
+    /// Relative paths (`providers_dir`, TLS files) are looked up beside the config file
+    /// first, then in the working directory.
     fn resolve_paths(&mut self, config_path: &Path) {
-        let Some(providers_dir) = self.server.providers_dir.as_deref().map(Path::new) else {
-            return;
-        };
-        if providers_dir.is_relative()
-            && let Some(base) = config_path.parent().filter(|p| !p.as_os_str().is_empty())
-            && base.join(providers_dir).is_dir()
+        let base = config_path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(providers_dir) = &self.server.providers_dir {
+            let resolved = tls::beside_config(base, Path::new(providers_dir));
+            self.server.providers_dir = Some(resolved.to_string_lossy().into_owned());
+        }
+        if let Some(redis_ca) = self.redis.as_mut().and_then(|redis| redis.ca_file.as_mut()) {
+            *redis_ca = tls::beside_config(base, redis_ca);
+        }
+        for listener in [&mut self.server.tls, &mut self.server.admin_tls]
+            .into_iter()
+            .flatten()
         {
-            self.server.providers_dir =
-                Some(base.join(providers_dir).to_string_lossy().into_owned());
+            listener.resolve_paths(base);
+        }
+        for destination in &mut self.destinations {
+            destination.tls.resolve_paths(base);
         }
     }
 

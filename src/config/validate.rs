@@ -97,6 +97,17 @@ fn validate_storage(config: &Config) -> Result<(), Invalid> {
             );
         }
     }
+    let redis_ca = config
+        .redis
+        .as_ref()
+        .and_then(|redis| redis.ca_file.as_ref());
+    if redis_ca.is_some()
+        && !config
+            .redis_url()
+            .is_some_and(|url| url.starts_with("rediss://"))
+    {
+        return invalid("redis.ca_file", "applies only to a rediss:// url");
+    }
     Ok(())
 }
 

@@ -32,5 +32,6 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         concurrency: 32,
         rate_limit_per_sec: None,
         signing_secret: None,
+        tls: Default::default(),
     }
 }

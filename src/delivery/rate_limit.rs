@@ -207,7 +207,7 @@ mod tests {
 
     fn fresh_redis() -> RedisLink {
         let prefix = format!("hookgate-test:{}:", uuid::Uuid::now_v7());
-        RedisLink::new(&redis_url(), &prefix).expect("valid Redis URL")
+        RedisLink::new(&redis_url(), &prefix, None).expect("valid Redis URL")
     }
 
     #[tokio::test]
@@ -239,7 +239,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_redis_answer_the_local_bucket_limits() {
         let unreachable =
-            RedisLink::new("redis://127.0.0.1:1", "hookgate-test:").expect("valid URL");
+            RedisLink::new("redis://127.0.0.1:1", "hookgate-test:", None).expect("valid URL");
         let limiter = limiter(2, Some(unreachable));
         let now = Instant::now();
         let at = SystemTime::now();

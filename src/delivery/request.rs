@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use super::policy::{Outcome, parse_retry_after};
 use super::signing::SigningKey;
+use crate::config::ClientTlsConfig;
+use crate::tls::client::http_client_builder;
 
 /// The most of a response body kept for the attempt log.
 pub const EXCERPT_BYTES: usize = 256;
@@ -31,14 +33,14 @@ const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
 /// The HTTP client every delivery shares: pooled keep-alive connections, no redirects
 /// followed, no proxy taken from the environment.
-pub fn client() -> Result<Client, reqwest::Error> {
-    Client::builder()
+pub fn client() -> anyhow::Result<Client> {
+    Ok(http_client_builder(&ClientTlsConfig::default())?
         .redirect(redirect::Policy::none())
         .pool_max_idle_per_host(64)
         .tcp_nodelay(true)
         .no_proxy()
         .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .build()?)
 }
 
 /// Everything one attempt sends.

@@ -61,6 +61,28 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the server's TLS was refused: its certificate did not verify (unknown issuer,
+    /// wrong name, expired) or it offers no TLS while `sslmode` requires it. Waiting does not
+    /// fix that, so startup gives up at once instead of retrying as for a server still
+    /// starting.
+    pub fn is_tls_refusal(&self) -> bool {
+        let cause = match self {
+            StoreError::Unavailable(err) | StoreError::Query(err) => err,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(err)) => err,
+            StoreError::Migrate(_) => return false,
+        };
+        match cause {
+            sqlx::Error::Tls(_) => true,
+            // A handshake that fails verification reaches sqlx as an I/O error around it.
+            sqlx::Error::Io(io) => io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+            _ => false,
+        }
+    }
+}
+
 fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)

@@ -185,7 +185,9 @@ async fn serve_migrates_answers_and_exits_zero_on_sigterm() {
     .await
     .unwrap();
     assert_eq!(tables, 2, "serve applied the migrations");
-    let health = reqwest::get(format!("{}/healthz", process.ingest))
+    let health = http()
+        .get(format!("{}/healthz", process.ingest))
+        .send()
         .await
         .unwrap();
     assert_eq!(health.status(), 200);

@@ -173,9 +173,7 @@ async fn post_github(ingest: &str) -> String {
         body.as_bytes(),
         &uuid::Uuid::now_v7().to_string(),
     );
-    let mut request = reqwest::Client::new()
-        .post(format!("{ingest}/webhooks/github"))
-        .body(body);
+    let mut request = http().post(format!("{ingest}/webhooks/github")).body(body);
     for (name, value) in headers {
         request = request.header(name, value);
     }

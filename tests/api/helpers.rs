@@ -19,6 +19,13 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// A plain HTTP client for talking to the hookgate under test. reqwest is built without a
+/// crypto provider of its own, so the process default (hookgate's) is installed first.
+pub fn http() -> reqwest::Client {
+    hookgate::tls::install_default_provider();
+    reqwest::Client::new()
+}
+
 /// `url` with its database name replaced.
 pub fn with_database(url: &str, database: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("DATABASE_URL is a URL");
@@ -282,7 +289,7 @@ pub async fn start(config_text: &str, database: TestDatabase, role: Role) -> Tes
             .expect("connect to test database"),
         database_url: database.url.clone(),
         database,
-        http: reqwest::Client::new(),
+        http: http(),
         shutdown,
         task: Some(task),
     }
@@ -377,7 +384,9 @@ impl TestApp {
 
 /// The Prometheus text of the admin listener at `admin`.
 pub async fn metrics_text(admin: &str) -> String {
-    reqwest::get(format!("{admin}/metrics"))
+    http()
+        .get(format!("{admin}/metrics"))
+        .send()
         .await
         .expect("metrics answer")
         .text()

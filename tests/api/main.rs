@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_lookup;
+mod certs;
 mod cli;
 mod cli_providers;
 mod delivery;
@@ -20,3 +21,5 @@ mod readme;
 mod replays;
 mod secrets;
 mod sink;
+mod storage_tls;
+mod tls_files;

@@ -16,7 +16,7 @@ async fn the_default_log_tells_the_operator_every_state_change() {
     );
     let text = config_text(&database, &billing, &billing, "");
     let mut process = ServeProcess::start(&text);
-    let http = reqwest::Client::new();
+    let http = http();
 
     let delivery_id = uuid::Uuid::now_v7().to_string();
     let body = unique_body();

@@ -8,6 +8,8 @@ pub struct PrivatePostgres {
     bin: PathBuf,
     data: PathBuf,
     port: u16,
+    /// Extra `-c name=value` server settings.
+    settings: String,
 }
 
 fn server_binaries() -> PathBuf {
@@ -58,6 +60,46 @@ fn free_port() -> u16 {
 impl PrivatePostgres {
     /// Creates and starts a cluster in a fresh directory on a free port.
     pub fn start() -> PrivatePostgres {
+        let pg = PrivatePostgres::init();
+        pg.start_again();
+        pg
+    }
+
+    /// A cluster that accepts TCP connections only over TLS (`hostssl` in pg_hba.conf),
+    /// serving `cert_pem` with `key_pem`.
+    pub fn start_tls_only(cert_pem: &str, key_pem: &str) -> PrivatePostgres {
+        let mut pg = PrivatePostgres::init();
+        pg.write_owned("server.crt", cert_pem, 0o644);
+        pg.write_owned("server.key", key_pem, 0o600);
+        pg.write_owned(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            0o600,
+        );
+        pg.settings = "-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".into();
+        pg.start_again();
+        pg
+    }
+
+    /// Writes a file into the data directory, owned by the server's user as it requires of
+    /// its key.
+    fn write_owned(&self, name: &str, contents: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.data.join(name);
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+    }
+
+    /// An initialised, stopped cluster.
+    fn init() -> PrivatePostgres {
         let bin = server_binaries();
         let data =
             std::env::temp_dir().join(format!("hookgate-pg-{}", uuid::Uuid::now_v7().simple()));
@@ -86,13 +128,16 @@ impl PrivatePostgres {
                 "UTF8",
             ],
         );
-        let pg = PrivatePostgres {
+        PrivatePostgres {
             bin,
             data,
             port: free_port(),
-        };
-        pg.start_again();
-        pg
+            settings: String::new(),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server's `postgres` database.
@@ -119,9 +164,10 @@ impl PrivatePostgres {
     /// Starts the (stopped) server again; it recovers from its WAL.
     pub fn start_again(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 {}",
             self.port,
-            self.data.display()
+            self.data.display(),
+            self.settings
         );
         let log = self.data.join("server.log");
         run(

@@ -21,7 +21,7 @@ async fn secrets_appear_in_no_log_line_metric_admin_answer_or_error_body() {
     );
     let text = config_text(&database_url, &billing, &Dest::default(), "");
     let mut process = ServeProcess::start_logging(&text, "debug");
-    let http = reqwest::Client::new();
+    let http = http();
     let mut bodies = Vec::new();
 
     let body = unique_body();
