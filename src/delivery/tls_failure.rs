@@ -10,28 +10,52 @@ use rustls::{AlertDescription, CertificateError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// The alerts a server sends when it will not take the client's certificate.
+const CLIENT_CERTIFICATE_REFUSED: [AlertDescription; 8] = [
+    AlertDescription::CertificateRequired,
+    AlertDescription::BadCertificate,
+    AlertDescription::UnsupportedCertificate,
+    AlertDescription::CertificateRevoked,
+    AlertDescription::CertificateExpired,
+    AlertDescription::CertificateUnknown,
+    AlertDescription::UnknownCA,
+    AlertDescription::AccessDenied,
+];
+
 /// The TLS failure among `err` and its causes, in words; `None` when TLS was not the cause.
 pub fn describe_tls_failure(err: &(dyn Error + 'static)) -> Option<String> {
-    find_rustls_error(err).map(describe)
+    let found = causes(err).find_map(|cause| {
+        cause
+            .downcast_ref::<rustls::Error>()
+            .cloned()
+            .or_else(|| refusal_in_text(cause))
+    });
+    found.as_ref().map(describe)
 }
 
-/// The first [`rustls::Error`] in the chain of causes. `io::Error` hides the error it wraps
-/// from `source()` (it answers that error's own source), so an I/O error is looked into.
-fn find_rustls_error<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut cause = Some(err);
-    while let Some(current) = cause {
-        if let Some(found) = current.downcast_ref::<rustls::Error>() {
-            return Some(found);
-        }
-        cause = match current
-            .downcast_ref::<io::Error>()
-            .and_then(io::Error::get_ref)
-        {
-            Some(wrapped) => Some(wrapped),
-            None => current.source(),
-        };
+/// `err` and its causes.
+fn causes<'a>(err: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(err), |cause| next_cause(*cause))
+}
+
+/// The cause of `err`. `io::Error` hides the error it wraps from `source()` (it answers that
+/// error's own source), so an I/O error's cause is the error it wraps.
+fn next_cause<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a (dyn Error + 'static)> {
+    match err.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+        Some(wrapped) => Some(wrapped),
+        None => err.source(),
     }
-    None
+}
+
+/// A refusal of our certificate known only by its text. TLS 1.3 ends the client's handshake
+/// before the server has checked the client's certificate, so its refusal arrives on the first
+/// read, and HTTP/2 keeps only the message of an I/O error: rustls' own text of the alert.
+fn refusal_in_text(cause: &dyn Error) -> Option<rustls::Error> {
+    let text = cause.to_string();
+    CLIENT_CERTIFICATE_REFUSED
+        .into_iter()
+        .map(rustls::Error::AlertReceived)
+        .find(|alert| alert.to_string() == text)
 }
 
 /// A rustls error as the attempt log shows it.
@@ -43,15 +67,9 @@ fn describe(err: &rustls::Error) -> String {
              tls.client_key_file)"
                 .to_owned()
         }
-        rustls::Error::AlertReceived(
-            alert @ (AlertDescription::BadCertificate
-            | AlertDescription::UnsupportedCertificate
-            | AlertDescription::CertificateRevoked
-            | AlertDescription::CertificateExpired
-            | AlertDescription::CertificateUnknown
-            | AlertDescription::UnknownCA
-            | AlertDescription::AccessDenied),
-        ) => format!("the server refused the client certificate ({alert:?})"),
+        rustls::Error::AlertReceived(alert) if CLIENT_CERTIFICATE_REFUSED.contains(alert) => {
+            format!("the server refused the client certificate ({alert:?})")
+        }
         other => format!("handshake failed: {other}"),
     }
 }
@@ -184,6 +202,21 @@ mod tests {
 
         let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(describe_tls_failure(&Wrapped(Box::new(refused))), None);
+    }
+
+    #[test]
+    fn a_refused_client_certificate_is_recognised_by_rustls_text_alone() {
+        let text = rustls::Error::AlertReceived(AlertDescription::CertificateRequired).to_string();
+        let io = io::Error::new(io::ErrorKind::InvalidData, text);
+        let found = describe_tls_failure(&Wrapped(Box::new(io))).expect("recognised");
+        assert!(
+            found.starts_with("the server requires a client certificate"),
+            "{found}"
+        );
+
+        let other = rustls::Error::AlertReceived(AlertDescription::ProtocolVersion).to_string();
+        let io = io::Error::new(io::ErrorKind::InvalidData, other);
+        assert_eq!(describe_tls_failure(&Wrapped(Box::new(io))), None);
     }
 
     /// An error whose source is the error it wraps, as hyper's and reqwest's are.

@@ -74,6 +74,14 @@ impl TestCa {
         std::fs::write(&minted.key_file, &minted.key_pem).unwrap();
         minted
     }
+
+    /// A server certificate for `names` that expired yesterday (valid for the month before).
+    pub fn expired_server(&self, file_stem: &str, names: &[&str]) -> Minted {
+        let mut params = leaf(names, ExtendedKeyUsagePurpose::ServerAuth);
+        params.not_before = OffsetDateTime::now_utc() - Duration::days(31);
+        params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
+        self.issue(file_stem, params)
+    }
 }
 
 impl Drop for TestCa {

@@ -4,7 +4,8 @@ use crate::helpers::*;
 use crate::process::{ServeProcess, hookgate, temp_file};
 use std::time::Duration;
 
-fn check_config(text: &str) -> (bool, String) {
+/// Runs `hookgate check-config` on `text`: whether it passed, and what it printed.
+pub fn check_config(text: &str) -> (bool, String) {
     let path = temp_file(text);
     let output = hookgate()
         .args(["check-config", "--config"])
