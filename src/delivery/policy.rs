@@ -40,8 +40,7 @@ impl Outcome {
     }
 
     /// The transport error for the attempt log (`timeout`, `connect: …`, `transport: …`,
-    /// `tls: …`);
-    /// `None` when the destination answered, whatever the status.
+    /// `tls: …`); `None` when the destination answered, whatever the status.
     pub fn error(&self) -> Option<String> {
         match self {
             Outcome::Status(..) => None,
