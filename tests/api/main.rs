@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_lookup;
+mod catalogue;
 mod certs;
 mod cli;
 mod cli_providers;
