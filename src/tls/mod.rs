@@ -2,10 +2,16 @@
 //! binary (rustls with `ring`: it builds without cmake or a C++ toolchain and is the smaller of
 //! rustls' two providers), PEM files read one way, and one way to build a trust store.
 
+pub mod check;
 pub mod client;
+pub mod expiry;
 pub mod identity;
 pub mod pem;
+pub mod reload;
 pub mod roots;
+pub mod server;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;

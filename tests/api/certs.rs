@@ -74,6 +74,20 @@ impl TestCa {
         std::fs::write(&minted.key_file, &minted.key_pem).unwrap();
         minted
     }
+
+    /// A server certificate for `names` that ends `days` from now (before now when negative).
+    pub fn server_expiring_in(&self, file_stem: &str, names: &[&str], days: i64) -> Minted {
+        let mut params = leaf(names, ExtendedKeyUsagePurpose::ServerAuth);
+        let now = OffsetDateTime::now_utc();
+        params.not_after = now + Duration::days(days);
+        params.not_before = params.not_after.min(now) - Duration::days(30);
+        self.issue(file_stem, params)
+    }
+
+    /// A server certificate for `names` that expired yesterday.
+    pub fn expired_server(&self, file_stem: &str, names: &[&str]) -> Minted {
+        self.server_expiring_in(file_stem, names, -1)
+    }
 }
 
 impl Drop for TestCa {

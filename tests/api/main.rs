@@ -24,3 +24,4 @@ mod secrets;
 mod sink;
 mod storage_tls;
 mod tls_files;
+mod tls_listeners;
