@@ -129,19 +129,32 @@ fn checked_identity(
     now: OffsetDateTime,
 ) -> Checked<Arc<CertifiedKey>> {
     let chain = load_certificates(cert.path).map_err(|err| Finding::error(cert.key, err))?;
-    let warning = checked_expiry(cert, &chain, now)?;
+    let warning = checked_expiry(cert, &chain, now, Severity::Error)?;
     let identity =
         load_identity(cert.path, key.path).map_err(|err| Finding::error(key.key, err))?;
     Ok((identity, warning))
 }
 
-/// Checks a CA file as a trust store takes it: every certificate usable as a trust anchor,
-/// none expired.
+/// Checks a CA file as a trust store takes it: every certificate usable as a trust anchor.
+/// A CA file is often a bundle, which still verifies while one of its CAs is valid: it is an
+/// error only when every certificate in it has expired, and an expired one among valid ones
+/// is a warning.
 fn checked_ca(file: NamedFile<'_>, now: OffsetDateTime) -> Result<Option<Finding>, Finding> {
     add_ca_file(&mut RootCertStore::empty(), file.path)
         .map_err(|err| Finding::error(file.key, err))?;
     let certificates = load_certificates(file.path).map_err(|err| Finding::error(file.key, err))?;
-    checked_expiry(file, &certificates, now)
+    let all_expired = certificates.iter().all(|certificate| {
+        matches!(
+            expiry(std::slice::from_ref(certificate), now),
+            Ok(Expiry::Expired { .. })
+        )
+    });
+    let expired = if all_expired {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    checked_expiry(file, &certificates, now, expired)
 }
 
 /// A destination's `tls` files: the CA file, and the client certificate with its key.
@@ -177,24 +190,33 @@ fn check_client_files(
     record(findings, checked);
 }
 
-/// An expired certificate in `file` is an error, one ending soon a warning.
+/// An expired certificate in `file` is a finding of severity `expired` (an error makes the
+/// file unusable), one ending soon a warning.
 fn checked_expiry(
     file: NamedFile<'_>,
     certificates: &[CertificateDer<'_>],
     now: OffsetDateTime,
+    expired: Severity,
 ) -> Result<Option<Finding>, Finding> {
     let path = file.path.display();
     match expiry(certificates, now)
         .map_err(|reason| Finding::error(file.key, format!("{path}: {reason}")))?
     {
         Expiry::Valid => Ok(None),
-        Expiry::Expired { not_after } => Err(Finding::error(
-            file.key,
-            format!(
-                "the certificate in {path} expired on {}",
-                rfc3339(not_after)
-            ),
-        )),
+        Expiry::Expired { not_after } => {
+            let finding = Finding {
+                severity: expired,
+                key: file.key.to_owned(),
+                message: format!(
+                    "the certificate in {path} expired on {}",
+                    rfc3339(not_after)
+                ),
+            };
+            match expired {
+                Severity::Error => Err(finding),
+                Severity::Warning => Ok(Some(finding)),
+            }
+        }
         Expiry::Soon { not_after } => {
             let days = match (not_after - now).whole_seconds().saturating_add(86_399) / 86_400 {
                 1 => "1 day".to_owned(),
@@ -226,7 +248,7 @@ fn record(findings: &mut Vec<Finding>, checked: Result<Option<Finding>, Finding>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::testing::{TempDir, self_signed};
+    use crate::tls::testing::{TempDir, self_signed, self_signed_ending};
     use std::rc::Rc;
 
     fn report(extra: &str) -> Vec<Finding> {
@@ -279,6 +301,34 @@ mod tests {
         assert_eq!(findings[0].key, "redis.ca_file");
         assert!(
             findings[0].message.contains(&ca.display().to_string()),
+            "{}",
+            findings[0]
+        );
+    }
+
+    #[test]
+    fn a_ca_bundle_is_an_error_only_when_every_certificate_in_it_expired() {
+        let dir = TempDir::new();
+        let yesterday = OffsetDateTime::now_utc() - time::Duration::days(1);
+        let expired = self_signed_ending(yesterday).cert_pem;
+        let valid = self_signed().cert_pem;
+        let destination = |ca: &Path| {
+            format!(
+                "[[destinations]]\nid = \"billing\"\nurl = \"https://billing.internal/\"\n\
+                 tls = {{ ca_file = {ca:?} }}\n"
+            )
+        };
+        let mixed = dir.write("mixed.pem", &format!("{expired}{valid}"));
+        let findings = report(&destination(&mixed));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Warning, "{}", findings[0]);
+
+        let stale = dir.write("stale.pem", &expired);
+        let findings = report(&destination(&stale));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Error, "{}", findings[0]);
+        assert!(
+            findings[0].message.contains("expired on"),
             "{}",
             findings[0]
         );
