@@ -180,7 +180,7 @@ async fn hookgate_events_per_sec(
 }
 
 /// A new event as hookgate's ingest builds it for the load driver's GitHub webhooks.
-fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &Bytes) -> NewEvent {
+pub fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &Bytes) -> NewEvent {
     let delivery = uuid::Uuid::now_v7();
     NewEvent {
         id: uuid::Uuid::now_v7(),

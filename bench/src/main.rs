@@ -2,6 +2,7 @@
 
 mod ceiling_pg;
 mod db;
+mod delivery_cpu;
 mod drain;
 mod latency;
 mod load;
@@ -9,6 +10,7 @@ mod payload;
 mod report;
 mod rss;
 mod servers;
+mod tls_certs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,6 +77,41 @@ enum Command {
         /// The status deliveries are answered with at start.
         #[arg(long, default_value_t = 200)]
         status: u16,
+        /// Serve HTTPS with this certificate (PEM, see `tls-certs`) ...
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// ... and this key.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Mint a private CA and the HTTPS sink's certificate into DIR: ca.pem, sink.crt, sink.key.
+    TlsCerts { dir: PathBuf },
+    /// Commit EVENTS events with one delivery each to DESTINATION, in one statement: a queue
+    /// for a worker to drain (migrates the database first).
+    Seed {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        #[arg(long)]
+        destination: String,
+        #[arg(long, default_value_t = 1024)]
+        body_bytes: usize,
+    },
+    /// Watch a seeded queue drain: deliveries/s and the CPU per delivery of hookgate (PID).
+    WatchQueue {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// The hookgate process that delivers.
+        #[arg(long)]
+        pid: u32,
+        /// What the destination is (http, https): names the run in the report.
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Watch `deliveries` while a load of `--load-secs` runs, then until the backlog drains.
     Drain {
@@ -150,9 +187,15 @@ fn main() -> anyhow::Result<()> {
         listen,
         workers,
         status,
+        tls_cert,
+        tls_key,
     } = &cli.command
     {
-        return Ok(servers::run_sink(listen, *workers, *status)?);
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(tls_certs::server_config(cert, key)?),
+            _ => None,
+        };
+        return Ok(servers::run_sink(listen, *workers, *status, tls)?);
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))
@@ -203,6 +246,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let report = drain::watch(&database_url, load, timeout).await?;
             report.print();
             write_json(out.as_deref(), &report)
+        }
+        Command::TlsCerts { dir } => tls_certs::write(&dir),
+        Command::Seed {
+            database_url,
+            events,
+            destination,
+            body_bytes,
+        } => delivery_cpu::seed(&database_url, events, &destination, body_bytes).await,
+        Command::WatchQueue {
+            database_url,
+            pid,
+            label,
+            timeout_secs,
+            out,
+        } => {
+            let timeout = Duration::from_secs(timeout_secs);
+            let run = delivery_cpu::watch(&database_url, pid, &label, timeout).await?;
+            run.print();
+            write_json(out.as_deref(), &run)
         }
         Command::Report { dir } => report::print(&dir),
         Command::DbCreate { url } => db::create(&url).await,

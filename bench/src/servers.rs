@@ -1,6 +1,7 @@
 //! The two tiny actix-web servers of the benchmark: the bare HTTP ceiling (answers 202 to
 //! anything) and the fast delivery sink (answers 200, or a chosen failure status, counts
-//! deliveries and measures how long each took from the moment the load driver sent it).
+//! deliveries and measures how long each took from the moment the load driver sent it; over
+//! HTTP or HTTPS).
 
 use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
@@ -65,16 +66,25 @@ struct Mode {
 /// below is a delivery, answered with `status` (200 for a healthy destination; e.g. 500 makes
 /// every delivery fail). `GET /stats` returns [`SinkStats`] as JSON, `POST /reset` clears
 /// them, `POST /mode?status=N` changes the status deliveries are answered with.
-pub fn run_sink(listen: &str, workers: usize, status: u16) -> std::io::Result<()> {
+/// With `tls`, it serves HTTPS (HTTP/1.1) with that configuration.
+pub fn run_sink(
+    listen: &str,
+    workers: usize,
+    status: u16,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<()> {
     let status = StatusCode::from_u16(status)
         .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidInput, err))?;
     let state = sink_state(status);
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || App::new().app_data(state.clone()).configure(sink_routes))
-            .workers(workers)
-            .bind(listen)?
-            .run()
-            .await
+        let server =
+            HttpServer::new(move || App::new().app_data(state.clone()).configure(sink_routes))
+                .workers(workers);
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(listen, tls)?,
+            None => server.bind(listen)?,
+        };
+        server.run().await
     })
 }
 

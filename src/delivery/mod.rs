@@ -1,7 +1,9 @@
 //! Delivery building blocks: the retry policy, the circuit breaker, the rate limiter,
-//! Standard Webhooks signing and the HTTP attempt; and the workers that put them together.
+//! Standard Webhooks signing, the HTTP attempt and the clients it goes out on; and the
+//! workers that put them together.
 
 pub mod circuit;
+mod clients;
 mod finisher;
 pub mod inline;
 mod log;
@@ -10,6 +12,7 @@ pub mod rate_limit;
 pub mod request;
 mod runner;
 pub mod signing;
+mod tls_failure;
 mod worker;
 
 pub use circuit::{CircuitBreaker, CircuitSettings, CircuitState, Permit};

@@ -25,6 +25,9 @@ pub enum Outcome {
     Connect(String),
     /// Any other transport failure (connection reset, malformed response).
     Transport(String),
+    /// The TLS handshake failed: the destination's certificate did not verify, or it refused
+    /// ours. Retried like any transport failure: a certificate gets fixed or renewed.
+    Tls(String),
 }
 
 impl Outcome {
@@ -36,7 +39,8 @@ impl Outcome {
         }
     }
 
-    /// The transport error for the attempt log (`timeout`, `connect: …`, `transport: …`);
+    /// The transport error for the attempt log (`timeout`, `connect: …`, `transport: …`,
+    /// `tls: …`);
     /// `None` when the destination answered, whatever the status.
     pub fn error(&self) -> Option<String> {
         match self {
@@ -55,7 +59,9 @@ impl Outcome {
     pub fn is_retryable(&self) -> bool {
         match self {
             Outcome::Status(status, _) => matches!(status, 408 | 425 | 429 | 500..=599),
-            Outcome::Timeout | Outcome::Connect(_) | Outcome::Transport(_) => true,
+            Outcome::Timeout | Outcome::Connect(_) | Outcome::Transport(_) | Outcome::Tls(_) => {
+                true
+            }
         }
     }
 
@@ -75,6 +81,7 @@ impl fmt::Display for Outcome {
             Outcome::Timeout => f.write_str("timeout"),
             Outcome::Connect(detail) => write!(f, "connect: {detail}"),
             Outcome::Transport(detail) => write!(f, "transport: {detail}"),
+            Outcome::Tls(detail) => write!(f, "tls: {detail}"),
         }
     }
 }
@@ -263,6 +270,7 @@ mod tests {
                 Outcome::Timeout,
                 Outcome::Connect("refused".into()),
                 Outcome::Transport("reset".into()),
+                Outcome::Tls("certificate expired".into()),
             ]);
         for outcome in outcomes {
             let step = policy(15).next_step(3, &outcome, 0.99);
@@ -401,6 +409,8 @@ mod tests {
         );
         let reset = Outcome::Transport("reset".into());
         assert_eq!(reset.error().as_deref(), Some("transport: reset"));
+        let expired = Outcome::Tls("certificate expired".into());
+        assert_eq!(expired.error().as_deref(), Some("tls: certificate expired"));
     }
 
     #[test]

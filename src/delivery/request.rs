@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::policy::{Outcome, parse_retry_after};
 use super::signing::SigningKey;
+use super::tls_failure::describe_tls_failure;
 use crate::config::ClientTlsConfig;
 use crate::tls::client::http_client_builder;
 
@@ -31,14 +32,15 @@ const WEBHOOK_ID: &str = "webhook-id";
 const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
-/// The HTTP client every delivery shares: pooled keep-alive connections, no redirects
-/// followed, no proxy taken from the environment.
-pub fn client() -> anyhow::Result<Client> {
-    Ok(http_client_builder(&ClientTlsConfig::default())?
+/// An HTTP client for deliveries whose TLS is `tls` (see [`http_client_builder`]: verified,
+/// HTTP/2 when the server offers it): pooled keep-alive connections, no redirects followed,
+/// and the proxies of `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their
+/// lowercase forms) honoured as curl does, read when the client is built.
+pub fn client(tls: &ClientTlsConfig) -> anyhow::Result<Client> {
+    Ok(http_client_builder(tls)?
         .redirect(redirect::Policy::none())
         .pool_max_idle_per_host(64)
         .tcp_nodelay(true)
-        .no_proxy()
         .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
         .build()?)
 }
@@ -152,11 +154,15 @@ fn header_value(text: &str) -> Option<HeaderValue> {
     HeaderValue::from_bytes(text.as_bytes()).ok()
 }
 
-/// A transport error as an outcome, described by its innermost cause (never the URL, which
-/// may carry credentials).
+/// A transport error as an outcome: a TLS failure named for what failed (see
+/// [`describe_tls_failure`]), anything else described by its innermost cause (never the URL,
+/// which may carry credentials).
 fn failure(err: reqwest::Error) -> Outcome {
     if err.is_timeout() {
         return Outcome::Timeout;
+    }
+    if let Some(tls) = describe_tls_failure(&err) {
+        return Outcome::Tls(tls);
     }
     let is_connect = err.is_connect();
     let err = err.without_url();
@@ -292,9 +298,13 @@ mod tests {
         }
     }
 
+    fn default_client() -> Client {
+        client(&ClientTlsConfig::default()).expect("client")
+    }
+
     async fn send_plain(url: &str) -> AttemptResult {
         let body = Bytes::from_static(b"{}");
-        let client = client().expect("client");
+        let client = default_client();
         send(&client, &plain_attempt(url, &body), NOW).await
     }
 
@@ -317,7 +327,7 @@ mod tests {
             signing_key: Some(&key),
             ..plain_attempt(&url, &body)
         };
-        let result = send(&client().expect("client"), &attempt, NOW).await;
+        let result = send(&default_client(), &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Status(202, None));
         assert_eq!(result.response_excerpt.as_deref(), Some("ok"));
 
@@ -355,7 +365,7 @@ mod tests {
             event_type: Some("line\nbreak"),
             ..plain_attempt(&url, &body)
         };
-        let result = send(&client().expect("client"), &attempt, NOW).await;
+        let result = send(&default_client(), &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Status(200, None));
         assert_eq!(result.response_excerpt, None);
 
@@ -423,7 +433,7 @@ mod tests {
             timeout,
             ..plain_attempt(&url, &body)
         };
-        let result = send(&client().expect("client"), &attempt, NOW).await;
+        let result = send(&default_client(), &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Timeout);
         assert!(result.duration >= timeout, "{:?}", result.duration);
     }

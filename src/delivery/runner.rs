@@ -2,11 +2,11 @@
 //! reclaimer and the cross-process wake-up listener.
 
 use super::circuit::{CircuitBreaker, CircuitSettings};
+use super::clients::Clients;
 use super::finisher::Finisher;
 use super::inline::InlineDispatch;
 use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
-use super::request;
 use super::signing::SigningKey;
 use super::worker::{DestinationWorker, inline_lease};
 use crate::config::Config;
@@ -53,7 +53,7 @@ pub fn start(
     redis: Option<&RedisLink>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Delivery> {
-    let client = request::client().context("building the HTTP client")?;
+    let mut clients = Clients::default();
     let (finisher, finisher_task) = Finisher::spawn(store.clone());
     let mut tasks = JoinSet::new();
     let mut wakers = Vec::new();
@@ -81,7 +81,7 @@ pub fn start(
             destination: Arc::new(destination.clone()),
             signing_key,
             store: store.clone(),
-            client: client.clone(),
+            client: clients.for_destination(destination)?,
             circuit: Arc::new(CircuitBreaker::new(CircuitSettings::default())),
             log: Default::default(),
             wake,

@@ -7,10 +7,10 @@ use crate::sink::{Reply, Sink};
 use std::time::{Duration, Instant};
 
 /// Fast retries so tests take milliseconds.
-const FAST: &str = "backoff_base_ms = 20\nbackoff_max_ms = 50\ntimeout_ms = 2000";
+pub const FAST: &str = "backoff_base_ms = 20\nbackoff_max_ms = 50\ntimeout_ms = 2000";
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn app_with(billing: Dest, ledger: Dest) -> TestApp {
+pub async fn app_with(billing: Dest, ledger: Dest) -> TestApp {
     spawn_app_with(TestOptions {
         billing,
         ledger,
@@ -20,7 +20,7 @@ async fn app_with(billing: Dest, ledger: Dest) -> TestApp {
 }
 
 /// Posts one new GitHub event; answers (hookgate id, body).
-async fn post_event(app: &TestApp) -> (String, String) {
+pub async fn post_event(app: &TestApp) -> (String, String) {
     let body = unique_body();
     let delivery_id = uuid::Uuid::now_v7().to_string();
     let headers = sign::github(secrets::GITHUB, body.as_bytes(), &delivery_id);
@@ -43,7 +43,7 @@ async fn delivery_state(app: &TestApp, event: &str, destination: &str) -> (Strin
     .unwrap()
 }
 
-async fn wait_state(app: &TestApp, event: &str, destination: &str, state: &str) -> i32 {
+pub async fn wait_state(app: &TestApp, event: &str, destination: &str, state: &str) -> i32 {
     let deadline = Instant::now() + WAIT;
     loop {
         let (current, attempts) = delivery_state(app, event, destination).await;

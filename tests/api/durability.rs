@@ -1,11 +1,13 @@
 //! Drills: Postgres crashes while webhooks arrive, the process is killed mid-delivery or
 //! stopped with deliveries in flight. Nothing answered 2xx may be lost.
 
+use crate::certs::TestCa;
 use crate::helpers::*;
+use crate::https_delivery::{SINK_NAMES, tls_setting};
 use crate::independent_sign as sign;
 use crate::private_pg::PrivatePostgres;
 use crate::process::ServeProcess;
-use crate::sink::{Reply, Sink};
+use crate::sink::{Reply, Sink, SinkTls};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -166,7 +168,7 @@ async fn every_event_acknowledged_under_load_is_delivered_despite_a_postgres_cra
 }
 
 /// Posts one new GitHub event to `ingest`; answers its hookgate id.
-async fn post_github(ingest: &str) -> String {
+pub async fn post_github(ingest: &str) -> String {
     let body = unique_body();
     let headers = sign::github(
         secrets::GITHUB,
@@ -190,14 +192,19 @@ async fn billing_delivery(db: &sqlx::PgPool, event: &str) -> (String, i32) {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_in_flight_when_the_process_is_killed_is_delivered_after_restart() {
-    // The first attempt hangs at the destination; the process dies with it in flight.
-    let sink = Sink::start(
+/// The kill -9 drill: the first attempt hangs at the destination, the process dies with it in
+/// flight, and a restarted hookgate delivers it again, with the same idempotency key, once its
+/// lease has expired. `start_sink` starts the destination from a script and a fallback reply;
+/// `settings` are added to its config.
+async fn killed_mid_delivery_then_delivered_after_restart(
+    start_sink: impl FnOnce(Vec<Reply>, Reply) -> Sink,
+    settings: &str,
+) {
+    let sink = start_sink(
         vec![Reply::status(200).after(Duration::from_secs(30))],
         Reply::status(200),
     );
-    let billing = Dest::at(&sink.url, "timeout_ms = 1000");
+    let billing = Dest::at(&sink.url, &format!("timeout_ms = 1000\n{settings}"));
     let database_url = create_database(&server_url()).await;
     let text = config_text(&database_url, &billing, &Dest::default(), "");
     let mut process = ServeProcess::start(&text);
@@ -228,6 +235,22 @@ async fn a_delivery_in_flight_when_the_process_is_killed_is_delivered_after_rest
         received[1].header("idempotency-key")
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_in_flight_when_the_process_is_killed_is_delivered_after_restart() {
+    killed_mid_delivery_then_delivered_after_restart(Sink::start, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_delivery_in_flight_when_the_process_is_killed_is_delivered_after_restart() {
+    let ca = TestCa::new("hookgate test CA");
+    let cert = ca.server("sink", SINK_NAMES);
+    killed_mid_delivery_then_delivered_after_restart(
+        |script, fallback| Sink::start_https(script, fallback, SinkTls::serving(cert)),
+        &tls_setting(&ca, None),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

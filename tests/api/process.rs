@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `hookgate` binary with the environment overrides cleared.
+/// The `hookgate` binary with the environment overrides and egress proxies cleared.
 pub fn hookgate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -14,6 +14,14 @@ pub fn hookgate() -> Command {
         "REDIS_URL",
         "HOOKGATE_ADMIN_TOKEN",
         "HOOKGATE_CONFIG",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         command.env_remove(name);
     }
@@ -57,6 +65,13 @@ impl ServeProcess {
     pub fn start_logging(config_text: &str, log_filter: &str) -> ServeProcess {
         let mut command = hookgate();
         command.env("RUST_LOG", log_filter);
+        ServeProcess::start_with(command, config_text)
+    }
+
+    /// Starts it with the environment variables `vars` set.
+    pub fn start_with_env(config_text: &str, vars: &[(&str, &str)]) -> ServeProcess {
+        let mut command = hookgate();
+        command.env("RUST_LOG", "info").envs(vars.iter().copied());
         ServeProcess::start_with(command, config_text)
     }
 

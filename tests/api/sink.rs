@@ -1,8 +1,16 @@
 //! A real HTTP destination for delivery tests: records every request and answers from a
-//! script (then with a default), optionally after a delay. Counts concurrent requests.
+//! script (then with a default), optionally after a delay. Counts concurrent requests and
+//! connections. Served over plain HTTP, or over HTTPS (HTTP/2 offered) with a certificate
+//! minted by the test and, for mutual TLS, a CA whose client certificates it requires.
 
+use crate::certs::Minted;
+use actix_web::http::Version;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use hookgate::tls::pem::{load_certificates, load_private_key};
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,6 +19,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    pub version: Version,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
 }
@@ -59,6 +68,58 @@ struct State {
     fallback: Mutex<Option<Reply>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    connections: AtomicUsize,
+}
+
+/// How an HTTPS sink identifies itself, and whom it lets in.
+pub struct SinkTls {
+    /// The certificate it serves.
+    pub cert: Minted,
+    /// When set, a client must present a certificate issued by this CA (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+    /// Speak TLS 1.2 only. There a client certificate is checked before the client's
+    /// handshake ends, so a refusal always fails the handshake with the server's alert; in
+    /// TLS 1.3 it arrives after, and may be lost to the connection's reset.
+    pub tls12_only: bool,
+}
+
+impl SinkTls {
+    /// Serves `cert` to any client.
+    pub fn serving(cert: Minted) -> SinkTls {
+        SinkTls {
+            cert,
+            client_ca: None,
+            tls12_only: false,
+        }
+    }
+
+    fn server_config(&self) -> rustls::ServerConfig {
+        let provider = hookgate::tls::crypto_provider();
+        let versions: &[_] = match self.tls12_only {
+            true => &[&rustls::version::TLS12],
+            false => rustls::DEFAULT_VERSIONS,
+        };
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(versions)
+            .unwrap();
+        let builder = match &self.client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca_file) => {
+                let mut roots = RootCertStore::empty();
+                hookgate::tls::roots::add_ca_file(&mut roots, ca_file).unwrap();
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        builder
+            .with_single_cert(
+                load_certificates(&self.cert.cert_file).unwrap(),
+                load_private_key(&self.cert.key_file).unwrap(),
+            )
+            .unwrap()
+    }
 }
 
 pub struct Sink {
@@ -70,12 +131,22 @@ pub struct Sink {
 impl Sink {
     /// A sink answering `script` in order, then `fallback` for every later request.
     pub fn start(script: Vec<Reply>, fallback: Reply) -> Sink {
+        Sink::serve(script, fallback, None)
+    }
+
+    /// [`Sink::start`] over HTTPS, at `https://127.0.0.1:…/hook`.
+    pub fn start_https(script: Vec<Reply>, fallback: Reply, tls: SinkTls) -> Sink {
+        Sink::serve(script, fallback, Some(tls))
+    }
+
+    fn serve(script: Vec<Reply>, fallback: Reply, tls: Option<SinkTls>) -> Sink {
         let state = Arc::new(State::default());
         *state.script.lock().unwrap() = script.into();
         *state.fallback.lock().unwrap() = Some(fallback);
         let shared = web::Data::from(state.clone());
+        let connected = state.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let address = listener.local_addr().unwrap();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(shared.clone())
@@ -83,9 +154,18 @@ impl Sink {
         })
         .workers(2)
         .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
+        .on_connect(move |_, _| {
+            connected.connections.fetch_add(1, Ordering::SeqCst);
+        });
+        let (server, scheme) = match tls {
+            None => (server.listen(listener), "http"),
+            Some(tls) => (
+                server.listen_rustls_0_23(listener, tls.server_config()),
+                "https",
+            ),
+        };
+        let server = server.unwrap().run();
+        let url = format!("{scheme}://{address}/hook");
         let handle = server.handle();
         tokio::spawn(server);
         Sink {
@@ -110,6 +190,11 @@ impl Sink {
 
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far (over HTTPS: completed handshakes).
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `n` requests arrived (panics after `within`).
@@ -154,6 +239,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) ->
         .collect();
     state.received.lock().unwrap().push(Received {
         at: Instant::now(),
+        version: req.version(),
         headers,
         body: body.to_vec(),
     });

@@ -38,6 +38,10 @@ pub mod files {
     pub const FAILING_DRAIN: &str = "serve-failing-drain.json";
     /// Full serve, open loop far above capacity.
     pub const OVERLOAD: &str = "overload.json";
+    /// A worker draining a queue to the sink over plain HTTP, round N: `delivery-http-N.json`.
+    pub const DELIVERY_HTTP: &str = "delivery-http-";
+    /// The same to the HTTPS sink: `delivery-https-N.json`.
+    pub const DELIVERY_HTTPS: &str = "delivery-https-";
 }
 
 /// Prints the summary of the results in `dir`.

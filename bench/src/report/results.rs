@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::files;
 use crate::ceiling_pg::PgCeiling;
+use crate::delivery_cpu::DeliveryRun;
 use crate::drain::DrainReport;
 use crate::load::LoadReport;
 use crate::servers::SinkStats;
@@ -43,6 +44,52 @@ pub struct Results {
     pub failing_drain: Option<DrainReport>,
     /// Full serve, open loop far above capacity.
     pub overload: Option<LoadReport>,
+    /// Queues drained to the sink over plain HTTP, one per round.
+    pub delivery_http: Vec<DeliveryRun>,
+    /// The same over HTTPS.
+    pub delivery_https: Vec<DeliveryRun>,
+}
+
+/// Several drained queues taken together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pooled {
+    /// Deliveries per second over all the runs.
+    pub per_sec: f64,
+    /// hookgate's CPU per delivery over all the runs, in microseconds.
+    pub cpu_us_per_delivery: f64,
+}
+
+impl Pooled {
+    /// `runs` together; `None` without a delivery.
+    pub fn of(runs: &[DeliveryRun]) -> Option<Pooled> {
+        let delivered: u64 = runs.iter().map(|run| run.delivered).sum();
+        let secs: f64 = runs.iter().map(|run| run.secs).sum();
+        let cpu_secs: f64 = runs.iter().map(|run| run.cpu_secs).sum();
+        (delivered > 0 && secs > 0.0).then(|| Pooled {
+            per_sec: delivered as f64 / secs,
+            cpu_us_per_delivery: 1e6 * cpu_secs / delivered as f64,
+        })
+    }
+}
+
+/// Every phase file of `dir` whose name is `prefix` + a round number + `.json`, by round.
+fn read_rounds<T: DeserializeOwned>(dir: &Path, prefix: &str) -> anyhow::Result<Vec<T>> {
+    let mut names: Vec<(u32, String)> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| {
+            let round = name
+                .strip_prefix(prefix)?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()?;
+            Some((round, name))
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|(_, name)| read(dir, &name).transpose())
+        .collect()
 }
 
 /// One phase file of `dir`, `None` when it is not there.
@@ -75,7 +122,23 @@ impl Results {
             failing_sink: read(dir, files::FAILING_SINK)?,
             failing_drain: read(dir, files::FAILING_DRAIN)?,
             overload: read(dir, files::OVERLOAD)?,
+            delivery_http: read_rounds(dir, files::DELIVERY_HTTP)?,
+            delivery_https: read_rounds(dir, files::DELIVERY_HTTPS)?,
         })
+    }
+
+    /// Delivery over HTTP and over HTTPS, each pooled over its rounds, when both ran.
+    pub fn delivery_by_scheme(&self) -> Option<(Pooled, Pooled)> {
+        Some((
+            Pooled::of(&self.delivery_http)?,
+            Pooled::of(&self.delivery_https)?,
+        ))
+    }
+
+    /// hookgate's CPU per delivery over HTTPS as a percentage of that over HTTP.
+    pub fn https_cpu_pct(&self) -> Option<f64> {
+        let (http, https) = self.delivery_by_scheme()?;
+        Some(100.0 * https.cpu_us_per_delivery / http.cpu_us_per_delivery)
     }
 
     /// The accepted rate with every destination failing, as a percentage of the healthy full
@@ -168,6 +231,28 @@ mod tests {
             ..LoadReport::default()
         });
         assert_eq!(results.peak_rss_mib(), Some(30.0));
+    }
+
+    #[test]
+    fn delivery_runs_are_pooled_per_scheme_and_compared() {
+        let run = |delivered, secs, cpu_secs| DeliveryRun {
+            label: String::new(),
+            delivered,
+            secs,
+            cpu_secs,
+            left: 0,
+        };
+        let mut results = Results {
+            delivery_http: vec![run(10_000, 2.0, 1.0), run(10_000, 2.0, 1.0)],
+            ..Results::default()
+        };
+        assert_eq!(results.https_cpu_pct(), None);
+        results.delivery_https = vec![run(10_000, 3.0, 1.0), run(10_000, 2.0, 1.4)];
+        let (http, https) = results.delivery_by_scheme().unwrap();
+        assert_eq!(http.per_sec, 5_000.0);
+        assert_eq!(https.per_sec, 4_000.0);
+        assert!((https.cpu_us_per_delivery - 120.0).abs() < 1e-9);
+        assert!((results.https_cpu_pct().unwrap() - 120.0).abs() < 1e-9);
     }
 
     #[test]

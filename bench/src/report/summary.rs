@@ -1,7 +1,8 @@
 //! The summary: hookgate's rates as ratios of the ceilings, then the figures of the latency,
 //! failing-destination and overload phases.
 
-use super::results::{ADMISSION_WAIT_SECS, Results};
+use super::results::{ADMISSION_WAIT_SECS, Pooled, Results};
+use crate::delivery_cpu::DeliveryRun;
 use crate::latency::Percentiles;
 use crate::load::LoadReport;
 use crate::servers::SinkStats;
@@ -12,6 +13,7 @@ pub fn print(results: &Results) {
     latency(results);
     failing(results);
     overload(results);
+    delivery_by_scheme(results);
 }
 
 /// `hookgate X/s = NN% of <ceiling> (C/s)`.
@@ -191,5 +193,44 @@ fn overload(results: &Results) {
     println!("   from intended send {}", run.latency.line());
     if let Some(memory) = &run.memory {
         println!("   server RSS {}", memory.line());
+    }
+}
+
+/// One scheme's drained queues: pooled, then each run.
+fn scheme_line(name: &str, pooled: Pooled, runs: &[DeliveryRun]) {
+    let each: Vec<String> = runs
+        .iter()
+        .map(|run| format!("{:.0}/s {:.1} µs", run.per_sec(), run.cpu_us_per_delivery()))
+        .collect();
+    println!(
+        "   {name:<5} {:>6.0} deliveries/s, hookgate {:>6.1} µs CPU per delivery (runs: {})",
+        pooled.per_sec,
+        pooled.cpu_us_per_delivery,
+        each.join(", ")
+    );
+}
+
+fn delivery_by_scheme(results: &Results) {
+    let Some((http, https)) = results.delivery_by_scheme() else {
+        return;
+    };
+    let delivered: u64 = results.delivery_http.iter().map(|run| run.delivered).sum();
+    println!(
+        "== Delivery alone, HTTP against HTTPS: a worker draining a queue, connections kept ({} rounds, {delivered} HTTP deliveries)",
+        results.delivery_http.len()
+    );
+    scheme_line("http", http, &results.delivery_http);
+    scheme_line("https", https, &results.delivery_https);
+    println!(
+        "   HTTPS: {:.1}% of HTTP's deliveries/s, {:.1}% of its CPU per delivery",
+        100.0 * https.per_sec / http.per_sec,
+        100.0 * https.cpu_us_per_delivery / http.cpu_us_per_delivery
+    );
+    let left: i64 = (results.delivery_http.iter())
+        .chain(&results.delivery_https)
+        .map(|run| run.left)
+        .sum();
+    if left > 0 {
+        println!("   WARNING: {left} deliveries were left undelivered at a watch's timeout");
     }
 }

@@ -13,6 +13,8 @@ const LIGHT_DELIVERED_P50_MS: f64 = 5.0;
 const DELIVERED_P99_MS: f64 = 50.0;
 /// The accepted rate with every destination failing, as a percentage of the healthy one.
 const FAILING_MIN_PCT: f64 = 90.0;
+/// hookgate's CPU per delivery over HTTPS (connections reused), as a percentage of HTTP's.
+const HTTPS_MAX_CPU_PCT: f64 = 115.0;
 
 /// One target line: what, the figure, the goal and whether it is met.
 fn target(what: &str, figure: String, goal: &str, met: bool) {
@@ -41,6 +43,14 @@ pub fn print(results: &Results) {
     acknowledgement(results);
     delivery_latency(results);
     resilience(results);
+    if let Some(pct) = results.https_cpu_pct() {
+        target(
+            "CPU per delivery, HTTPS / HTTP",
+            format!("{pct:.1}%"),
+            &format!("<= {HTTPS_MAX_CPU_PCT}%"),
+            pct <= HTTPS_MAX_CPU_PCT,
+        );
+    }
     println!("   verification per request: see `cargo bench --bench verify` (goal < 3 µs / 1 KB)");
 }
 

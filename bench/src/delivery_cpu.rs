@@ -1,0 +1,176 @@
+//! Delivery alone, measured from the outside: a queue of deliveries is committed at once
+//! (`seed`), a `hookgate serve --role worker` drains it, and `watch` reports how fast it did and
+//! how much CPU hookgate spent per delivered event. Run once against a plain HTTP sink and once
+//! against an HTTPS one, it gives what TLS costs a delivery with connections kept and reused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hookgate::store::{NewEvent, Store};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgPoolOptions;
+use tokio::time::Instant;
+
+use crate::ceiling_pg::event_like_hookgates;
+
+/// How often `deliveries` is counted while a queue drains.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+/// The kernel's unit for a process's CPU times in `/proc/PID/stat` (`USER_HZ`, 100 on Linux).
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+
+/// One drained queue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeliveryRun {
+    /// What the destination was: `http` or `https`.
+    pub label: String,
+    /// Deliveries counted from the first one seen delivered until the queue was empty.
+    pub delivered: u64,
+    /// Seconds that took.
+    pub secs: f64,
+    /// CPU seconds the hookgate process spent meanwhile (user + system).
+    pub cpu_secs: f64,
+    /// Deliveries left undelivered when the watch gave up (0 when the queue drained).
+    pub left: i64,
+}
+
+impl DeliveryRun {
+    /// Delivered events per second.
+    pub fn per_sec(&self) -> f64 {
+        self.delivered as f64 / self.secs.max(f64::EPSILON)
+    }
+
+    /// hookgate's CPU per delivered event, in microseconds.
+    pub fn cpu_us_per_delivery(&self) -> f64 {
+        1e6 * self.cpu_secs / (self.delivered.max(1) as f64)
+    }
+
+    /// Prints the human-readable report.
+    pub fn print(&self) {
+        println!(
+            "== Delivery over {}: {} delivered in {:.2} s = {:.0}/s; hookgate CPU {:.1} µs per delivery{}",
+            self.label,
+            self.delivered,
+            self.secs,
+            self.per_sec(),
+            self.cpu_us_per_delivery(),
+            match self.left {
+                0 => String::new(),
+                left => format!("; {left} NOT delivered before the timeout"),
+            }
+        );
+    }
+}
+
+/// Commits `events` events of `body_bytes` each, with one delivery to `destination`, in one
+/// statement, so the worker finds the whole queue at once. Migrates the database first.
+pub async fn seed(
+    database_url: &str,
+    events: usize,
+    destination: &str,
+    body_bytes: usize,
+) -> anyhow::Result<()> {
+    let store = Store::connect_lazy(database_url, 1)?;
+    store.migrate().await?;
+    let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("gh"), Arc::from(destination));
+    let body = Bytes::from(vec![b'x'; body_bytes]);
+    let batch: Vec<NewEvent> = (0..events)
+        .map(|_| event_like_hookgates(&source, &destination, &body))
+        .collect();
+    store.insert_events(&batch).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Watches the queue drain: from the first delivery seen until none is pending or in flight
+/// (at most `timeout`), counting deliveries and the CPU of process `pid` (hookgate).
+pub async fn watch(
+    database_url: &str,
+    pid: u32,
+    label: &str,
+    timeout: Duration,
+) -> anyhow::Result<DeliveryRun> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await?;
+    let deadline = Instant::now() + timeout;
+    let mut tick = tokio::time::interval(POLL_EVERY);
+    let mut first: Option<(Instant, i64, f64)> = None;
+    let run = loop {
+        tick.tick().await;
+        let (backlog, delivered) = counts(&pool).await?;
+        let now = Instant::now();
+        let cpu = cpu_secs(pid)?;
+        let Some((started, delivered_then, cpu_then)) = first else {
+            if delivered > 0 {
+                first = Some((now, delivered, cpu));
+            }
+            anyhow::ensure!(now < deadline, "no delivery within {timeout:?}");
+            continue;
+        };
+        if backlog == 0 || now > deadline {
+            break DeliveryRun {
+                label: label.to_owned(),
+                delivered: u64::try_from(delivered - delivered_then)?,
+                secs: now.duration_since(started).as_secs_f64(),
+                cpu_secs: cpu - cpu_then,
+                left: backlog,
+            };
+        }
+    };
+    pool.close().await;
+    Ok(run)
+}
+
+/// `(pending + in flight, delivered)` in `deliveries`.
+async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')), \
+                count(*) FILTER (WHERE state = 'delivered') FROM deliveries",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// User + system CPU seconds of process `pid`, all its threads, from `/proc/PID/stat`.
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_cpu_secs(&stat).ok_or_else(|| anyhow::anyhow!("unexpected /proc/{pid}/stat: {stat}"))
+}
+
+/// Fields 14 and 15 (utime, stime) of a `/proc/PID/stat` line. The command name (field 2) is
+/// in parentheses and may hold spaces, so fields are counted after its closing one.
+fn parse_cpu_secs(stat: &str) -> Option<f64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / CLOCK_TICKS_PER_SEC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_times_are_read_after_the_command_name() {
+        let stat = "4242 (hook gate) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 \
+                    9 0 1234 5678 90 18446744073709551615";
+        assert_eq!(parse_cpu_secs(stat), Some(1.75));
+        assert_eq!(parse_cpu_secs("garbage"), None);
+    }
+
+    #[test]
+    fn rates_and_cpu_per_delivery_come_from_the_counts() {
+        let run = DeliveryRun {
+            label: "https".into(),
+            delivered: 20_000,
+            secs: 4.0,
+            cpu_secs: 2.0,
+            left: 0,
+        };
+        assert_eq!(run.per_sec(), 5_000.0);
+        assert_eq!(run.cpu_us_per_delivery(), 100.0);
+    }
+}
