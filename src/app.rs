@@ -2,7 +2,7 @@
 //! and takes it down gracefully.
 
 use crate::admin::{self, AdminState, AdminToken};
-use crate::config::Config;
+use crate::config::{Config, ListenerTlsConfig};
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
@@ -15,6 +15,8 @@ use crate::retention;
 use crate::sources::Sources;
 use crate::store::Store;
 use crate::telemetry;
+use crate::tls::reload::CertificateReloader;
+use crate::tls::server::ListenerCertificate;
 use crate::verify::ProviderRegistry;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
@@ -80,6 +82,7 @@ pub struct Application {
     ingest_addr: Option<SocketAddr>,
     admin_addr: SocketAddr,
     servers: Vec<(Server, &'static str)>,
+    certificates: CertificateReloader,
     store: Store,
     writer_tasks: JoinSet<()>,
     writer_shutdown: CancellationToken,
@@ -120,6 +123,19 @@ impl Application {
         for warning in &sources.secret_warnings {
             tracing::warn!("{}: {warning}", config_path.display());
         }
+        // Before the database: a listener that cannot serve its certificate stops `serve` at
+        // once, not after migrations.
+        let ingest_files = config
+            .server
+            .tls
+            .as_ref()
+            .filter(|_| options.role.ingests());
+        let ingest_tls = listener_certificate("server.tls", ingest_files, config_path)?;
+        let admin_tls = listener_certificate(
+            "server.admin_tls",
+            config.server.admin_tls.as_ref(),
+            config_path,
+        )?;
         if options.create_database {
             create_database_if_missing(&config.database.url).await?;
         }
@@ -226,12 +242,14 @@ impl Application {
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);
             let health = health.clone();
-            let server = start_server(listener, config.server.max_connections, move |cfg| {
-                cfg.app_data(state.clone())
-                    .app_data(health.clone())
-                    .configure(ingest::routes)
-                    .configure(health::routes);
-            })?;
+            let max_connections = config.server.max_connections;
+            let server =
+                start_server(listener, ingest_tls.as_ref(), max_connections, move |cfg| {
+                    cfg.app_data(state.clone())
+                        .app_data(health.clone())
+                        .configure(ingest::routes)
+                        .configure(health::routes);
+                })?;
             servers.push((server, "ingest"));
         }
 
@@ -246,14 +264,19 @@ impl Application {
         });
         let listener = bind(&config.server.admin_listen, "server.admin_listen")?;
         let admin_addr = listener.local_addr()?;
-        let server = start_server(listener, ADMIN_MAX_CONNECTIONS, move |cfg| {
-            cfg.app_data(health.clone())
-                .app_data(replay_api.clone())
-                .app_data(admin.clone())
-                .configure(health::routes)
-                .configure(metrics::routes)
-                .configure(admin::routes);
-        })?;
+        let server = start_server(
+            listener,
+            admin_tls.as_ref(),
+            ADMIN_MAX_CONNECTIONS,
+            move |cfg| {
+                cfg.app_data(health.clone())
+                    .app_data(replay_api.clone())
+                    .app_data(admin.clone())
+                    .configure(health::routes)
+                    .configure(metrics::routes)
+                    .configure(admin::routes);
+            },
+        )?;
         servers.push((server, "admin"));
 
         tracing::info!(?ingest_addr, %admin_addr, role = ?options.role, "hookgate started");
@@ -261,6 +284,7 @@ impl Application {
             ingest_addr,
             admin_addr,
             servers,
+            certificates: CertificateReloader::new(ingest_tls.into_iter().chain(admin_tls)),
             store,
             writer_tasks,
             writer_shutdown,
@@ -278,6 +302,11 @@ impl Application {
     /// The bound admin address.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// What reloads the certificates of the listeners served over TLS (on `SIGHUP`).
+    pub fn certificate_reloader(&self) -> CertificateReloader {
+        self.certificates.clone()
     }
 
     /// Cancel this token to stop gracefully.
@@ -314,15 +343,29 @@ impl Application {
     }
 }
 
+/// The certificate of the listener configured at `key`, when it serves TLS; an unusable file
+/// is an error naming its key and path.
+fn listener_certificate(
+    key: &'static str,
+    files: Option<&ListenerTlsConfig>,
+    config_path: &Path,
+) -> anyhow::Result<Option<Arc<ListenerCertificate>>> {
+    files
+        .map(|files| ListenerCertificate::load(key, files))
+        .transpose()
+        .map_err(|finding| anyhow::anyhow!("{}: {finding}", config_path.display()))
+}
+
 fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address).with_context(|| format!("cannot listen on {address} ({key})"))
 }
 
 /// Starts an HTTP server on `listener` with the shared middleware and 404 handler around the
-/// routes `configure` registers; it keeps at most `max_connections` connections open (at
-/// least one per worker).
+/// routes `configure` registers, over TLS when `tls` is given; it keeps at most
+/// `max_connections` connections open (at least one per worker).
 fn start_server(
     listener: TcpListener,
+    tls: Option<&Arc<ListenerCertificate>>,
     max_connections: usize,
     configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 ) -> anyhow::Result<Server> {
@@ -336,10 +379,12 @@ fn start_server(
     .workers(workers)
     .max_connections(max_connections.div_ceil(workers))
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-    .disable_signals()
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .disable_signals();
+    let server = match tls {
+        Some(certificate) => server.listen_rustls_0_23(listener, certificate.server_config())?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 async fn not_found() -> HttpResponse {

@@ -10,6 +10,7 @@ use crate::store::Store;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// hookgate: a self-hosted inbound webhook gateway.
 #[derive(Debug, Parser)]
@@ -101,7 +102,11 @@ fn load(flag: Option<PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
 
 async fn serve(config: Option<PathBuf>, options: ServeOptions) -> anyhow::Result<()> {
     let (config, path) = load(config)?;
+    // Taken before the listeners start: SIGHUP's default action would end the process, and
+    // an operator renewing a certificate must never stop hookgate.
+    let hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     let app = Application::build(config, &path, options).await?;
+    tokio::spawn(app.certificate_reloader().reload_on(hangups));
     let shutdown = app.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -111,7 +116,6 @@ async fn serve(config: Option<PathBuf>, options: ServeOptions) -> anyhow::Result
 }
 
 async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut terminate) => {
             tokio::select! {

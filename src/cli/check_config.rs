@@ -1,8 +1,10 @@
-//! `hookgate check-config`: validates the config and every provider file it uses, and warns about
-//! secrets that are obviously the wrong credential.
+//! `hookgate check-config`: validates the config, every provider file and every certificate and
+//! key file it uses, and warns about secrets that are obviously the wrong credential and about
+//! certificates that are about to expire.
 
 use crate::app;
 use crate::config::{self, Config, UnsetEnv};
+use crate::tls::check::{Severity, tls_file_report};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -32,6 +34,15 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
     let sources = app::load_sources(&config, &path)?;
     for warning in &sources.secret_warnings {
         eprintln!("warning: {}: {warning}", path.display());
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = tls_file_report(&config)
+        .into_iter()
+        .partition(|finding| finding.severity == Severity::Error);
+    for warning in &warnings {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
+    if let Some(error) = errors.first() {
+        anyhow::bail!("{}: {error}", path.display());
     }
     println!(
         "{}: ok ({}, {})",

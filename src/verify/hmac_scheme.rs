@@ -7,7 +7,8 @@ use super::mac::{Algorithm, DecodedSignature, Digest, Encoding, SecretKey};
 use super::schema::{ProviderFile, TimestampSpec};
 use super::signature_header::{Layout, header_value};
 use super::template::{Template, Values};
-use super::{HeaderSource, Rejection, Request, timestamp};
+use super::timestamp::{self, TimestampFormat};
+use super::{HeaderSource, Rejection, Request};
 
 /// Where the signed timestamp is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,7 @@ enum TimestampSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TimestampRule {
     source: TimestampSource,
+    format: TimestampFormat,
     tolerance_secs: u64,
 }
 
@@ -102,6 +104,7 @@ impl HmacScheme {
         };
         Ok(TimestampRule {
             source,
+            format: spec.format,
             tolerance_secs: spec.tolerance_secs,
         })
     }
@@ -169,7 +172,7 @@ impl HmacScheme {
                 .ok_or(Rejection::MissingTimestamp)?,
             TimestampSource::Pair(key) => self.layout.pair(signature_value, key.as_bytes())?,
         };
-        let unix = timestamp::parse(raw)?;
+        let unix = rule.format.parse(raw)?;
         timestamp::check(
             unix,
             req.now_unix,
@@ -194,7 +197,8 @@ impl HmacScheme {
         now_unix: i64,
         headers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
-        let timestamp = now_unix.to_string();
+        let format = self.timestamp.as_ref().map(|rule| rule.format);
+        let timestamp = format.unwrap_or_default().format(now_unix);
         let mut timestamp_pair = None;
         match self.timestamp.as_ref().map(|rule| &rule.source) {
             Some(TimestampSource::Header(name)) => headers.push((name.clone(), timestamp.clone())),

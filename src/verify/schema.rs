@@ -78,6 +78,8 @@ pub(super) struct TimestampSpec {
     pub header: Option<String>,
     pub key: Option<String>,
     pub tolerance_secs: u64,
+    #[serde(default)]
+    pub format: super::timestamp::TimestampFormat,
 }
 
 #[derive(Debug, Deserialize)]

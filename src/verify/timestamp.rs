@@ -1,12 +1,56 @@
-//! Signed unix-second timestamps: strict parsing and the tolerance window.
+//! Signed timestamps: strict parsing in the provider's format and the tolerance window.
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::Rejection;
 
 /// More digits than this could overflow an `i64`; no real timestamp comes close.
 const MAX_DIGITS: usize = 18;
 
+/// How a provider writes its signed timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampFormat {
+    /// Unix seconds (Stripe, Slack, Standard Webhooks).
+    #[default]
+    Unix,
+    /// Unix milliseconds (Webflow).
+    UnixMs,
+    /// An RFC 3339 date-time (Twitch, Zendesk).
+    Rfc3339,
+}
+
+impl TimestampFormat {
+    /// The timestamp as unix seconds; anything not strictly in this format is malformed.
+    pub(super) fn parse(self, raw: &[u8]) -> Result<i64, Rejection> {
+        match self {
+            TimestampFormat::Unix => parse(raw),
+            TimestampFormat::UnixMs => parse(raw).map(|millis| millis.div_euclid(1000)),
+            TimestampFormat::Rfc3339 => std::str::from_utf8(raw)
+                .ok()
+                .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
+                .map(OffsetDateTime::unix_timestamp)
+                .ok_or(Rejection::MalformedTimestamp),
+        }
+    }
+
+    /// `unix` seconds written as a sender in this format writes them.
+    pub(super) fn format(self, unix: i64) -> String {
+        match self {
+            TimestampFormat::Unix => unix.to_string(),
+            TimestampFormat::UnixMs => (unix * 1000).to_string(),
+            TimestampFormat::Rfc3339 => OffsetDateTime::from_unix_timestamp(unix)
+                .ok()
+                .and_then(|at| at.format(&Rfc3339).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Parses unix seconds written as 1 to 18 ASCII digits; anything else is malformed.
-pub(super) fn parse(raw: &[u8]) -> Result<i64, Rejection> {
+fn parse(raw: &[u8]) -> Result<i64, Rejection> {
     if raw.is_empty() || raw.len() > MAX_DIGITS || !raw.iter().all(u8::is_ascii_digit) {
         return Err(Rejection::MalformedTimestamp);
     }
@@ -45,6 +89,53 @@ mod tests {
         ] {
             assert_eq!(parse(bad), Err(Rejection::MalformedTimestamp), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn milliseconds_and_rfc3339_are_read_as_unix_seconds() {
+        assert_eq!(
+            TimestampFormat::UnixMs.parse(b"1663849649733"),
+            Ok(1_663_849_649)
+        );
+        assert_eq!(
+            TimestampFormat::Rfc3339.parse(b"2021-07-25T10:00:00Z"),
+            Ok(1_627_207_200)
+        );
+        assert_eq!(
+            TimestampFormat::Rfc3339.parse(b"2019-11-16T10:11:12.634234626Z"),
+            Ok(1_573_899_072)
+        );
+        for bad in [&b"2021-07-25 10:00:00"[..], b"1627207200", b"", b"\xff"] {
+            assert_eq!(
+                TimestampFormat::Rfc3339.parse(bad),
+                Err(Rejection::MalformedTimestamp),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            TimestampFormat::UnixMs.parse(b"16638496.49733"),
+            Err(Rejection::MalformedTimestamp)
+        );
+    }
+
+    #[test]
+    fn each_format_writes_what_it_reads() {
+        for format in [
+            TimestampFormat::Unix,
+            TimestampFormat::UnixMs,
+            TimestampFormat::Rfc3339,
+        ] {
+            let written = format.format(1_700_000_000);
+            assert_eq!(
+                format.parse(written.as_bytes()),
+                Ok(1_700_000_000),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            TimestampFormat::Rfc3339.format(1_627_207_200),
+            "2021-07-25T10:00:00Z"
+        );
     }
 
     #[test]

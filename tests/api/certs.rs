@@ -75,12 +75,18 @@ impl TestCa {
         minted
     }
 
-    /// A server certificate for `names` that expired yesterday (valid for the month before).
-    pub fn expired_server(&self, file_stem: &str, names: &[&str]) -> Minted {
+    /// A server certificate for `names` that ends `days` from now (before now when negative).
+    pub fn server_expiring_in(&self, file_stem: &str, names: &[&str], days: i64) -> Minted {
         let mut params = leaf(names, ExtendedKeyUsagePurpose::ServerAuth);
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(31);
-        params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
+        let now = OffsetDateTime::now_utc();
+        params.not_after = now + Duration::days(days);
+        params.not_before = params.not_after.min(now) - Duration::days(30);
         self.issue(file_stem, params)
+    }
+
+    /// A server certificate for `names` that expired yesterday.
+    pub fn expired_server(&self, file_stem: &str, names: &[&str]) -> Minted {
+        self.server_expiring_in(file_stem, names, -1)
     }
 }
 

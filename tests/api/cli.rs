@@ -4,11 +4,17 @@ use crate::helpers::*;
 use crate::process::{ServeProcess, hookgate, temp_file};
 use std::time::Duration;
 
-/// Runs `hookgate check-config` on `text`: whether it passed, and what it printed.
+/// Runs `hookgate check-config` on `text`: whether it passed, and everything it printed.
 pub fn check_config(text: &str) -> (bool, String) {
+    run_with_config("check-config", text)
+}
+
+/// Runs `hookgate COMMAND --config FILE` with `text` in FILE until it exits: whether it
+/// succeeded, and everything it printed.
+pub fn run_with_config(command: &str, text: &str) -> (bool, String) {
     let path = temp_file(text);
     let output = hookgate()
-        .args(["check-config", "--config"])
+        .args([command, "--config"])
         .arg(&path)
         .output()
         .unwrap();

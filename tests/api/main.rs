@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_lookup;
+mod catalogue;
 mod certs;
 mod cli;
 mod cli_providers;
@@ -25,3 +26,4 @@ mod secrets;
 mod sink;
 mod storage_tls;
 mod tls_files;
+mod tls_listeners;
