@@ -254,29 +254,3 @@ fn max_connections_must_be_positive() {
         "{err}"
     );
 }
-
-#[test]
-fn a_destinations_tls_file_that_cannot_be_read_names_the_destination_and_the_file() {
-    let with_tls = |tls: &str| {
-        VALID.replace(
-            "url = \"http://billing.internal:9000/hooks\"",
-            &format!("url = \"https://billing.internal/hooks\"\ntls = {tls}"),
-        )
-    };
-    let err = error_of(&with_tls(r#"{ ca_file = "/nonexistent/ca.pem" }"#));
-    assert!(
-        err.starts_with(
-            r#"hookgate.toml: destinations[0] ("billing").tls: cannot read /nonexistent/ca.pem: "#
-        ),
-        "{err}"
-    );
-    let unset = with_tls(r#"{ ca_file = "${BILLING_CA}" }"#);
-    let config = Config::parse_with(
-        Path::new("hookgate.toml"),
-        &unset,
-        env(&[]),
-        UnsetEnv::Allow,
-    )
-    .expect("a file named by an unset variable is not checked");
-    assert!(config.uses_unset_env("destinations[0].tls"));
-}

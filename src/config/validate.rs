@@ -1,10 +1,8 @@
-//! Checks that need the whole config: addresses, URLs, references between sections, ranges;
-//! and the TLS files destinations name, loaded as their HTTPS clients will load them.
+//! Checks that need the whole config: addresses, URLs, references between sections, ranges.
 //! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
 //! checked: its real value is not known.
 
-use super::{ClientTlsConfig, Config, DestinationConfig, SourceConfig};
-use crate::tls::client::client_config;
+use super::{Config, DestinationConfig, SourceConfig};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -230,13 +228,6 @@ fn validate_destination(
             key("rate_limit_per_sec"),
             "must be at least 1 (or left out)",
         );
-    }
-    // Loaded here rather than when the first delivery goes out: a missing file, a file that is
-    // not PEM or a key that is not the certificate's stops check-config and serve, naming it.
-    if destination.tls != ClientTlsConfig::default()
-        && !config.uses_unset_env(&format!("destinations[{index}].tls"))
-    {
-        client_config(&destination.tls).map_err(|err| (key("tls"), err.to_string()))?;
     }
     Ok(())
 }

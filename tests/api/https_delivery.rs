@@ -1,14 +1,17 @@
 //! Deliveries to HTTPS destinations served by real TLS servers with certificates minted by the
 //! test: a private CA named in `ca_file`, certificates that do not verify (each named in the
-//! attempt's error, and retried), mutual TLS, HTTP/2 on one kept connection; and
-//! `check-config` naming a destination's unusable TLS file.
+//! attempt's error, and retried), mutual TLS, HTTP/2 on one kept connection; and `serve`
+//! refusing to start with a destination's unusable TLS file.
 
 use crate::certs::{Minted, TestCa};
-use crate::cli::check_config;
 use crate::delivery::{FAST, app_with, post_event, wait_state};
 use crate::helpers::*;
 use crate::sink::{Reply, Sink, SinkTls};
 use actix_web::http::Version;
+use hookgate::app::{Application, ServeOptions};
+use hookgate::config::Config;
+use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -165,55 +168,30 @@ async fn a_server_asking_for_a_client_certificate_is_named_in_the_attempts_error
     );
 }
 
-#[test]
-fn check_config_names_the_destination_and_the_file_of_an_unusable_tls_file() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_to_start_when_a_destinations_client_key_is_not_its_certificates() {
     let ca = TestCa::new("hookgate test CA");
     let client = ca.client("hookgate-client", "hookgate");
     let other = ca.client("other", "other");
-    let not_pem = client.cert_file.with_file_name("notes.txt");
-    std::fs::write(&not_pem, "not a certificate\n").unwrap();
-    let missing = ca.ca_file.with_file_name("missing.pem");
     let mismatched = Minted {
         key_file: other.key_file.clone(),
         ..client.clone()
     };
-    let cases = [
-        (
-            format!("tls = {{ ca_file = {missing:?} }}"),
-            format!("cannot read {}", missing.display()),
-        ),
-        (
-            format!("tls = {{ ca_file = {not_pem:?} }}"),
-            format!("{} holds no certificates", not_pem.display()),
-        ),
-        (
-            tls_setting(&ca, Some(&mismatched)),
-            format!(
-                "{} is not the private key of {}",
-                other.key_file.display(),
-                client.cert_file.display()
-            ),
-        ),
-    ];
-    for (setting, expected) in cases {
-        let billing = Dest::at("https://billing.internal/hooks", &setting);
-        let text = config_text("postgres://x@127.0.0.1/db", &billing, &Dest::default(), "");
-        let (ok, output) = check_config(&text);
-        assert!(!ok, "accepted {setting}");
-        let expected = format!(r#"destinations[0] ("billing").tls: {expected}"#);
-        assert!(
-            output.contains(&expected),
-            "expected {expected:?} in:\n{output}"
-        );
-    }
     let billing = Dest::at(
         "https://billing.internal/hooks",
-        &tls_setting(&ca, Some(&client)),
+        &tls_setting(&ca, Some(&mismatched)),
     );
-    let text = config_text("postgres://x@127.0.0.1/db", &billing, &Dest::default(), "");
-    let (ok, output) = check_config(&text);
-    assert!(
-        ok,
-        "an https:// destination with usable files passes:\n{output}"
+    let database = create_database(&server_url()).await;
+    let text = config_text(&database.url, &billing, &Dest::default(), "");
+    let config = Config::parse(Path::new("test.toml"), &text, Rc::new(|_| None)).unwrap();
+    let started = Application::build(config, Path::new("test.toml"), ServeOptions::default());
+    let Err(err) = started.await else {
+        panic!("started with a client key that is not its certificate's");
+    };
+    let expected = format!(
+        "destinations \"billing\": tls: {} is not the private key of {}",
+        other.key_file.display(),
+        client.cert_file.display()
     );
+    assert!(format!("{err:#}").contains(&expected), "{err:#}");
 }
