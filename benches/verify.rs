@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hookgate::verify::{ProviderRegistry, Request};
+use hookgate::verify::{ProviderRegistry, Request, SourceOptions};
 
 /// One scheme to measure: the provider file, a secret in its format, and how bodies look.
 struct Case {
@@ -74,14 +74,15 @@ fn verify(c: &mut Criterion) {
         let keys = [provider.secret_key(case.secret).expect("secret decodes")];
         for &(size, label) in SIZES {
             let body = body(size, case.form);
-            let headers = provider
+            let signed = provider
                 .sign(&body, case.secret, URL, now)
                 .expect("provider signs");
             let request = Request {
-                headers: &headers,
-                body: &body,
+                headers: &signed.headers,
+                body: &signed.body,
                 url: URL,
                 now_unix: now,
+                options: SourceOptions::NONE,
             };
             provider
                 .verify(&request, &keys, None)

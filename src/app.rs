@@ -238,6 +238,7 @@ impl Application {
                 dedup: redis.map(|redis| DedupCache::new(redis, retention)),
                 max_body_bytes: config.server.max_body_bytes,
                 inline,
+                trust_forwarded_headers: config.server.trust_forwarded_headers,
             });
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);

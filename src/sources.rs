@@ -2,7 +2,7 @@
 //! and with their secrets decoded once at startup.
 
 use crate::config::Config;
-use crate::verify::{Provider, ProviderRegistry, SecretKey};
+use crate::verify::{Provider, ProviderRegistry, SecretKey, SourceOptions};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,6 +15,8 @@ pub struct Source {
     pub destinations: Vec<Arc<str>>,
     pub filter: Option<EventTypeFilter>,
     pub public_url: Option<String>,
+    /// The provider-specific keys (`verify_token`, `webhook_id`, …).
+    pub options: SourceOptions,
     /// Throttles this source's ingest log lines.
     pub log: crate::ingest::SourceLog,
 }
@@ -53,6 +55,18 @@ impl Sources {
                 .require(&source.provider)
                 .map(|entry| entry.provider.clone())
                 .map_err(|unknown| (key("provider"), unknown.to_string()))?;
+            let no_secret = source.secrets.is_empty()
+                && !config.uses_unset_env(&format!("sources[{index}].secrets"));
+            if no_secret && provider.requires_secrets() {
+                return Err((
+                    key("secrets"),
+                    "no secret: list at least one non-empty signing secret".to_string(),
+                ));
+            }
+            let options = source.options();
+            provider
+                .check_options(&options)
+                .map_err(|(field, why)| (key(field), why))?;
             secret_warnings.extend(source.secrets.iter().enumerate().filter_map(|(i, secret)| {
                 let warning = provider.secret_warning(secret)?;
                 Some(format!("{}: {warning}", key(&format!("secrets[{i}]"))))
@@ -82,6 +96,7 @@ impl Sources {
                     .as_ref()
                     .map(|f| EventTypeFilter::new(f.event_types.clone())),
                 public_url: source.public_url.clone(),
+                options,
                 log: Default::default(),
             };
             by_id.insert(source.id.clone(), Arc::new(resolved));
@@ -159,5 +174,34 @@ mod tests {
         assert!(filter.matches(Some("charge.succeeded")));
         assert!(!filter.matches(Some("charge.failed")));
         assert!(!filter.matches(None));
+    }
+
+    fn build(sources: &str) -> Result<Sources, (String, String)> {
+        let text =
+            format!("[database]\nurl = \"postgres://db\"\n[admin]\ntoken = \"t\"\n{sources}");
+        let no_env: crate::config::EnvLookup = std::rc::Rc::new(|_| None);
+        let config = Config::parse(std::path::Path::new("h.toml"), &text, no_env).unwrap();
+        Sources::build(&config, &ProviderRegistry::built_in().unwrap())
+    }
+
+    #[test]
+    fn a_source_needs_a_secret_unless_its_first_request_brings_one() {
+        let stripe = build("[[sources]]\nid = \"s\"\nprovider = \"stripe\"\n");
+        let (key, why) = stripe.err().unwrap();
+        assert_eq!(key, r#"sources[0] ("s").secrets"#);
+        assert!(why.starts_with("no secret"), "{why}");
+        assert!(build("[[sources]]\nid = \"n\"\nprovider = \"notion\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_provider_specific_key_is_refused_where_the_provider_does_not_read_it() {
+        let source = "[[sources]]\nid = \"s\"\nprovider = \"stripe\"\nsecrets = [\"whsec_x\"]\n";
+        let (key, why) = build(&format!("{source}verify_token = \"v\"\n"))
+            .err()
+            .unwrap();
+        assert_eq!(key, r#"sources[0] ("s").verify_token"#);
+        assert_eq!(why, "not used by provider `stripe`");
+        let meta = "[[sources]]\nid = \"m\"\nprovider = \"meta\"\nsecrets = [\"x\"]\nverify_token = \"v\"\n";
+        assert!(build(meta).is_ok());
     }
 }

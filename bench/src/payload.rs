@@ -58,9 +58,10 @@ impl Signer {
     pub fn request(&self, seq: u64) -> anyhow::Result<SignedRequest> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
         let body = self.body(seq, now.as_micros() as u64);
-        let mut headers =
-            self.provider
-                .sign(&body, &self.secret, &self.url, now.as_secs() as i64)?;
+        let signed = self
+            .provider
+            .sign(&body, &self.secret, &self.url, now.as_secs() as i64)?;
+        let (mut headers, body) = (signed.headers, signed.body);
         let id = format!("{}-{seq}", self.run_id);
         match headers
             .iter_mut()

@@ -4,6 +4,7 @@
 use super::providers::ProvidersDir;
 use crate::config::ClientTlsConfig;
 use crate::tls::client::http_client_builder;
+use crate::verify::{Provider, SigningInput};
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,16 @@ pub struct SignArgs {
     #[arg(long)]
     provider: String,
     /// The signing secret, as the provider shows it.
-    #[arg(long)]
-    secret: String,
+    #[arg(
+        long,
+        required_unless_present = "private_key",
+        conflicts_with = "private_key"
+    )]
+    secret: Option<String>,
+    /// For providers that sign with a private key (Ed25519, ECDSA): its PKCS#8 PEM file. The
+    /// source's secret is then the matching public key.
+    #[arg(long, value_name = "FILE")]
+    private_key: Option<PathBuf>,
     /// File holding the body to sign ("-" for standard input); default: a sample event.
     #[arg(long)]
     body: Option<PathBuf>,
@@ -47,17 +56,45 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     let now = args
         .timestamp
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
-    let headers = provider.sign(&body, &args.secret, &url, now)?;
-    for (name, value) in &headers {
+    let secret = signing_secret(&provider, args.secret, args.private_key.as_deref())?;
+    let signed = provider.sign(&body, &secret, &url, now)?;
+    for (name, value) in &signed.headers {
         println!("{name}: {value}");
     }
     println!();
+    // A scheme that signs inside the body sends a different body than the file's.
+    let body_file = args.body.as_deref().filter(|_| signed.body == body);
     match send_to {
-        Some(target) => send(target.as_deref().unwrap_or(&url), &headers, body).await,
+        Some(target) => {
+            let target = target.unwrap_or_else(|| signed.url.clone());
+            send(&target, &signed.headers, signed.body).await
+        }
         None => {
-            println!("{}", curl_line(&url, &headers, args.body.as_deref(), &body));
+            let curl = curl_line(&signed.url, &signed.headers, body_file, &signed.body);
+            println!("{curl}");
             Ok(())
         }
+    }
+}
+
+/// The `--secret`, or the `--private-key` file's text, whichever the provider signs with.
+fn signing_secret(
+    provider: &Provider,
+    secret: Option<String>,
+    private_key: Option<&Path>,
+) -> anyhow::Result<String> {
+    let name = provider.name();
+    match (provider.signing_input(), secret, private_key) {
+        (SigningInput::Secret, Some(secret), _) => Ok(secret),
+        (SigningInput::Secret, None, _) => anyhow::bail!(
+            "provider `{name}` signs with a shared secret: pass --secret, not --private-key"
+        ),
+        (SigningInput::PrivateKey, _, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the private key {}", path.display())),
+        (SigningInput::PrivateKey, _, None) => anyhow::bail!(
+            "provider `{name}` signs with a private key: pass --private-key FILE (PKCS#8 PEM); \
+             the source's secret is its public key"
+        ),
     }
 }
 

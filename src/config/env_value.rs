@@ -84,6 +84,34 @@ where
     number(d).map(Some)
 }
 
+/// A boolean written either as a TOML boolean or as a string such as `"${TRUST_PROXY:-false}"`.
+pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    d.deserialize_any(BoolVisitor)
+}
+
+struct BoolVisitor;
+
+impl Visitor<'_> for BoolVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("true or false, or a string holding one")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: de::Error>(self, raw: &str) -> Result<bool, E> {
+        let value = expand::<E>(raw)?;
+        match value.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(E::custom(format!("{value:?} is not true or false"))),
+        }
+    }
+}
+
 struct NumberVisitor<T>(PhantomData<T>);
 
 impl<T: TryFrom<u64> + FromStr> Visitor<'_> for NumberVisitor<T> {

@@ -109,6 +109,11 @@ pub struct ServerConfig {
     pub tls: Option<ListenerTlsConfig>,
     /// Serve the admin API over TLS with this certificate (reloaded on `SIGHUP`).
     pub admin_tls: Option<ListenerTlsConfig>,
+    /// Rebuild a signed URL from `X-Forwarded-Proto`/`X-Forwarded-Host` (and `Forwarded`):
+    /// only behind a proxy that sets them, since a client could otherwise choose the URL that
+    /// URL-signing schemes check. A source's `public_url` is the safer alternative.
+    #[serde(deserialize_with = "env_value::bool")]
+    pub trust_forwarded_headers: bool,
 }
 
 impl Default for ServerConfig {
@@ -122,6 +127,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             tls: None,
             admin_tls: None,
+            trust_forwarded_headers: false,
         }
     }
 }
@@ -207,6 +213,42 @@ pub struct SourceConfig {
     /// sits behind a proxy that rewrites it; by default the request's own URL.
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub public_url: Option<String>,
+    /// The token Meta-style GET subscription handshakes must carry.
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub verify_token: Option<String>,
+    /// URL prefixes signing certificates may be fetched from (AWS SNS, PayPal).
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub allowed_cert_urls: Vec<String>,
+    /// The only AWS SNS topic ARNs accepted.
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub topic_arns: Vec<String>,
+    /// Confirm AWS SNS subscriptions by fetching their SubscribeURL.
+    #[serde(deserialize_with = "env_value::bool", default)]
+    pub auto_confirm: bool,
+    /// The provider's id of this webhook registration, which it signs (PayPal).
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub webhook_id: Option<String>,
+    /// Where the generic `token` provider finds the token: a header (default `X-Webhook-Token`)…
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub token_header: Option<String>,
+    /// …or a query parameter.
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub token_query: Option<String>,
+}
+
+impl SourceConfig {
+    /// The provider-specific keys, as verification reads them.
+    pub fn options(&self) -> crate::verify::SourceOptions {
+        crate::verify::SourceOptions {
+            verify_token: self.verify_token.clone(),
+            allowed_cert_urls: self.allowed_cert_urls.clone(),
+            topic_arns: self.topic_arns.clone(),
+            auto_confirm: self.auto_confirm,
+            webhook_id: self.webhook_id.clone(),
+            token_header: self.token_header.clone(),
+            token_query: self.token_query.clone(),
+        }
+    }
 }
 
 /// Which events of a source are delivered.

@@ -168,12 +168,6 @@ fn validate_source(
     if source.provider.is_empty() {
         return invalid(key("provider"), "must name a provider file");
     }
-    if source.secrets.is_empty() && !config.uses_unset_env(&format!("sources[{index}].secrets")) {
-        return invalid(
-            key("secrets"),
-            "no secret: list at least one non-empty signing secret",
-        );
-    }
     for destination in &source.destinations {
         if !destination_ids.contains(destination.as_str()) {
             return invalid(
@@ -192,6 +186,12 @@ fn validate_source(
     }
     if let Some(url) = &source.public_url {
         check_http_url(url).map_err(|m| (key("public_url"), m))?;
+        if url.contains(['?', '#']) {
+            return invalid(
+                key("public_url"),
+                "must not have a query or fragment: the query each request carries is appended",
+            );
+        }
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::metrics;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent};
 use crate::verify::{EventIdentity, Request};
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -29,6 +29,8 @@ pub struct IngestState {
     pub max_body_bytes: usize,
     /// Present when this process also delivers: fresh deliveries go straight to its workers.
     pub inline: Option<InlineDispatch>,
+    /// `[server] trust_forwarded_headers`: signed URLs may come from forwarding headers.
+    pub trust_forwarded_headers: bool,
 }
 
 #[derive(Serialize)]
@@ -72,12 +74,13 @@ async fn store_webhook(
     let received_at = OffsetDateTime::now_utc();
     let body = read_body(req, payload, state.max_body_bytes).await?;
 
-    let url = signed_url(req, source);
+    let url = signed_url(req, source, state.trust_forwarded_headers);
     let request = Request {
         headers: &ActixHeaders(req.headers()),
         body: &body,
         url: &url,
         now_unix: received_at.unix_timestamp(),
+        options: &source.options,
     };
     source
         .provider
@@ -185,12 +188,30 @@ async fn read_body(
     Ok(body.freeze())
 }
 
-/// The URL the provider signed: the configured public URL, else this request's own.
-fn signed_url(req: &HttpRequest, source: &Source) -> String {
+/// The URL the provider signed: the configured public URL, else this request's own, with the
+/// query received either way. The request's scheme and host come from forwarding headers only
+/// when the operator trusts them.
+fn signed_url(req: &HttpRequest, source: &Source, trust_forwarded_headers: bool) -> String {
+    let query = req.uri().query().map(|query| format!("?{query}"));
+    let query = query.as_deref().unwrap_or_default();
     if let Some(url) = &source.public_url {
-        return url.clone();
+        return format!("{url}{query}");
     }
-    let info = req.connection_info();
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    format!("{}://{}{}", info.scheme(), info.host(), path)
+    let path = req.uri().path();
+    if trust_forwarded_headers {
+        let info = req.connection_info();
+        return format!("{}://{}{path}{query}", info.scheme(), info.host());
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
+        .unwrap_or_else(|| req.app_config().host());
+    format!("{scheme}://{host}{path}{query}")
 }

@@ -52,6 +52,8 @@ pub enum Rejection {
     TimestampOutOfTolerance,
     #[error("signature does not match any secret")]
     SignatureMismatch,
+    #[error("token does not match")]
+    TokenMismatch,
 }
 
 impl Rejection {
@@ -64,6 +66,7 @@ impl Rejection {
             Rejection::MalformedTimestamp => "timestamp_malformed",
             Rejection::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             Rejection::SignatureMismatch => "signature_mismatch",
+            Rejection::TokenMismatch => "token_mismatch",
         }
     }
 }

@@ -3,8 +3,11 @@
 
 use super::error::Invalid;
 use super::identity::Location;
-use super::mac::{Algorithm, DecodedSignature, Digest, Encoding, SecretKey};
+use super::key::{SecretFormat, SecretKey};
+use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
 use super::schema::{ProviderFile, TimestampSpec};
+use super::scheme::Scheme;
+use super::sign::SignedRequest;
 use super::signature_header::{Layout, header_value};
 use super::template::{Template, Values};
 use super::timestamp::{self, TimestampFormat};
@@ -29,6 +32,7 @@ struct TimestampRule {
 /// A compiled generic HMAC provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct HmacScheme {
+    secret: SecretFormat,
     algorithm: Algorithm,
     encoding: Encoding,
     header: String,
@@ -73,6 +77,7 @@ impl HmacScheme {
             ));
         }
         Ok(HmacScheme {
+            secret: SecretFormat::new(&file.secret),
             algorithm,
             encoding,
             header: file.signature.header.clone(),
@@ -109,54 +114,6 @@ impl HmacScheme {
         })
     }
 
-    pub(super) fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    pub(super) fn default_tolerance_secs(&self) -> Option<u64> {
-        self.timestamp.as_ref().map(|rule| rule.tolerance_secs)
-    }
-
-    /// Checks header shape, then the timestamp, then every key against every signature.
-    pub(super) fn verify(
-        &self,
-        req: &Request<'_>,
-        keys: &[SecretKey],
-        tolerance_secs: Option<u64>,
-    ) -> Result<(), Rejection> {
-        let value = header_value(req.headers, &self.header)?;
-        let decoded = |text: &[u8]| DecodedSignature::decode(self.encoding, text);
-        if !self
-            .layout
-            .signatures(value)
-            .any(|text| decoded(text).is_some())
-        {
-            return Err(Rejection::MalformedSignature);
-        }
-        let timestamp = match &self.timestamp {
-            Some(rule) => Some(self.checked_timestamp(rule, req, value, tolerance_secs)?),
-            None => None,
-        };
-        let values = Values {
-            body: req.body,
-            url: req.url,
-            timestamp,
-            id: self
-                .id_header
-                .as_deref()
-                .and_then(|name| req.headers.header(name)),
-            headers: req.headers,
-        };
-        for key in keys {
-            let digest = self.digest(key, &values)?;
-            let mut signatures = self.layout.signatures(value).filter_map(decoded);
-            if signatures.any(|signature| signature.matches(&digest)) {
-                return Ok(());
-            }
-        }
-        Err(Rejection::SignatureMismatch)
-    }
-
     /// The raw timestamp, once it parses and lies within the tolerance.
     fn checked_timestamp<'r>(
         &self,
@@ -182,24 +139,71 @@ impl HmacScheme {
     }
 
     fn digest(&self, key: &SecretKey, values: &Values<'_>) -> Result<Digest, Rejection> {
-        let mut mac = key.mac();
+        let mut mac = key.keyed_mac().ok_or(Rejection::SignatureMismatch)?;
         self.template.render(values, |bytes| mac.update(bytes))?;
         Ok(mac.finalize())
     }
+}
 
-    /// Appends the timestamp header (if any) and the signature header a sender would add to
-    /// `headers`, which already holds the id and type headers.
-    pub(super) fn sign(
+impl Scheme for HmacScheme {
+    fn name(&self) -> &'static str {
+        "hmac"
+    }
+
+    fn decode_key(&self, secret: &str) -> Result<SecretKey, String> {
+        Ok(SecretKey::mac(self.algorithm, &self.secret.bytes(secret)?))
+    }
+
+    fn default_tolerance_secs(&self) -> Option<u64> {
+        self.timestamp.as_ref().map(|rule| rule.tolerance_secs)
+    }
+
+    /// Checks header shape, then the timestamp, then every key against every signature.
+    fn verify(
         &self,
-        key: &SecretKey,
-        body: &[u8],
-        url: &str,
-        now_unix: i64,
-        headers: &mut Vec<(String, String)>,
-    ) -> Result<(), String> {
+        req: &Request<'_>,
+        keys: &[SecretKey],
+        tolerance_secs: Option<u64>,
+    ) -> Result<usize, Rejection> {
+        let value = header_value(req.headers, &self.header)?;
+        let decoded = |text: &[u8]| DecodedSignature::decode(self.encoding, text);
+        if !self
+            .layout
+            .signatures(value)
+            .any(|text| decoded(text).is_some())
+        {
+            return Err(Rejection::MalformedSignature);
+        }
+        let timestamp = match &self.timestamp {
+            Some(rule) => Some(self.checked_timestamp(rule, req, value, tolerance_secs)?),
+            None => None,
+        };
+        let values = Values {
+            body: req.body,
+            url: req.url,
+            timestamp,
+            id: self
+                .id_header
+                .as_deref()
+                .and_then(|name| req.headers.header(name)),
+            headers: req.headers,
+        };
+        for (index, key) in keys.iter().enumerate() {
+            let digest = self.digest(key, &values)?;
+            let mut signatures = self.layout.signatures(value).filter_map(decoded);
+            if signatures.any(|signature| signature.matches(&digest)) {
+                return Ok(index);
+            }
+        }
+        Err(Rejection::SignatureMismatch)
+    }
+
+    fn sign(&self, secret: &str, now_unix: i64, request: &mut SignedRequest) -> Result<(), String> {
+        let key = self.decode_key(secret)?;
         let format = self.timestamp.as_ref().map(|rule| rule.format);
         let timestamp = format.unwrap_or_default().format(now_unix);
         let mut timestamp_pair = None;
+        let headers = &mut request.headers;
         match self.timestamp.as_ref().map(|rule| &rule.source) {
             Some(TimestampSource::Header(name)) => headers.push((name.clone(), timestamp.clone())),
             Some(TimestampSource::Pair(key)) => {
@@ -209,18 +213,18 @@ impl HmacScheme {
         }
         let sent: &Vec<(String, String)> = headers;
         let values = Values {
-            body,
-            url,
+            body: &request.body,
+            url: &request.url,
             timestamp: Some(timestamp.as_bytes()),
             id: self.id_header.as_deref().and_then(|name| sent.header(name)),
             headers: sent,
         };
         let digest = self
-            .digest(key, &values)
+            .digest(&key, &values)
             .map_err(|_| "the signed string needs a header that sign does not produce")?;
         let signature = self.encoding.encode(digest.as_bytes());
         let value = self.layout.format(timestamp_pair, &signature);
-        headers.push((self.header.clone(), value));
+        request.headers.push((self.header.clone(), value));
         Ok(())
     }
 }

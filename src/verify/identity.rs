@@ -91,6 +91,7 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::SourceOptions;
 
     fn request<'a>(headers: &'a Vec<(String, String)>, body: &'a [u8]) -> Request<'a> {
         Request {
@@ -98,6 +99,7 @@ mod tests {
             body,
             url: "https://example.com/",
             now_unix: 0,
+            options: SourceOptions::NONE,
         }
     }
 

@@ -1,7 +1,5 @@
 //! Keyed HMAC state, digests and the text encodings of signatures and secrets.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -113,7 +111,7 @@ pub(super) enum KeyedMac {
 }
 
 impl KeyedMac {
-    fn new(algorithm: Algorithm, key: &[u8]) -> Self {
+    pub(super) fn new(algorithm: Algorithm, key: &[u8]) -> Self {
         // HMAC accepts keys of any length, so these constructors cannot fail.
         const ANY_LENGTH: &str = "HMAC accepts keys of any length";
         match algorithm {
@@ -140,71 +138,12 @@ impl KeyedMac {
     }
 }
 
-/// How a configured secret string becomes key bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum SecretEncoding {
-    /// The UTF-8 bytes of the string, prefix included.
-    #[default]
-    Raw,
-    /// Standard base64, after an optional prefix such as `whsec_`.
-    Base64,
-}
-
-/// A secret decoded once at startup according to the provider's secret encoding, held as a keyed
-/// HMAC state. It is never displayed or logged.
-#[derive(Clone)]
-pub struct SecretKey {
-    mac: KeyedMac,
-}
-
-impl SecretKey {
-    /// Decodes `secret`; the error says what was expected and never contains the secret.
-    pub(super) fn decode(
-        secret: &str,
-        encoding: SecretEncoding,
-        prefix: Option<&str>,
-        algorithm: Algorithm,
-    ) -> Result<SecretKey, String> {
-        if secret.is_empty() {
-            return Err("secret is empty".to_string());
-        }
-        let key = match encoding {
-            SecretEncoding::Raw => secret.as_bytes().to_vec(),
-            SecretEncoding::Base64 => {
-                let stripped = prefix
-                    .and_then(|p| secret.strip_prefix(p))
-                    .unwrap_or(secret);
-                STANDARD.decode(stripped).map_err(|_| match prefix {
-                    Some(p) => format!("expected a {p} prefixed base64 secret"),
-                    None => "expected a base64 secret".to_string(),
-                })?
-            }
-        };
-        Ok(SecretKey {
-            mac: KeyedMac::new(algorithm, &key),
-        })
-    }
-
-    /// A fresh copy of the keyed state, ready for one message.
-    pub(super) fn mac(&self) -> KeyedMac {
-        self.mac.clone()
-    }
-}
-
-impl fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey(<redacted>)")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn hmac_hex(algorithm: Algorithm, key: &str, message: &[u8]) -> String {
-        let secret = SecretKey::decode(key, SecretEncoding::Raw, None, algorithm).unwrap();
-        let mut mac = secret.mac();
+        let mut mac = KeyedMac::new(algorithm, key.as_bytes());
         mac.update(message);
         hex::encode(mac.finalize().as_bytes())
     }
@@ -245,24 +184,5 @@ mod tests {
                 .len,
             64
         );
-    }
-
-    #[test]
-    fn secret_decoding() {
-        let whsec = |secret| {
-            SecretKey::decode(
-                secret,
-                SecretEncoding::Base64,
-                Some("whsec_"),
-                Algorithm::Sha256,
-            )
-        };
-        let ok = whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        assert!(ok.is_ok());
-        assert!(whsec("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
-        let err = whsec("whsec_not base64!").unwrap_err();
-        assert_eq!(err, "expected a whsec_ prefixed base64 secret");
-        assert!(SecretKey::decode("", SecretEncoding::Raw, None, Algorithm::Sha1).is_err());
-        assert_eq!(format!("{:?}", ok.unwrap()), "SecretKey(<redacted>)");
     }
 }

@@ -5,13 +5,16 @@
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
 mod error;
+mod handshake;
 mod headers;
 mod hmac_scheme;
 mod identity;
+mod key;
 mod mac;
 mod provider;
 mod registry;
 mod schema;
+mod scheme;
 mod secret_hints;
 mod sign;
 mod signature_header;
@@ -23,11 +26,14 @@ mod twilio;
 mod provider_tests;
 
 pub use error::{ProviderError, Rejection};
+pub use handshake::{Answer, HandshakeRecord, Refused};
 pub use headers::HeaderSource;
 pub use identity::EventIdentity;
-pub use mac::SecretKey;
+pub use key::SecretKey;
 pub use provider::Provider;
 pub use registry::{Origin, ProviderEntry, ProviderRegistry, UnknownProvider};
+pub use scheme::SigningInput;
+pub use sign::SignedRequest;
 
 /// Everything verification looks at.
 pub struct Request<'a> {
@@ -39,4 +45,54 @@ pub struct Request<'a> {
     pub url: &'a str,
     /// The current time in unix seconds, for timestamp tolerance.
     pub now_unix: i64,
+    /// The source's provider-specific keys.
+    pub options: &'a SourceOptions,
+}
+
+/// The `[[sources]]` keys that only some providers read; [`Provider::check_options`] refuses a
+/// key the source's provider does not use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// The token a GET subscription handshake must carry (Meta's `hub.verify_token`).
+    pub verify_token: Option<String>,
+    /// URL prefixes a signing certificate may be fetched from, replacing the provider's default.
+    pub allowed_cert_urls: Vec<String>,
+    /// The only AWS SNS topics accepted; empty accepts any.
+    pub topic_arns: Vec<String>,
+    /// Confirm AWS SNS subscriptions by fetching their SubscribeURL.
+    pub auto_confirm: bool,
+    /// The provider's id for this webhook registration, which it signs (PayPal).
+    pub webhook_id: Option<String>,
+    /// The header the generic `token` provider reads the token from.
+    pub token_header: Option<String>,
+    /// The query parameter the generic `token` provider reads the token from.
+    pub token_query: Option<String>,
+}
+
+impl SourceOptions {
+    /// Options with every key unset.
+    pub const NONE: &SourceOptions = &SourceOptions {
+        verify_token: None,
+        allowed_cert_urls: Vec::new(),
+        topic_arns: Vec::new(),
+        auto_confirm: false,
+        webhook_id: None,
+        token_header: None,
+        token_query: None,
+    };
+
+    /// The names of the keys that are set.
+    pub fn set_keys(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("verify_token", self.verify_token.is_some()),
+            ("allowed_cert_urls", !self.allowed_cert_urls.is_empty()),
+            ("topic_arns", !self.topic_arns.is_empty()),
+            ("auto_confirm", self.auto_confirm),
+            ("webhook_id", self.webhook_id.is_some()),
+            ("token_header", self.token_header.is_some()),
+            ("token_query", self.token_query.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+    }
 }

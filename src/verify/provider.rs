@@ -1,29 +1,25 @@
 //! One provider definition: parsed from TOML, checked, and compiled once.
 
-use super::error::Invalid;
-use super::hmac_scheme::HmacScheme;
-use super::identity::{Identity, Location};
-use super::mac::SecretEncoding;
-use super::schema::{LocationSpec, ProviderFile, SchemeName};
-use super::secret_hints::SecretHints;
-use super::twilio::TwilioScheme;
-use super::{EventIdentity, ProviderError, Rejection, Request, SecretKey};
+use std::sync::Arc;
 
-/// The compiled signing scheme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Scheme {
-    Hmac(HmacScheme),
-    Twilio(TwilioScheme),
-}
+use super::error::Invalid;
+use super::handshake::{self, Answer, Handshake, HandshakeName, Refused};
+use super::identity::{Identity, Location};
+use super::key::SecretEncoding;
+use super::schema::{LocationSpec, ProviderFile};
+use super::scheme::{self, Scheme, SigningInput};
+use super::secret_hints::SecretHints;
+use super::{EventIdentity, ProviderError, Rejection, Request, SecretKey, SourceOptions};
 
 /// One parsed `providers/NAME.toml`: how that provider signs and identifies its webhooks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Provider {
     pub(super) name: String,
-    pub(super) secret_encoding: SecretEncoding,
-    pub(super) secret_prefix: Option<String>,
     secret_hints: SecretHints,
-    pub(super) scheme: Scheme,
+    pub(super) scheme: Arc<dyn Scheme>,
+    handshake: Option<(HandshakeName, Arc<dyn Handshake>)>,
+    /// The status an accepted webhook is answered with (empty body), when the provider demands one.
+    accepted_status: Option<u16>,
     pub(super) identity: Identity,
     /// The event type `sign` sends when the type travels in a header.
     pub(super) type_example: Option<String>,
@@ -78,15 +74,18 @@ impl Provider {
             "with secret.encoding = \"raw\" (the raw secret includes any prefix)",
         )?;
         let secret_hints = SecretHints::compile(&file.secret)?;
-        let scheme = match file.scheme {
-            SchemeName::Hmac => Scheme::Hmac(HmacScheme::compile(&file, id.as_ref())?),
-            SchemeName::Twilio => Scheme::Twilio(TwilioScheme::compile(&file)?),
-        };
+        let scheme = scheme::compile(&file, id.as_ref())?;
+        let accepted_status = file.response.as_ref().map(|response| response.status);
+        Invalid::reject_if(
+            accepted_status.is_some_and(|status| !(200..300).contains(&status)),
+            "response.status",
+            "unless it is a 2xx status",
+        )?;
         Ok(Provider {
             name: name.to_string(),
-            secret_encoding: file.secret.encoding,
-            secret_prefix: file.secret.prefix,
             secret_hints,
+            handshake: file.handshake.map(|name| (name, handshake::compile(name))),
+            accepted_status,
             scheme,
             identity: Identity { id, kind },
             type_example,
@@ -100,10 +99,12 @@ impl Provider {
 
     /// The signing scheme's name as the file writes it: `hmac` or a built-in such as `twilio`.
     pub fn scheme_name(&self) -> &'static str {
-        match &self.scheme {
-            Scheme::Hmac(_) => "hmac",
-            Scheme::Twilio(_) => "twilio",
-        }
+        self.scheme.name()
+    }
+
+    /// What `sign` takes as its secret: the configured secret, or a private key file.
+    pub fn signing_input(&self) -> SigningInput {
+        self.scheme.signing_input()
     }
 
     /// Why `secret` is obviously not this provider's webhook signing secret (an API key of the
@@ -115,44 +116,92 @@ impl Provider {
 
     /// The timestamp tolerance from the file; `None` when the provider signs no timestamp.
     pub fn default_tolerance_secs(&self) -> Option<u64> {
-        match &self.scheme {
-            Scheme::Hmac(hmac) => hmac.default_tolerance_secs(),
-            Scheme::Twilio(_) => None,
-        }
+        self.scheme.default_tolerance_secs()
     }
 
     /// Decodes one configured secret; the error says what was expected, never the secret.
     pub fn secret_key(&self, secret: &str) -> Result<SecretKey, ProviderError> {
-        let algorithm = match &self.scheme {
-            Scheme::Hmac(hmac) => hmac.algorithm(),
-            Scheme::Twilio(_) => TwilioScheme::ALGORITHM,
-        };
-        SecretKey::decode(
-            secret,
-            self.secret_encoding,
-            self.secret_prefix.as_deref(),
-            algorithm,
-        )
-        .map_err(|reason| ProviderError::Secret {
-            provider: self.name.clone(),
-            reason,
-        })
+        self.scheme
+            .decode_key(secret)
+            .map_err(|reason| ProviderError::Secret {
+                provider: self.name.clone(),
+                reason,
+            })
+    }
+
+    /// The provider file's `handshake`, if any.
+    pub fn handshake_name(&self) -> Option<&'static str> {
+        self.handshake.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// Whether a source of this provider must have a secret (Notion's may not yet: its first
+    /// request brings it).
+    pub fn requires_secrets(&self) -> bool {
+        !self
+            .handshake
+            .as_ref()
+            .is_some_and(|(_, handshake)| handshake.allows_no_secret())
+    }
+
+    /// The status an accepted (or duplicate) webhook is answered with, with an empty body,
+    /// where the provider demands one; `None`: the usual JSON acknowledgement.
+    pub fn accepted_status(&self) -> Option<u16> {
+        self.accepted_status
+    }
+
+    /// Whether this provider checks endpoints with GET requests (else a GET is `405`).
+    pub fn answers_get(&self) -> bool {
+        self.handshake()
+            .is_some_and(|handshake| handshake.answers_get())
+    }
+
+    /// The answer to a GET on the webhook path with this raw query string.
+    pub fn handshake_get(
+        &self,
+        query: &str,
+        options: &SourceOptions,
+        keys: &[SecretKey],
+    ) -> Option<Result<Answer, Refused>> {
+        self.handshake()?.get(query, options, keys)
+    }
+
+    /// The answer to a request the provider sends unsigned (checked before verification).
+    pub fn handshake_unsigned(&self, req: &Request<'_>) -> Option<Answer> {
+        self.handshake()?.unsigned(req)
+    }
+
+    /// The answer to a verified request that is a handshake; `key` is the key it verified with.
+    pub fn handshake_verified(&self, req: &Request<'_>, key: &SecretKey) -> Option<Answer> {
+        self.handshake()?.verified(req, key)
+    }
+
+    fn handshake(&self) -> Option<&dyn Handshake> {
+        self.handshake.as_ref().map(|(_, handshake)| &**handshake)
+    }
+
+    /// Checks a source's provider-specific keys: `(key, why)` for the first that is missing,
+    /// unusable, or set although this provider does not read it.
+    pub fn check_options(&self, options: &SourceOptions) -> Result<(), (&'static str, String)> {
+        let handshake_keys = self.handshake().map_or(&[][..], |h| h.option_keys());
+        let used =
+            |key: &&str| self.scheme.option_keys().contains(key) || handshake_keys.contains(key);
+        if let Some(unused) = options.set_keys().find(|key| !used(key)) {
+            return Err((unused, format!("not used by provider `{}`", self.name)));
+        }
+        self.scheme.check_options(options)
     }
 
     /// Checks the request against every key (decoded by this provider's [`Provider::secret_key`])
-    /// and every signature in the header, comparing decoded bytes in constant time; `Ok` when any
-    /// matches. `tolerance_secs` overrides [`Provider::default_tolerance_secs`]; a timestamp
+    /// and every signature in the header, comparing decoded bytes in constant time; `Ok` with the
+    /// index of the first key that matches. `tolerance_secs` overrides [`Provider::default_tolerance_secs`]; a timestamp
     /// outside the tolerance in either direction is rejected.
     pub fn verify(
         &self,
         req: &Request<'_>,
         keys: &[SecretKey],
         tolerance_secs: Option<u64>,
-    ) -> Result<(), Rejection> {
-        match &self.scheme {
-            Scheme::Hmac(hmac) => hmac.verify(req, keys, tolerance_secs),
-            Scheme::Twilio(twilio) => twilio.verify(req, keys),
-        }
+    ) -> Result<usize, Rejection> {
+        self.scheme.verify(req, keys, tolerance_secs)
     }
 
     /// The event id and type from where the file says; the body is parsed as JSON at most once

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use super::mac::{Algorithm, Encoding, SecretEncoding};
+use super::key::SecretEncoding;
+use super::mac::{Algorithm, Encoding};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +20,19 @@ pub(super) struct ProviderFile {
     pub timestamp: Option<TimestampSpec>,
     pub event_id: Option<LocationSpec>,
     pub event_type: Option<LocationSpec>,
+    /// The provider's endpoint check that hookgate answers itself.
+    pub handshake: Option<super::handshake::HandshakeName>,
+    /// The answer this provider requires to an accepted webhook.
+    pub response: Option<ResponseSpec>,
+}
+
+/// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
+/// `200` with an empty body, Discord's `204`), duplicates included.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ResponseSpec {
+    /// A 2xx status, answered with an empty body.
+    pub status: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,29 +1,43 @@
-//! Building the headers a provider would send: the `hookgate sign` development aid and benchmarks.
+//! Building the request a provider would send: the `hookgate sign` development aid and benchmarks.
 
 use sha2::{Digest, Sha256};
 
 use super::identity::Location;
-use super::provider::Scheme;
-use super::twilio::TwilioScheme;
-use super::{Provider, ProviderError};
+use super::{HeaderSource, Provider, ProviderError};
+
+/// A webhook as its provider would send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRequest {
+    /// Where it is posted; a scheme may add to the query (a token, say).
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// The body; schemes that sign inside the body put their signature here.
+    pub body: Vec<u8>,
+}
+
+impl SignedRequest {
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .header(name)
+            .and_then(|value| std::str::from_utf8(value).ok())
+    }
+}
 
 impl Provider {
-    /// The headers this provider would send for `body` posted to `url` at `now_unix`: the
+    /// The request this provider would send for `body` posted to `url` at `now_unix`: the
     /// signature, timestamp, a generated event id and an example event type when those travel in
-    /// headers, and Content-Type. For Twilio with a non-form body, pass a `url` that already
-    /// carries `bodySHA256=<hex sha256 of body>`, as Twilio does.
+    /// headers, and Content-Type. `secret` is what [`Provider::signing_input`] says. For Twilio
+    /// with a non-form body, pass a `url` that already carries `bodySHA256=<hex sha256 of body>`,
+    /// as Twilio does.
     pub fn sign(
         &self,
         body: &[u8],
         secret: &str,
         url: &str,
         now_unix: i64,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
-        let key = self.secret_key(secret)?;
-        let content_type = match &self.scheme {
-            Scheme::Hmac(_) => "application/json",
-            Scheme::Twilio(_) => TwilioScheme::content_type(url),
-        };
+    ) -> Result<SignedRequest, ProviderError> {
+        let content_type = self.scheme.content_type(url);
         let mut headers = vec![("Content-Type".to_string(), content_type.to_string())];
         if let Some(name) = self.identity.id.as_ref().and_then(Location::header) {
             headers.push((name.to_string(), generated_id(body, now_unix)));
@@ -32,15 +46,18 @@ impl Provider {
         if let (Some(name), Some(example)) = (type_header, &self.type_example) {
             headers.push((name.to_string(), example.clone()));
         }
-        match &self.scheme {
-            Scheme::Hmac(hmac) => hmac.sign(&key, body, url, now_unix, &mut headers),
-            Scheme::Twilio(twilio) => twilio.sign(&key, body, url, &mut headers),
-        }
-        .map_err(|reason| ProviderError::Sign {
-            provider: self.name.clone(),
-            reason,
-        })?;
-        Ok(headers)
+        let mut request = SignedRequest {
+            url: url.to_string(),
+            headers,
+            body: body.to_vec(),
+        };
+        self.scheme
+            .sign(secret, now_unix, &mut request)
+            .map_err(|reason| ProviderError::Sign {
+                provider: self.name.clone(),
+                reason,
+            })?;
+        Ok(request)
     }
 }
 

@@ -9,8 +9,11 @@ use subtle::ConstantTimeEq;
 use url::form_urlencoded;
 
 use super::error::Invalid;
-use super::mac::{Algorithm, DecodedSignature, Digest, Encoding, SecretKey};
+use super::key::{SecretFormat, SecretKey};
+use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
 use super::schema::{HeaderFormat, ProviderFile};
+use super::scheme::Scheme;
+use super::sign::SignedRequest;
 use super::signature_header::header_value;
 use super::{Rejection, Request};
 
@@ -23,12 +26,11 @@ type FormFields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 /// The compiled Twilio scheme: only the header name is configurable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct TwilioScheme {
+    secret: SecretFormat,
     header: String,
 }
 
 impl TwilioScheme {
-    pub(super) const ALGORITHM: Algorithm = Algorithm::Sha1;
-
     /// Accepts only `signature.header`: everything else is fixed by Twilio.
     pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
         let context = "by scheme = \"twilio\"";
@@ -50,11 +52,27 @@ impl TwilioScheme {
             Invalid::reject_if(set, key, context)?;
         }
         Ok(TwilioScheme {
+            secret: SecretFormat::new(&file.secret),
             header: signature.header.clone(),
         })
     }
+}
 
-    pub(super) fn verify(&self, req: &Request<'_>, keys: &[SecretKey]) -> Result<(), Rejection> {
+impl Scheme for TwilioScheme {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn decode_key(&self, secret: &str) -> Result<SecretKey, String> {
+        Ok(SecretKey::mac(Algorithm::Sha1, &self.secret.bytes(secret)?))
+    }
+
+    fn verify(
+        &self,
+        req: &Request<'_>,
+        keys: &[SecretKey],
+        _tolerance_secs: Option<u64>,
+    ) -> Result<usize, Rejection> {
         let value = header_value(req.headers, &self.header)?;
         let signature = DecodedSignature::decode(Encoding::Base64, value)
             .ok_or(Rejection::MalformedSignature)?;
@@ -63,17 +81,15 @@ impl TwilioScheme {
             Some(_) => return Err(Rejection::SignatureMismatch),
             None => sorted_form_fields(req.body),
         };
-        if keys
-            .iter()
-            .any(|key| signature.matches(&digest(key, req.url, &fields)))
-        {
-            return Ok(());
-        }
-        Err(Rejection::SignatureMismatch)
+        keys.iter()
+            .position(|key| {
+                digest(key, req.url, &fields).is_ok_and(|digest| signature.matches(&digest))
+            })
+            .ok_or(Rejection::SignatureMismatch)
     }
 
-    /// The Content-Type Twilio sends to `url`: JSON when the URL carries `bodySHA256`.
-    pub(super) fn content_type(url: &str) -> &'static str {
+    /// JSON when the URL carries `bodySHA256`, else a form.
+    fn content_type(&self, url: &str) -> &'static str {
         if body_hash_param(url).is_some() {
             JSON
         } else {
@@ -81,15 +97,16 @@ impl TwilioScheme {
         }
     }
 
-    /// Appends the signature header. A form body is signed with its fields; for any other body
-    /// pass a `url` that already carries `bodySHA256=<hex sha256 of body>`.
-    pub(super) fn sign(
+    /// A form body is signed with its fields; for any other body the URL must already carry
+    /// `bodySHA256=<hex sha256 of body>`.
+    fn sign(
         &self,
-        key: &SecretKey,
-        body: &[u8],
-        url: &str,
-        headers: &mut Vec<(String, String)>,
+        secret: &str,
+        _now_unix: i64,
+        request: &mut SignedRequest,
     ) -> Result<(), String> {
+        let key = self.decode_key(secret)?;
+        let (url, body) = (&request.url, &request.body);
         let fields = match body_hash_param(url) {
             Some(expected) if body_hash_matches(body, &expected) => Vec::new(),
             Some(_) => {
@@ -99,20 +116,20 @@ impl TwilioScheme {
             }
             None => sorted_form_fields(body),
         };
-        let signature = Encoding::Base64.encode(digest(key, url, &fields).as_bytes());
-        headers.push((self.header.clone(), signature));
+        let signature = Encoding::Base64.encode(digest(&key, url, &fields)?.as_bytes());
+        request.headers.push((self.header.clone(), signature));
         Ok(())
     }
 }
 
-fn digest(key: &SecretKey, url: &str, fields: &FormFields<'_>) -> Digest {
-    let mut mac = key.mac();
+fn digest(key: &SecretKey, url: &str, fields: &FormFields<'_>) -> Result<Digest, String> {
+    let mut mac = key.keyed_mac().ok_or("not an HMAC key")?;
     mac.update(url.as_bytes());
     for (name, value) in fields {
         mac.update(name.as_bytes());
         mac.update(value.as_bytes());
     }
-    mac.finalize()
+    Ok(mac.finalize())
 }
 
 /// The form fields of `body`, sorted by name (then value, for repeated names).
