@@ -31,7 +31,7 @@ pub fn validate(config: &Config) -> Result<(), Invalid> {
     }
     unique_ids(config.sources.iter().map(|s| s.id.as_str()), "sources")?;
     for (index, source) in config.sources.iter().enumerate() {
-        validate_source(config, index, source, &destination_ids)?;
+        validate_source(index, source, &destination_ids)?;
     }
     Ok(())
 }
@@ -159,7 +159,6 @@ fn unique_ids<'a>(
 }
 
 fn validate_source(
-    config: &Config,
     index: usize,
     source: &SourceConfig,
     destination_ids: &HashSet<&str>,

@@ -30,7 +30,7 @@ pub use handshake::{Answer, HandshakeRecord, Refused};
 pub use headers::HeaderSource;
 pub use identity::EventIdentity;
 pub use key::SecretKey;
-pub use provider::Provider;
+pub use provider::{AcceptedResponse, Provider};
 pub use registry::{Origin, ProviderEntry, ProviderRegistry, UnknownProvider};
 pub use scheme::SigningInput;
 pub use sign::SignedRequest;

@@ -11,6 +11,14 @@ use super::scheme::{self, Scheme, SigningInput};
 use super::secret_hints::SecretHints;
 use super::{EventIdentity, ProviderError, Rejection, Request, SecretKey, SourceOptions};
 
+/// The fixed answer a provider requires to an accepted webhook (`[response]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedResponse {
+    pub status: u16,
+    /// Sent as `text/plain` when not empty.
+    pub body: String,
+}
+
 /// One parsed `providers/NAME.toml`: how that provider signs and identifies its webhooks.
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -18,8 +26,8 @@ pub struct Provider {
     secret_hints: SecretHints,
     pub(super) scheme: Arc<dyn Scheme>,
     handshake: Option<(HandshakeName, Arc<dyn Handshake>)>,
-    /// The status an accepted webhook is answered with (empty body), when the provider demands one.
-    accepted_status: Option<u16>,
+    /// The answer to an accepted webhook, when the provider demands one.
+    accepted_response: Option<AcceptedResponse>,
     pub(super) identity: Identity,
     /// The event type `sign` sends when the type travels in a header.
     pub(super) type_example: Option<String>,
@@ -75,9 +83,14 @@ impl Provider {
         )?;
         let secret_hints = SecretHints::compile(&file.secret)?;
         let scheme = scheme::compile(&file, id.as_ref())?;
-        let accepted_status = file.response.as_ref().map(|response| response.status);
+        let accepted_response = file.response.map(|response| AcceptedResponse {
+            status: response.status,
+            body: response.body,
+        });
         Invalid::reject_if(
-            accepted_status.is_some_and(|status| !(200..300).contains(&status)),
+            accepted_response
+                .as_ref()
+                .is_some_and(|response| !(200..300).contains(&response.status)),
             "response.status",
             "unless it is a 2xx status",
         )?;
@@ -85,7 +98,7 @@ impl Provider {
             name: name.to_string(),
             secret_hints,
             handshake: file.handshake.map(|name| (name, handshake::compile(name))),
-            accepted_status,
+            accepted_response,
             scheme,
             identity: Identity { id, kind },
             type_example,
@@ -143,10 +156,10 @@ impl Provider {
             .is_some_and(|(_, handshake)| handshake.allows_no_secret())
     }
 
-    /// The status an accepted (or duplicate) webhook is answered with, with an empty body,
-    /// where the provider demands one; `None`: the usual JSON acknowledgement.
-    pub fn accepted_status(&self) -> Option<u16> {
-        self.accepted_status
+    /// The answer to an accepted (or duplicate) webhook where the provider demands one; `None`:
+    /// the usual JSON acknowledgement.
+    pub fn accepted_response(&self) -> Option<&AcceptedResponse> {
+        self.accepted_response.as_ref()
     }
 
     /// Whether this provider checks endpoints with GET requests (else a GET is `405`).

@@ -27,12 +27,15 @@ pub(super) struct ProviderFile {
 }
 
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
-/// `200` with an empty body, Discord's `204`), duplicates included.
+/// `200` with an empty body, Discord's `204`, Adyen's `[accepted]`), duplicates included.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResponseSpec {
-    /// A 2xx status, answered with an empty body.
+    /// A 2xx status.
     pub status: u16,
+    /// The body, sent as `text/plain`; empty by default.
+    #[serde(default)]
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
