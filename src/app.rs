@@ -234,6 +234,7 @@ impl Application {
             let retention = Duration::from_secs(u64::from(config.retention.days) * 86_400);
             let state = web::Data::new(IngestState {
                 sources,
+                store: store.clone(),
                 writer,
                 dedup: redis.map(|redis| DedupCache::new(redis, retention)),
                 max_body_bytes: config.server.max_body_bytes,

@@ -6,6 +6,7 @@ mod deliveries;
 mod error;
 mod event_id;
 mod events;
+mod handshakes;
 mod openapi;
 mod page;
 mod replay;
@@ -65,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(events::payload)
             .service(replay::replay_event)
             .service(deliveries::list)
+            .service(handshakes::list)
             .service(stats::stats)
             .service(crate::replays::api::create)
             .service(crate::replays::api::progress)

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         super::events::payload,
         super::replay::replay_event,
         super::deliveries::list,
+        super::handshakes::list,
         super::stats::stats,
         crate::replays::api::create,
         crate::replays::api::progress,

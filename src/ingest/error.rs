@@ -3,7 +3,7 @@
 use super::writer::CommitError;
 use crate::problem::Problem;
 use crate::verify::Rejection;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use std::borrow::Cow;
 
@@ -12,6 +12,8 @@ use std::borrow::Cow;
 pub enum IngestError {
     #[error("unknown source")]
     UnknownSource,
+    #[error("this source's provider sends no GET requests")]
+    MethodNotAllowed,
     #[error("body larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("request body could not be read: {0}")]
@@ -27,6 +29,7 @@ impl IngestError {
     pub fn metric_outcome(&self) -> Cow<'static, str> {
         match self {
             IngestError::UnknownSource => "unknown_source".into(),
+            IngestError::MethodNotAllowed => "method_not_allowed".into(),
             IngestError::TooLarge { .. } => "too_large".into(),
             IngestError::UnreadableBody(_) => "unreadable_body".into(),
             IngestError::Rejected(rejection) => format!("rejected_{}", rejection.code()).into(),
@@ -40,6 +43,7 @@ impl ResponseError for IngestError {
     fn status_code(&self) -> StatusCode {
         match self {
             IngestError::UnknownSource => StatusCode::NOT_FOUND,
+            IngestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
@@ -52,6 +56,10 @@ impl ResponseError for IngestError {
         let problem = match self {
             IngestError::UnknownSource => Problem::new(status, "unknown_source", "Unknown source")
                 .with_detail("no source is configured under this path"),
+            IngestError::MethodNotAllowed => {
+                Problem::new(status, "method_not_allowed", "Method not allowed")
+                    .with_detail("webhooks are POSTed; this source's provider sends no GET checks")
+            }
             IngestError::TooLarge { limit } => {
                 Problem::new(status, "payload_too_large", "Payload too large")
                     .with_detail(format!("the body exceeds {limit} bytes"))
@@ -71,6 +79,12 @@ impl ResponseError for IngestError {
                 "Storage unavailable; retry later",
             ),
         };
-        problem.response()
+        let mut response = problem.response();
+        if let IngestError::MethodNotAllowed = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        }
+        response
     }
 }

@@ -2,14 +2,16 @@
 
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
+use super::handshake;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::log;
 use super::writer::CommitWriter;
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
 use crate::sources::{Source, Sources};
-use crate::store::{InsertOutcome, NewDelivery, NewEvent};
-use crate::verify::{EventIdentity, Request};
+use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
+use crate::verify::{AcceptedResponse, Answer, EventIdentity, Request};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
@@ -24,6 +26,8 @@ use uuid::Uuid;
 /// What the ingest route needs, shared by every worker thread.
 pub struct IngestState {
     pub sources: Arc<Sources>,
+    /// For recording handshakes; events go through `writer`.
+    pub store: Store,
     pub writer: CommitWriter,
     pub dedup: Option<DedupCache>,
     pub max_body_bytes: usize,
@@ -38,6 +42,14 @@ struct Acknowledgement<'a> {
     status: &'static str,
     id: Uuid,
     event_id: &'a str,
+}
+
+/// What became of a request that passed verification.
+enum Handled {
+    /// Stored (or found stored): whether it was new, and the provider's event id.
+    Stored(InsertOutcome, String),
+    /// A handshake, answered by hookgate and not stored.
+    Handshake(Answer),
 }
 
 pub(super) async fn receive(
@@ -55,22 +67,31 @@ pub(super) async fn receive(
     metrics::ingest_request(
         source.map_or(metrics::UNKNOWN_SOURCE, |s| &s.id),
         metric_outcome(&result),
-        result.is_ok().then(|| started.elapsed()),
+        matches!(result, Ok(Handled::Stored(..))).then(|| started.elapsed()),
     );
     if let Err(err) = &result {
         log::refused(source.map(|s| &**s), &source_id, err);
     }
-    result.map(|(outcome, event_id)| acknowledge(outcome, &event_id))
+    match (result?, source) {
+        (Handled::Stored(outcome, event_id), Some(source)) => Ok(acknowledge(
+            outcome,
+            &event_id,
+            source.provider.accepted_response(),
+        )),
+        (Handled::Handshake(answer), Some(source)) => {
+            Ok(handshake::respond(&state, source, answer).await)
+        }
+        (_, None) => Err(IngestError::UnknownSource),
+    }
 }
 
-/// Verifies, identifies and stores one webhook; answers whether it was new, and its
-/// provider event id.
+/// Verifies, identifies and stores one webhook, or answers it when it is a handshake.
 async fn store_webhook(
     req: &HttpRequest,
     payload: web::Payload,
     state: &IngestState,
     source: &Source,
-) -> Result<(InsertOutcome, String), IngestError> {
+) -> Result<Handled, IngestError> {
     let received_at = OffsetDateTime::now_utc();
     let body = read_body(req, payload, state.max_body_bytes).await?;
 
@@ -82,20 +103,29 @@ async fn store_webhook(
         now_unix: received_at.unix_timestamp(),
         options: &source.options,
     };
-    source
-        .provider
+    let provider = &source.provider;
+    if let Some(answer) = provider.handshake_unsigned(&request) {
+        return Ok(Handled::Handshake(answer));
+    }
+    let key = provider
         .verify(&request, &source.keys, source.tolerance_secs)
         .map_err(IngestError::Rejected)?;
-    let identity = source.provider.identify(&request);
+    if let Some(answer) = source
+        .keys
+        .get(key)
+        .and_then(|key| provider.handshake_verified(&request, key))
+    {
+        return Ok(Handled::Handshake(answer));
+    }
+    let identity = provider.identify(&request);
 
     if let Some(dedup) = &state.dedup
         && let Some(id) = dedup.lookup(&source.id, &identity.event_id).await
     {
         let outcome = InsertOutcome::Duplicate(id);
         log::stored(source, &log::Stored::new(outcome, &identity, 0));
-        return Ok((outcome, identity.event_id));
+        return Ok(Handled::Stored(outcome, identity.event_id));
     }
-
     let mut event = NewEvent {
         id: Uuid::now_v7(),
         source_id: source.id.clone(),
@@ -138,19 +168,35 @@ async fn store_webhook(
         let (dedup, source_id, event_id) = (dedup.clone(), source.id.clone(), event_id.clone());
         actix_web::rt::spawn(async move { dedup.remember(&source_id, &event_id, id).await });
     }
-    Ok((outcome, event_id))
+    Ok(Handled::Stored(outcome, event_id))
 }
 
 /// The `outcome` label of an ingest request.
-fn metric_outcome(result: &Result<(InsertOutcome, String), IngestError>) -> Cow<'static, str> {
+fn metric_outcome(result: &Result<Handled, IngestError>) -> Cow<'static, str> {
     match result {
-        Ok((InsertOutcome::Accepted(_), _)) => "accepted".into(),
-        Ok((InsertOutcome::Duplicate(_), _)) => "duplicate".into(),
+        Ok(Handled::Stored(InsertOutcome::Accepted(_), _)) => "accepted".into(),
+        Ok(Handled::Stored(InsertOutcome::Duplicate(_), _)) => "duplicate".into(),
+        Ok(Handled::Handshake(_)) => "handshake".into(),
         Err(err) => err.metric_outcome(),
     }
 }
 
-fn acknowledge(outcome: InsertOutcome, event_id: &str) -> HttpResponse {
+/// The acknowledgement: the provider's required answer where it demands one, else `202`
+/// (`200` for a duplicate) with the JSON acknowledgement.
+fn acknowledge(
+    outcome: InsertOutcome,
+    event_id: &str,
+    required: Option<&AcceptedResponse>,
+) -> HttpResponse {
+    if let Some(required) = required {
+        let status = StatusCode::from_u16(required.status).unwrap_or(StatusCode::OK);
+        return match required.body.as_str() {
+            "" => HttpResponse::build(status).finish(),
+            body => HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(body.to_string()),
+        };
+    }
     let (mut response, status, id) = match outcome {
         InsertOutcome::Accepted(id) => (HttpResponse::Accepted(), "accepted", id),
         InsertOutcome::Duplicate(id) => (HttpResponse::Ok(), "duplicate", id),

@@ -1,9 +1,11 @@
-//! The public route: `POST /webhooks/{source_id}`.
+//! The public route: `POST /webhooks/{source_id}`, and `GET` on it for providers whose
+//! subscription checks are GET requests.
 
 mod admission;
 mod dedup_cache;
 mod error;
 mod handler;
+mod handshake;
 pub mod headers;
 mod log;
 pub mod writer;
@@ -17,5 +19,9 @@ use actix_web::web;
 
 /// Registers the ingest route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/webhooks/{source_id}").route(web::post().to(handler::receive)));
+    cfg.service(
+        web::resource("/webhooks/{source_id}")
+            .route(web::post().to(handler::receive))
+            .route(web::get().to(handshake::get)),
+    );
 }

@@ -151,3 +151,48 @@ pub fn twilio(token: &str, url: &str, form_body: &[u8]) -> Headers {
         &[("X-Twilio-Signature", signature)],
     )
 }
+
+/// Zoom: `x-zm-signature: v0=<hex>` over `v0:<t>:<body>`, with `x-zm-request-timestamp`.
+pub fn zoom(secret: &str, body: &[u8], t: i64) -> Headers {
+    let t = t.to_string();
+    let signature = hex_hmac_sha256(secret, &[b"v0:", t.as_bytes(), b":", body]);
+    headers(
+        JSON,
+        &[
+            ("x-zm-signature", format!("v0={signature}")),
+            ("x-zm-request-timestamp", t),
+        ],
+    )
+}
+
+/// Twitch EventSub: `Twitch-Eventsub-Message-Signature: sha256=<hex>` over message id, RFC 3339
+/// timestamp and body, as a message of `message_type`.
+pub fn twitch(secret: &str, body: &[u8], id: &str, timestamp: &str, message_type: &str) -> Headers {
+    let signature = hex_hmac_sha256(secret, &[id.as_bytes(), timestamp.as_bytes(), body]);
+    headers(
+        JSON,
+        &[
+            (
+                "Twitch-Eventsub-Message-Signature",
+                format!("sha256={signature}"),
+            ),
+            ("Twitch-Eventsub-Message-Id", id.to_string()),
+            ("Twitch-Eventsub-Message-Timestamp", timestamp.to_string()),
+            ("Twitch-Eventsub-Message-Type", message_type.to_string()),
+            (
+                "Twitch-Eventsub-Subscription-Type",
+                "channel.follow".to_string(),
+            ),
+        ],
+    )
+}
+
+/// The hex HMAC-SHA256 of `message`: Zoom's `encryptedToken`.
+pub fn hex_hmac(secret: &str, message: &[u8]) -> String {
+    hex_hmac_sha256(secret, &[message])
+}
+
+/// The base64 HMAC-SHA256 of `message`: X's CRC `response_token` after `sha256=`.
+pub fn base64_hmac(secret: &str, message: &[u8]) -> String {
+    STANDARD.encode(hmac_sha256(secret.as_bytes(), &[message]))
+}

@@ -10,6 +10,7 @@ mod delivery;
 mod durability;
 mod egress_proxy;
 mod events_cli;
+mod handshakes;
 mod helpers;
 mod https_delivery;
 mod independent_sign;

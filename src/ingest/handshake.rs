@@ -1,0 +1,96 @@
+//! Handshakes on the webhook path: answered by hookgate itself, recorded for the operator
+//! (`GET /admin/handshakes`), never stored as events or delivered.
+
+use super::error::IngestError;
+use super::handler::IngestState;
+use crate::metrics;
+use crate::sources::Source;
+use crate::store::HandshakeRow;
+use crate::verify::{Answer, HandshakeRecord};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// `GET /webhooks/{source_id}`: a subscription check (Meta, Dropbox, X), or `405` for a
+/// provider that has none.
+pub(super) async fn get(
+    req: HttpRequest,
+    source_id: web::Path<String>,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    let source = state
+        .sources
+        .get(&source_id)
+        .ok_or(IngestError::UnknownSource)?;
+    let provider = &source.provider;
+    let answer = provider
+        .answers_get()
+        .then(|| provider.handshake_get(req.query_string(), &source.options, &source.keys))
+        .flatten()
+        .ok_or(IngestError::MethodNotAllowed)?;
+    match answer {
+        Ok(answer) => {
+            metrics::ingest_request(&source.id, "handshake".into(), None);
+            Ok(respond(&state, source, answer).await)
+        }
+        Err(refused) => {
+            let record_of_refusal = HandshakeRecord {
+                kind: refused.kind,
+                outcome: "refused",
+                action: None,
+            };
+            let reason = refused.rejection.code();
+            record(&state, source, record_of_refusal, Some(reason)).await;
+            let refusal = IngestError::Rejected(refused.rejection);
+            metrics::ingest_request(&source.id, refusal.metric_outcome(), None);
+            Err(refusal)
+        }
+    }
+}
+
+/// Records an answered handshake and builds its response.
+pub(super) async fn respond(state: &IngestState, source: &Source, answer: Answer) -> HttpResponse {
+    record(state, source, answer.record, None).await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in answer.headers {
+        response.insert_header((name, value));
+    }
+    match answer.content_type {
+        Some(content_type) => response.content_type(content_type).body(answer.body),
+        None => response.finish(),
+    }
+}
+
+/// Keeps the handshake for the operator. A store failure is logged, not answered: the
+/// provider's check must still succeed. The log line leaves the action out: it may hold a
+/// token that is about to become a secret.
+async fn record(
+    state: &IngestState,
+    source: &Source,
+    record: HandshakeRecord,
+    reason: Option<&'static str>,
+) {
+    tracing::info!(
+        source = %source.id,
+        kind = record.kind,
+        outcome = record.outcome,
+        reason = reason.unwrap_or("-"),
+        needs_action = record.action.is_some(),
+        "handshake"
+    );
+    let row = HandshakeRow {
+        id: Uuid::now_v7(),
+        source: source.id.to_string(),
+        provider: source.provider.name().to_string(),
+        kind: record.kind.to_string(),
+        outcome: record.outcome.to_string(),
+        reason: reason.map(str::to_string),
+        action: record.action,
+        received_at: OffsetDateTime::now_utc(),
+    };
+    if let Err(err) = state.store.record_handshake(&row).await {
+        tracing::warn!(source = %source.id, kind = %row.kind, "handshake not recorded: {err}");
+    }
+}
