@@ -64,7 +64,11 @@ async fn handshakes_are_answered_as_each_provider_expects_and_never_stored() {
         )
     );
     let forged = app
-        .post("hs-slack", &sign::slack("wrong", body, now()), body.to_vec())
+        .post(
+            "hs-slack",
+            &sign::slack("wrong", body, now()),
+            body.to_vec(),
+        )
         .await;
     assert_eq!(
         forged.status(),
@@ -193,7 +197,11 @@ async fn handshakes_are_answered_as_each_provider_expects_and_never_stored() {
     );
     assert_eq!(handshakes[3]["reason"], "token_mismatch");
 
-    let meta = json(app.admin_get("/admin/handshakes?source=hs-meta&limit=1").await).await;
+    let meta = json(
+        app.admin_get("/admin/handshakes?source=hs-meta&limit=1")
+            .await,
+    )
+    .await;
     assert_eq!(meta["handshakes"].as_array().unwrap().len(), 1);
     assert_eq!(meta["handshakes"][0]["outcome"], Value::from("refused"));
     let typo = app.admin_get("/admin/handshakes?sorce=meta").await;

@@ -24,6 +24,7 @@ mod providers;
 mod readme;
 mod replays;
 mod secrets;
+mod signed_urls;
 mod sink;
 mod storage_tls;
 mod tls_files;
