@@ -48,27 +48,55 @@ pub fn run(args: ProvidersArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The columns of `hookgate providers`.
+const COLUMNS: [&str; 6] = [
+    "NAME",
+    "SCHEME",
+    "HEADERS",
+    "TOLERANCE",
+    "HANDSHAKE",
+    "ORIGIN",
+];
+
 /// One line per provider, in aligned columns under a header.
 fn table(registry: &ProviderRegistry) -> String {
-    let rows: Vec<[String; 3]> = registry
+    let rows: Vec<[String; 6]> = registry
         .entries()
         .map(|(name, entry)| {
-            let scheme = entry.provider.scheme_name().to_string();
-            [name.to_string(), scheme, entry.origin.to_string()]
+            let provider = &entry.provider;
+            [
+                name.to_string(),
+                provider.scheme_name().to_string(),
+                provider.headers().join(","),
+                provider
+                    .default_tolerance_secs()
+                    .map_or("-".to_string(), |secs| format!("{secs}s")),
+                provider.handshake_name().unwrap_or("-").to_string(),
+                entry.origin.to_string(),
+            ]
         })
         .collect();
-    let width = |column: usize, title: &str| {
-        rows.iter()
-            .map(|row| row[column].len())
-            .chain([title.len()])
-            .max()
-            .unwrap_or_default()
-    };
-    let (name_width, scheme_width) = (width(0, "NAME"), width(1, "SCHEME"));
-    std::iter::once(["NAME".to_string(), "SCHEME".into(), "ORIGIN".into()])
-        .chain(rows.iter().cloned())
-        .map(|[name, scheme, origin]| {
-            format!("{name:name_width$}  {scheme:scheme_width$}  {origin}\n")
+    let widths: Vec<usize> = (0..COLUMNS.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].len())
+                .chain([COLUMNS[column].len()])
+                .max()
+                .unwrap_or_default()
+        })
+        .collect();
+    std::iter::once(COLUMNS.map(str::to_string))
+        .chain(rows)
+        .map(|row| {
+            let (last, aligned) = row.split_last().expect("six columns");
+            let mut line: String = aligned
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:width$}  "))
+                .collect();
+            line.push_str(last);
+            line.push('\n');
+            line
         })
         .collect()
 }
@@ -78,7 +106,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_aligns_name_scheme_and_origin() {
+    fn the_table_aligns_scheme_headers_tolerance_handshake_and_origin() {
         let table = table(&ProviderRegistry::built_in().unwrap());
         let lines: Vec<&str> = table.lines().collect();
         let scheme_column = lines[0].find("SCHEME").unwrap();
@@ -89,7 +117,36 @@ mod tests {
             assert!(name.ends_with("  ") && !rest.starts_with(' '), "{table}");
             assert_eq!(&line[origin_column..], "built-in", "{table}");
         }
-        let stripe = lines.iter().find(|line| line.starts_with("stripe "));
-        assert!(stripe.unwrap().contains(" hmac "), "{table}");
+        let row = |name: &str| {
+            let prefix = format!("{name} ");
+            let line = lines.iter().find(|line| line.starts_with(&prefix)).unwrap();
+            line.split_whitespace().collect::<Vec<_>>()
+        };
+        assert_eq!(
+            row("stripe"),
+            [
+                "stripe",
+                "hmac",
+                "Stripe-Signature",
+                "300s",
+                "-",
+                "built-in"
+            ]
+        );
+        assert_eq!(
+            row("slack"),
+            [
+                "slack",
+                "hmac",
+                "X-Slack-Signature,X-Slack-Request-Timestamp",
+                "300s",
+                "slack",
+                "built-in"
+            ]
+        );
+        assert_eq!(
+            row("twitch")[2],
+            "Twitch-Eventsub-Message-Signature,Twitch-Eventsub-Message-Timestamp,Twitch-Eventsub-Message-Id"
+        );
     }
 }

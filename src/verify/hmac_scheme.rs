@@ -154,6 +154,23 @@ impl Scheme for HmacScheme {
         Ok(SecretKey::mac(self.algorithm, &self.secret.bytes(secret)?))
     }
 
+    fn headers(&self) -> Vec<&str> {
+        let timestamp = match self.timestamp.as_ref().map(|rule| &rule.source) {
+            Some(TimestampSource::Header(name)) => Some(name.as_str()),
+            _ => None,
+        };
+        let id = self
+            .template
+            .uses_id()
+            .then_some(self.id_header.as_deref())
+            .flatten();
+        std::iter::once(self.header.as_str())
+            .chain(timestamp)
+            .chain(id)
+            .chain(self.template.headers())
+            .collect()
+    }
+
     fn default_tolerance_secs(&self) -> Option<u64> {
         self.timestamp.as_ref().map(|rule| rule.tolerance_secs)
     }

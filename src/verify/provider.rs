@@ -115,6 +115,11 @@ impl Provider {
         self.scheme.name()
     }
 
+    /// The request headers verification reads.
+    pub fn headers(&self) -> Vec<&str> {
+        self.scheme.headers()
+    }
+
     /// What `sign` takes as its secret: the configured secret, or a private key file.
     pub fn signing_input(&self) -> SigningInput {
         self.scheme.signing_input()

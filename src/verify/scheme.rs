@@ -30,6 +30,10 @@ pub(super) trait Scheme: fmt::Debug + Send + Sync {
     /// scheme verifies with; the error says what was expected and never contains the secret.
     fn decode_key(&self, secret: &str) -> Result<SecretKey, String>;
 
+    /// The request headers verification reads (signature, timestamp, signed headers), for
+    /// `hookgate providers`.
+    fn headers(&self) -> Vec<&str>;
+
     /// The timestamp tolerance the file sets; `None` when nothing signed carries a time.
     fn default_tolerance_secs(&self) -> Option<u64> {
         None

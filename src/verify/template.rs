@@ -84,6 +84,14 @@ impl Template {
         self.parts.contains(&Part::Id)
     }
 
+    /// The headers the signed string includes with `{header:Name}`.
+    pub(super) fn headers(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Header(name) => Some(&**name),
+            _ => None,
+        })
+    }
+
     /// Feeds the signed string to `sink` piece by piece. A value the template needs but the
     /// request lacks is a missing signature: the signature cannot be checked without it.
     pub(super) fn render(

@@ -63,6 +63,10 @@ impl Scheme for TwilioScheme {
         "twilio"
     }
 
+    fn headers(&self) -> Vec<&str> {
+        vec![self.header.as_str()]
+    }
+
     fn decode_key(&self, secret: &str) -> Result<SecretKey, String> {
         Ok(SecretKey::mac(Algorithm::Sha1, &self.secret.bytes(secret)?))
     }
