@@ -25,9 +25,7 @@ pub(super) async fn get(
         .ok_or(IngestError::UnknownSource)?;
     let provider = &source.provider;
     let answer = provider
-        .answers_get()
-        .then(|| provider.handshake_get(req.query_string(), &source.options, &source.keys))
-        .flatten()
+        .handshake_get(req.query_string(), &source.options, &source.keys)
         .ok_or(IngestError::MethodNotAllowed)?;
     match answer {
         Ok(answer) => {

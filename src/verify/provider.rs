@@ -167,13 +167,8 @@ impl Provider {
         self.accepted_response.as_ref()
     }
 
-    /// Whether this provider checks endpoints with GET requests (else a GET is `405`).
-    pub fn answers_get(&self) -> bool {
-        self.handshake()
-            .is_some_and(|handshake| handshake.answers_get())
-    }
-
-    /// The answer to a GET on the webhook path with this raw query string.
+    /// The answer to a GET on the webhook path with this raw query string; `None` for providers
+    /// that send no GET requests.
     pub fn handshake_get(
         &self,
         query: &str,

@@ -39,12 +39,7 @@ async fn postgres_down_means_503_with_retry_after_and_ingest_recovers_after_rest
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(json(refused).await["code"], "storage_unavailable");
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.admin))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.readyz().await;
     assert_eq!(ready.status(), 503);
 
     pg.start_again();
@@ -61,12 +56,7 @@ async fn postgres_down_means_503_with_retry_after_and_ingest_recovers_after_rest
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.admin))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.readyz().await;
     assert_eq!(ready.status(), 200);
     app.stop().await;
 }

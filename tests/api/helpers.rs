@@ -370,6 +370,15 @@ impl TestApp {
             .expect("request reaches the admin listener")
     }
 
+    /// `GET /readyz` on the admin listener.
+    pub async fn readyz(&self) -> reqwest::Response {
+        self.http
+            .get(format!("{}/readyz", self.admin))
+            .send()
+            .await
+            .expect("request reaches the admin listener")
+    }
+
     /// POSTs `body` to an admin `path` with the admin token.
     pub async fn admin_post(&self, path: &str, body: impl Into<Vec<u8>>) -> reqwest::Response {
         self.http

@@ -150,12 +150,7 @@ async fn with_redis_down_ingest_and_deduplication_still_work() {
     let sent = github_headers(&body, "delivery-no-redis");
     assert_eq!(app.post("github", &sent, body.clone()).await.status(), 202);
     assert_eq!(app.post("github", &sent, body.clone()).await.status(), 200);
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.admin))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.readyz().await;
     assert_eq!(ready.status(), 200);
     assert_eq!(json(ready).await["redis"], "degraded");
     app.stop().await;

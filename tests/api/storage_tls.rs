@@ -169,12 +169,7 @@ async fn deduplication_uses_redis_over_tls_with_a_private_ca() {
     assert_eq!(again.status(), 200);
     assert_eq!(json(again).await["status"], "duplicate");
 
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.admin))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.readyz().await;
     let ready = json(ready).await;
     assert_eq!(ready["redis"], "up", "{ready}");
     // The accepted event's dedupe key is in this Redis, read back over TLS.

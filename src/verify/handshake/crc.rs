@@ -43,10 +43,6 @@ pub(super) struct XCrc;
 const CRC: &str = "crc";
 
 impl Handshake for XCrc {
-    fn answers_get(&self) -> bool {
-        true
-    }
-
     fn get(
         &self,
         query: &str,

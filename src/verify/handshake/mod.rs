@@ -123,12 +123,8 @@ pub struct Refused {
 
 /// One provider's handshake. Each method answers `None` when the request is not its handshake.
 pub(super) trait Handshake: fmt::Debug + Send + Sync {
-    /// Whether GET requests are this provider's (a GET on any other source is `405`).
-    fn answers_get(&self) -> bool {
-        false
-    }
-
-    /// Answers a GET on the webhook path, given its raw query string.
+    /// Answers a GET on the webhook path, given its raw query string; `None` for providers
+    /// that send no GET requests (the GET is then `405`).
     fn get(
         &self,
         _query: &str,

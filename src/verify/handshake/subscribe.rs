@@ -16,10 +16,6 @@ pub(super) struct MetaSubscribe;
 const SUBSCRIBE: &str = "subscribe";
 
 impl Handshake for MetaSubscribe {
-    fn answers_get(&self) -> bool {
-        true
-    }
-
     fn get(
         &self,
         query: &str,
@@ -58,10 +54,6 @@ impl Handshake for MetaSubscribe {
 pub(super) struct DropboxChallenge;
 
 impl Handshake for DropboxChallenge {
-    fn answers_get(&self) -> bool {
-        true
-    }
-
     fn get(
         &self,
         query: &str,
