@@ -12,6 +12,7 @@ mod egress_proxy;
 mod events_cli;
 mod handshakes;
 mod helpers;
+mod hostile_input;
 mod https_delivery;
 mod independent_sign;
 mod ingest;
