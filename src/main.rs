@@ -1,3 +1,5 @@
+use std::io::Write;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     hookgate::telemetry::init();
@@ -5,7 +7,8 @@ async fn main() -> std::process::ExitCode {
     match hookgate::cli::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!, which panics when standard error is gone: the exit code still tells.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -24,6 +24,7 @@ const DELIVERY_SECONDS: &str = "hookgate_delivery_duration_seconds";
 const QUEUE_DEPTH: &str = "hookgate_queue_depth";
 const QUEUE_OLDEST_SECONDS: &str = "hookgate_queue_oldest_pending_seconds";
 const CIRCUIT_STATE: &str = "hookgate_circuit_state";
+const LOG_LINES_DROPPED: &str = "hookgate_log_lines_dropped_total";
 
 /// The `source` label of requests to a source that is not configured.
 pub const UNKNOWN_SOURCE: &str = "unknown";
@@ -102,6 +103,10 @@ fn describe() {
         CIRCUIT_STATE,
         "Circuit breaker per destination: 0 closed, 1 open, 2 half-open"
     );
+    describe_counter!(
+        LOG_LINES_DROPPED,
+        "Log lines that could not be written (standard error closed, or its reader gone)"
+    );
 }
 
 /// Registers `GET /metrics` (Prometheus text format, no auth).
@@ -148,6 +153,11 @@ pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) 
 /// The pause before the next gauge refresh, after one that took `took`.
 fn gauge_pause(took: Duration) -> Duration {
     GAUGE_INTERVAL.max(took * GAUGE_COST_FACTOR)
+}
+
+/// A log line could not be written and was dropped.
+pub fn log_line_dropped() {
+    counter!(LOG_LINES_DROPPED).increment(1);
 }
 
 /// The circuit breaker of `destination` is in `state`.

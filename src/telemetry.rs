@@ -4,6 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use std::io::{self, Write};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -18,8 +19,9 @@ pub fn init() {
     let json = std::env::var("HOOKGATE_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(|| LossyStderr)
+        .log_internal_errors(false)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()));
     let installed = if json {
         builder.json().flatten_event(true).try_init()
     } else {
@@ -27,6 +29,28 @@ pub fn init() {
     };
     // A second call (tests start many apps in one process) keeps the first subscriber.
     drop(installed);
+}
+
+/// Standard error for log lines, where a line that cannot be written (the reader of a piped
+/// stderr has gone, as when `hookgate serve | tee` is interrupted) is dropped and counted
+/// instead of failing. A failing log write must never cost a request its answer or stop a
+/// shutdown, and tracing-subscriber would report it with `eprintln!`, which panics on that
+/// same dead stderr (hence also `log_internal_errors(false)`).
+struct LossyStderr;
+
+impl Write for LossyStderr {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        if io::stderr().write_all(line).is_err() {
+            crate::metrics::log_line_dropped();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Standard error is unbuffered; a failed flush has nothing left to lose.
+        let _ = io::stderr().flush();
+        Ok(())
+    }
 }
 
 /// Middleware: takes a sane incoming `X-Request-Id` or makes one, runs the request inside a

@@ -16,6 +16,7 @@ mod hostile_input;
 mod https_delivery;
 mod independent_sign;
 mod ingest;
+mod log_sink;
 mod observability;
 mod operator_log;
 mod overload;

@@ -46,7 +46,8 @@ pub fn empty_dir() -> PathBuf {
 /// A running `hookgate serve`.
 pub struct ServeProcess {
     child: Child,
-    logs: Lines<BufReader<ChildStderr>>,
+    /// Its standard error; `None` once the test stopped reading it (and closed the pipe).
+    logs: Option<Lines<BufReader<ChildStderr>>>,
     startup_logs: Vec<String>,
     config: PathBuf,
     /// Base URL of the ingest listener.
@@ -114,7 +115,7 @@ impl ServeProcess {
         ServeProcess {
             admin: format!("http://{admin}"),
             child,
-            logs,
+            logs: Some(logs),
             startup_logs,
             config,
             ingest: format!("http://{address}"),
@@ -145,7 +146,14 @@ impl ServeProcess {
 
     /// Everything logged after startup (call after exit).
     pub fn remaining_logs(&mut self) -> Vec<String> {
-        self.logs.by_ref().map_while(Result::ok).collect()
+        let logs = self.logs.as_mut().expect("logs are still read");
+        logs.map_while(Result::ok).collect()
+    }
+
+    /// Closes the read end of its standard error, as when the reader of `hookgate serve | tee`
+    /// dies: every later log write fails.
+    pub fn stop_reading_logs(&mut self) {
+        self.logs = None;
     }
 
     /// Everything logged, from the start (call after exit).
