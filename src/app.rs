@@ -240,6 +240,7 @@ impl Application {
                 max_body_bytes: config.server.max_body_bytes,
                 inline,
                 trust_forwarded_headers: config.server.trust_forwarded_headers,
+                request_timeout: Duration::from_millis(config.server.request_timeout_ms),
             });
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);

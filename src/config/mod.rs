@@ -105,6 +105,11 @@ pub struct ServerConfig {
     /// wait in the kernel's accept queue, so memory stays bounded under a connection flood.
     #[serde(deserialize_with = "env_value::number")]
     pub max_connections: usize,
+    /// A webhook's body must have arrived within this many milliseconds of its request head
+    /// (itself due within 5 s of the connection); a slower one is answered `408` and its
+    /// connection closed, so clients that trickle bodies cannot hold connections.
+    #[serde(deserialize_with = "env_value::number")]
+    pub request_timeout_ms: u64,
     /// Serve ingest over TLS with this certificate (reloaded on `SIGHUP`).
     pub tls: Option<ListenerTlsConfig>,
     /// Serve the admin API over TLS with this certificate (reloaded on `SIGHUP`).
@@ -125,6 +130,7 @@ impl Default for ServerConfig {
             providers_dir: None,
             max_queue_wait_ms: 250,
             max_connections: 10_000,
+            request_timeout_ms: 30_000,
             tls: None,
             admin_tls: None,
             trust_forwarded_headers: false,

@@ -65,6 +65,9 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.max_connections == 0 {
         return invalid("server.max_connections", "must be at least 1");
     }
+    if server.request_timeout_ms == 0 {
+        return invalid("server.request_timeout_ms", "must be at least 1");
+    }
     Ok(())
 }
 

@@ -18,6 +18,8 @@ pub enum IngestError {
     TooLarge { limit: usize },
     #[error("request body could not be read: {0}")]
     UnreadableBody(String),
+    #[error("the body did not arrive within {} ms", limit.as_millis())]
+    RequestTimeout { limit: std::time::Duration },
     #[error("signature rejected: {}", .0.code())]
     Rejected(Rejection),
     #[error(transparent)]
@@ -32,6 +34,7 @@ impl IngestError {
             IngestError::MethodNotAllowed => "method_not_allowed".into(),
             IngestError::TooLarge { .. } => "too_large".into(),
             IngestError::UnreadableBody(_) => "unreadable_body".into(),
+            IngestError::RequestTimeout { .. } => "request_timeout".into(),
             IngestError::Rejected(rejection) => format!("rejected_{}", rejection.code()).into(),
             IngestError::NotStored(CommitError::Overloaded) => "overloaded".into(),
             IngestError::NotStored(_) => "unavailable".into(),
@@ -46,6 +49,7 @@ impl ResponseError for IngestError {
             IngestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            IngestError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
             IngestError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -67,6 +71,11 @@ impl ResponseError for IngestError {
             IngestError::UnreadableBody(_) => {
                 Problem::new(status, "unreadable_body", "Request body could not be read")
             }
+            IngestError::RequestTimeout { limit } => {
+                Problem::new(status, "request_timeout", "Request body too slow").with_detail(
+                    format!("the body did not arrive within {} ms", limit.as_millis()),
+                )
+            }
             IngestError::Rejected(rejection) => {
                 Problem::new(status, rejection.code(), "Webhook signature rejected")
             }
@@ -80,10 +89,19 @@ impl ResponseError for IngestError {
             ),
         };
         let mut response = problem.response();
-        if let IngestError::MethodNotAllowed = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        let headers = response.headers_mut();
+        match self {
+            IngestError::MethodNotAllowed => {
+                headers.insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            }
+            // The rest of the body is never read: the connection cannot carry another request.
+            IngestError::RequestTimeout { .. } => {
+                headers.insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+            }
+            _ => {}
         }
         response
     }

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -35,6 +35,8 @@ pub struct IngestState {
     pub inline: Option<InlineDispatch>,
     /// `[server] trust_forwarded_headers`: signed URLs may come from forwarding headers.
     pub trust_forwarded_headers: bool,
+    /// `[server] request_timeout_ms`: how long a body may take to arrive.
+    pub request_timeout: Duration,
 }
 
 #[derive(Serialize)]
@@ -93,7 +95,14 @@ async fn store_webhook(
     source: &Source,
 ) -> Result<Handled, IngestError> {
     let received_at = OffsetDateTime::now_utc();
-    let body = read_body(req, payload, state.max_body_bytes).await?;
+    let body = tokio::time::timeout(
+        state.request_timeout,
+        read_body(req, payload, state.max_body_bytes),
+    )
+    .await
+    .map_err(|_| IngestError::RequestTimeout {
+        limit: state.request_timeout,
+    })??;
 
     let url = signed_url(req, source, state.trust_forwarded_headers);
     let request = Request {

@@ -28,6 +28,7 @@ mod replays;
 mod secrets;
 mod signed_urls;
 mod sink;
+mod slow_clients;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;
