@@ -23,6 +23,7 @@ mod overload;
 mod private_pg;
 mod process;
 mod providers;
+mod read_only_database;
 mod readme;
 mod replays;
 mod secrets;
