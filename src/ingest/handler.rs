@@ -167,10 +167,7 @@ async fn store_webhook(
         .inline
         .as_ref()
         .map(|inline| inline.reserve(&mut event));
-    let outcome = state.writer.commit(event).await?;
-    if let Some(handover) = handover {
-        handover.complete(outcome);
-    }
+    let outcome = state.writer.commit(event, handover).await?;
     log::stored(source, &log::Stored::new(outcome, &identity, deliveries));
     let event_id = identity.event_id;
     if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {

@@ -7,6 +7,7 @@
 //! that still waited past the hard deadline is answered "overloaded" without being written.
 
 use super::admission::{Admission, QUEUE_FLOOR};
+use crate::delivery::inline::Handover;
 use crate::store::{EventWriter, InsertOutcome, NewEvent, Store, StoreError};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -65,6 +66,10 @@ pub type CommitHook = Arc<dyn Fn(usize) + Send + Sync>;
 
 struct Job {
     event: NewEvent,
+    /// The event's deliveries reserved for local workers: handed over by the writer once the
+    /// commit stored the event, so that a client hanging up before its answer (which cancels
+    /// its request) does not leave them waiting for their lease to run out.
+    handover: Option<Handover>,
     reply: oneshot::Sender<Result<InsertOutcome, CommitError>>,
     queued_at: Instant,
 }
@@ -119,10 +124,15 @@ impl CommitWriter {
         (CommitWriter { sender, admission }, tasks)
     }
 
-    /// Queues `event` and waits until it is durably committed (or found to be a duplicate).
-    /// Answers [`CommitError::Overloaded`] at once, without queueing, when the queue is
-    /// expected to take longer than `max_queue_wait` to drain.
-    pub async fn commit(&self, event: NewEvent) -> Result<InsertOutcome, CommitError> {
+    /// Queues `event` and waits until it is durably committed (or found to be a duplicate);
+    /// `handover` is completed with the outcome by the writer itself. Answers
+    /// [`CommitError::Overloaded`] at once, without queueing, when the queue is expected to
+    /// take longer than `max_queue_wait` to drain.
+    pub async fn commit(
+        &self,
+        event: NewEvent,
+        handover: Option<Handover>,
+    ) -> Result<InsertOutcome, CommitError> {
         if !self.admits() {
             return Err(CommitError::Overloaded);
         }
@@ -131,6 +141,7 @@ impl CommitWriter {
         self.sender
             .try_send(Job {
                 event,
+                handover,
                 reply,
                 queued_at,
             })
@@ -245,8 +256,12 @@ impl WriterTask {
             .map(|job| job.queued_at)
             .min()
             .unwrap_or(started);
-        let (events, replies): (Vec<NewEvent>, Vec<_>) =
-            batch.into_iter().map(|job| (job.event, job.reply)).unzip();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for job in batch {
+            events.push(job.event);
+            replies.push((job.reply, job.handover));
+        }
         lock(&self.admission)
             .estimator()
             .batch_started(events.len(), started);
@@ -275,14 +290,17 @@ impl WriterTask {
                     .filter(|o| matches!(o, InsertOutcome::Accepted(_)))
                     .count();
                 (self.on_commit)(accepted);
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                for ((reply, handover), outcome) in replies.into_iter().zip(outcomes) {
+                    if let Some(handover) = handover {
+                        handover.complete(outcome);
+                    }
                     let _ = reply.send(Ok(outcome));
                 }
             }
             Err(err) => {
                 tracing::error!(error = %err, batch = events.len(), "commit failed; answering 503");
                 let message = err.to_string();
-                for reply in replies {
+                for (reply, _given_back) in replies {
                     let _ = reply.send(Err(CommitError::Unavailable(message.clone())));
                 }
             }

@@ -1,5 +1,6 @@
 //! Integration tests: a real hookgate against real Postgres and Redis.
 
+mod abandoned_requests;
 mod admin;
 mod admin_lookup;
 mod catalogue;
