@@ -34,3 +34,4 @@ mod slow_clients;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;
+mod two_instances;

@@ -1,0 +1,102 @@
+//! Two `hookgate serve` processes on one database, load split across them, one killed with
+//! `kill -9`: every acknowledged event is delivered, by the survivor where needed, and no
+//! delivery is ever attempted by both at once.
+
+use crate::durability::post_github;
+use crate::helpers::*;
+use crate::process::ServeProcess;
+use crate::sink::{Reply, Sink};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+const EVENTS: usize = 80;
+const BURST: usize = 20;
+/// How long the destination takes to answer (so the victim dies with deliveries in flight):
+/// two arrivals of one delivery closer than this would mean it was in flight twice at once.
+const ANSWER_DELAY: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_work_and_the_survivor_finishes_it() {
+    let sink = Sink::start(vec![], Reply::status(200).after(ANSWER_DELAY));
+    let database = create_database(&server_url()).await;
+    let billing = Dest::at(&sink.url, "timeout_ms = 2000");
+    let config = config_text(&database.url, &billing, &Dest::default(), "");
+    let survivor = ServeProcess::start(&config);
+    let victim = ServeProcess::start(&config);
+
+    let mut acked = HashSet::new();
+    for n in 0..EVENTS {
+        let ingest = if n % 2 == 0 {
+            &survivor.ingest
+        } else {
+            &victim.ingest
+        };
+        acked.insert(post_github(ingest).await);
+    }
+    // A burst to the victim, killed while its deliveries are in flight at the destination.
+    let burst = (0..BURST).map(|_| post_github(&victim.ingest));
+    acked.extend(futures_util::future::join_all(burst).await);
+    tokio::time::sleep(ANSWER_DELAY / 3).await;
+    victim.signal("KILL");
+    let killed_at = std::time::Instant::now();
+    for _ in 0..EVENTS / 2 {
+        acked.insert(post_github(&survivor.ingest).await);
+    }
+
+    // Delivered as the database records it: the victim's in-flight attempts reached the
+    // destination but were never recorded, so they count only once the survivor redid them.
+    let db = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM deliveries WHERE destination_id = 'billing' AND state = 'delivered'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        if delivered as usize == acked.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{delivered} of {} acknowledged events delivered",
+            acked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let received = sink.received();
+    let delivered: HashSet<&str> = received
+        .iter()
+        .map(|r| r.header("X-Hookgate-Event-Id"))
+        .collect();
+    assert!(acked.iter().all(|id| delivered.contains(id.as_str())));
+
+    let mut arrivals: HashMap<&str, Vec<std::time::Instant>> = HashMap::new();
+    for r in &received {
+        arrivals
+            .entry(r.header("Idempotency-Key"))
+            .or_default()
+            .push(r.at);
+    }
+    let mut repeated = 0;
+    for (key, mut times) in arrivals {
+        times.sort();
+        repeated += times.len() - 1;
+        for pair in times.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= ANSWER_DELAY,
+                "{key} was in flight twice at once"
+            );
+            // Only an attempt in flight at the kill (its outcome never recorded) is repeated.
+            assert!(
+                pair[0] < killed_at && pair[1] > killed_at,
+                "{key} was delivered twice although no process died during its attempt"
+            );
+        }
+    }
+    eprintln!(
+        "two instances: {} acknowledged, {} deliveries, {repeated} repeated after the kill",
+        acked.len(),
+        received.len()
+    );
+}
