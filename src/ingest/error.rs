@@ -42,6 +42,8 @@ impl ResponseError for IngestError {
             IngestError::UnknownSource => StatusCode::NOT_FOUND,
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            // Authentic, but from a topic this source does not take.
+            IngestError::Rejected(Rejection::TopicNotAllowed) => StatusCode::FORBIDDEN,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
             IngestError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -59,6 +61,11 @@ impl ResponseError for IngestError {
             IngestError::UnreadableBody(_) => {
                 Problem::new(status, "unreadable_body", "Request body could not be read")
             }
+            IngestError::Rejected(Rejection::TopicNotAllowed) => Problem::new(
+                status,
+                Rejection::TopicNotAllowed.code(),
+                "Topic not accepted by this source",
+            ),
             IngestError::Rejected(rejection) => {
                 Problem::new(status, rejection.code(), "Webhook signature rejected")
             }

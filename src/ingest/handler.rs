@@ -75,13 +75,22 @@ async fn store_webhook(
     let body = read_body(req, payload, state.max_body_bytes).await?;
 
     let url = signed_url(req, source, state.trust_forwarded_headers);
-    let request = Request {
+    let mut request = Request {
         headers: &ActixHeaders(req.headers()),
         body: &body,
         url: &url,
         now_unix: received_at.unix_timestamp(),
         options: &source.options,
+        certificate: None,
     };
+    // The signing certificate the request names (AWS SNS, PayPal): fetched from an allowed URL
+    // or cached, the one step of verification that waits on the network.
+    let certificate = source
+        .provider
+        .fetch_certificate(&request)
+        .await
+        .map_err(IngestError::Rejected)?;
+    request.certificate = certificate.as_deref();
     source
         .provider
         .verify(&request, &source.keys, source.tolerance_secs)
