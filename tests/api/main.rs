@@ -27,3 +27,4 @@ mod sink;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;
+mod x509_sources;
