@@ -83,6 +83,7 @@ fn verify(c: &mut Criterion) {
                 url: URL,
                 now_unix: now,
                 options: SourceOptions::NONE,
+                certificate: None,
             };
             provider
                 .verify(&request, &keys, None)

@@ -191,6 +191,10 @@ mod tests {
         assert_eq!(key, r#"sources[0] ("s").secrets"#);
         assert!(why.starts_with("no secret"), "{why}");
         assert!(build("[[sources]]\nid = \"n\"\nprovider = \"notion\"\n").is_ok());
+        assert!(build("[[sources]]\nid = \"a\"\nprovider = \"aws-sns\"\nsecrets = []\n").is_ok());
+        let paypal =
+            "[[sources]]\nid = \"p\"\nprovider = \"paypal\"\nwebhook_id = \"1JE4291016473214C\"\n";
+        assert!(build(paypal).is_ok());
     }
 
     #[test]

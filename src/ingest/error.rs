@@ -50,6 +50,8 @@ impl ResponseError for IngestError {
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             IngestError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            // Authentic, but from a topic this source does not take.
+            IngestError::Rejected(Rejection::TopicNotAllowed) => StatusCode::FORBIDDEN,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
             IngestError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -76,6 +78,11 @@ impl ResponseError for IngestError {
                     format!("the body did not arrive within {} ms", limit.as_millis()),
                 )
             }
+            IngestError::Rejected(Rejection::TopicNotAllowed) => Problem::new(
+                status,
+                Rejection::TopicNotAllowed.code(),
+                "Topic not accepted by this source",
+            ),
             IngestError::Rejected(rejection) => {
                 Problem::new(status, rejection.code(), "Webhook signature rejected")
             }

@@ -105,17 +105,25 @@ async fn store_webhook(
     })??;
 
     let url = signed_url(req, source, state.trust_forwarded_headers);
-    let request = Request {
+    let mut request = Request {
         headers: &ActixHeaders(req.headers()),
         body: &body,
         url: &url,
         now_unix: received_at.unix_timestamp(),
         options: &source.options,
+        certificate: None,
     };
     let provider = &source.provider;
     if let Some(answer) = provider.handshake_unsigned(&request) {
         return Ok(Handled::Handshake(answer));
     }
+    // The signing certificate the request names (AWS SNS, PayPal): fetched from an allowed URL
+    // or cached, the one step of verification that waits on the network.
+    let certificate = provider
+        .fetch_certificate(&request)
+        .await
+        .map_err(IngestError::Rejected)?;
+    request.certificate = certificate.as_deref();
     let key = provider
         .verify(&request, &source.keys, source.tolerance_secs)
         .map_err(IngestError::Rejected)?;

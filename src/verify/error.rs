@@ -54,6 +54,21 @@ pub enum Rejection {
     SignatureMismatch,
     #[error("token does not match")]
     TokenMismatch,
+    /// The body is not a message in the provider's signed format (an SNS message, say).
+    #[error("message malformed")]
+    MalformedMessage,
+    /// The signing certificate's URL is not on the allowed list; nothing was fetched.
+    #[error("certificate URL not allowed")]
+    CertificateUrlRefused,
+    /// The signing certificate could not be fetched (network, timeout, status, size).
+    #[error("certificate unavailable")]
+    CertificateUnavailable,
+    /// The fetched certificate is unusable: not PEM X.509, not RSA, or not valid now.
+    #[error("certificate invalid")]
+    CertificateInvalid,
+    /// A verified AWS SNS message from a topic the source does not accept (HTTP 403).
+    #[error("topic not allowed")]
+    TopicNotAllowed,
 }
 
 impl Rejection {
@@ -67,6 +82,11 @@ impl Rejection {
             Rejection::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             Rejection::SignatureMismatch => "signature_mismatch",
             Rejection::TokenMismatch => "token_mismatch",
+            Rejection::MalformedMessage => "message_malformed",
+            Rejection::CertificateUrlRefused => "certificate_url_refused",
+            Rejection::CertificateUnavailable => "certificate_unavailable",
+            Rejection::CertificateInvalid => "certificate_invalid",
+            Rejection::TopicNotAllowed => "topic_not_allowed",
         }
     }
 }

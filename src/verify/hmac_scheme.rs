@@ -50,14 +50,14 @@ impl HmacScheme {
         event_id: Option<&Location>,
     ) -> Result<HmacScheme, Invalid> {
         let required = |key| Invalid::new(key, "required with scheme = \"hmac\"");
+        let signature = file.signature("hmac")?;
         let algorithm = file.algorithm.ok_or_else(|| required("algorithm"))?;
-        let encoding = file
-            .signature
+        let encoding = signature
             .encoding
             .ok_or_else(|| required("signature.encoding"))?;
         let template = Template::compile(file.signed.as_deref().ok_or_else(|| required("signed"))?)
             .map_err(|reason| Invalid::new("signed", reason))?;
-        let layout = Layout::compile(&file.signature)?;
+        let layout = Layout::compile(signature)?;
         let timestamp = file
             .timestamp
             .as_ref()
@@ -80,7 +80,7 @@ impl HmacScheme {
             secret: SecretFormat::new(&file.secret),
             algorithm,
             encoding,
-            header: file.signature.header.clone(),
+            header: signature.header.clone(),
             layout,
             template,
             timestamp,

@@ -100,6 +100,7 @@ mod tests {
             url: "https://example.com/",
             now_unix: 0,
             options: SourceOptions::NONE,
+            certificate: None,
         }
     }
 

@@ -4,6 +4,10 @@
 //! [`Provider`]; each request is then checked with [`Provider::verify`] against the source's
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
+mod aws_sns;
+mod cert_url;
+mod certificate;
+mod certificate_cache;
 mod error;
 mod handshake;
 mod headers;
@@ -11,6 +15,7 @@ mod hmac_scheme;
 mod identity;
 mod key;
 mod mac;
+mod paypal;
 mod provider;
 mod registry;
 mod schema;
@@ -25,6 +30,7 @@ mod twilio;
 #[cfg(test)]
 mod provider_tests;
 
+pub use certificate::SigningCertificate;
 pub use error::{ProviderError, Rejection};
 pub use handshake::{Answer, HandshakeRecord, Refused};
 pub use headers::HeaderSource;
@@ -47,6 +53,9 @@ pub struct Request<'a> {
     pub now_unix: i64,
     /// The source's provider-specific keys.
     pub options: &'a SourceOptions,
+    /// The signing certificate the request names (AWS SNS, PayPal), from
+    /// [`Provider::fetch_certificate`]; `None` for every other provider.
+    pub certificate: Option<&'a SigningCertificate>,
 }
 
 /// The `[[sources]]` keys that only some providers read; [`Provider::check_options`] refuses a

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::certificate_cache::CertificateCache;
 use super::error::Invalid;
 use super::handshake::{self, Answer, Handshake, HandshakeName, Refused};
 use super::identity::{Identity, Location};
@@ -9,7 +10,9 @@ use super::key::SecretEncoding;
 use super::schema::{LocationSpec, ProviderFile};
 use super::scheme::{self, Scheme, SigningInput};
 use super::secret_hints::SecretHints;
-use super::{EventIdentity, ProviderError, Rejection, Request, SecretKey, SourceOptions};
+use super::{
+    EventIdentity, ProviderError, Rejection, Request, SecretKey, SigningCertificate, SourceOptions,
+};
 
 /// The fixed answer a provider requires to an accepted webhook (`[response]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct Provider {
     pub(super) identity: Identity,
     /// The event type `sign` sends when the type travels in a header.
     pub(super) type_example: Option<String>,
+    /// Signing certificates fetched for this provider's requests, by URL.
+    certificates: CertificateCache,
 }
 
 impl Provider {
@@ -102,6 +107,7 @@ impl Provider {
             scheme,
             identity: Identity { id, kind },
             type_example,
+            certificates: CertificateCache::default(),
         })
     }
 
@@ -153,12 +159,27 @@ impl Provider {
     }
 
     /// Whether a source of this provider must have a secret (Notion's may not yet: its first
-    /// request brings it).
+    /// request brings it; AWS SNS and PayPal sign with a certificate fetched per request).
     pub fn requires_secrets(&self) -> bool {
-        !self
-            .handshake
-            .as_ref()
-            .is_some_and(|(_, handshake)| handshake.allows_no_secret())
+        self.scheme.requires_secrets()
+            && !self
+                .handshake
+                .as_ref()
+                .is_some_and(|(_, handshake)| handshake.allows_no_secret())
+    }
+
+    /// The signing certificate `req` names, from the cache or fetched from its URL once that
+    /// is allowed for the source; `None` for providers that verify with configured keys. This
+    /// is the only step of verification that waits on the network: call it before
+    /// [`Provider::verify`] and put the result in the request's `certificate`.
+    pub async fn fetch_certificate(
+        &self,
+        req: &Request<'_>,
+    ) -> Result<Option<Arc<SigningCertificate>>, Rejection> {
+        match self.scheme.certificate_url(req)? {
+            Some(url) => self.certificates.get(&url).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The answer to an accepted (or duplicate) webhook where the provider demands one; `None`:

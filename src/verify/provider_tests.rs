@@ -9,6 +9,7 @@ use super::*;
 
 mod catalogue;
 mod original;
+mod x509;
 
 fn registry() -> &'static ProviderRegistry {
     static REGISTRY: OnceLock<ProviderRegistry> = OnceLock::new();
@@ -90,6 +91,7 @@ impl Vector {
             url: self.url,
             now_unix: now,
             options: SourceOptions::NONE,
+            certificate: None,
         };
         provider(self.provider)
             .verify(&request, &self.keys(secrets), tolerance)
@@ -116,6 +118,7 @@ fn all_shipped_providers_load() {
         names,
         [
             "alchemy",
+            "aws-sns",
             "bitbucket",
             "calendly",
             "checkout",
@@ -136,6 +139,7 @@ fn all_shipped_providers_load() {
             "notion",
             "paddle",
             "pagerduty",
+            "paypal",
             "paystack",
             "persona",
             "razorpay",
@@ -176,6 +180,7 @@ fn the_catalogue_table_has_one_row_per_provider() {
 #[test]
 fn every_vector_provider_is_shipped_and_every_provider_has_a_vector() {
     let mut tested: Vec<&str> = vectors().iter().map(|v| v.provider).collect();
+    tested.extend(x509::PROVIDERS);
     tested.sort_unstable();
     tested.dedup();
     let files: Vec<&str> = registry().entries().map(|(name, _)| name).collect();
@@ -386,6 +391,7 @@ fn identify_reads_where_the_file_says() {
             url: v.url,
             now_unix: v.now,
             options: SourceOptions::NONE,
+            certificate: None,
         };
         let got = provider(v.provider).identify(&request);
         let (id, kind) = v.identity;
@@ -411,6 +417,7 @@ fn sign_round_trips_through_verify() {
             url,
             now_unix: 1_800_000_010,
             options: SourceOptions::NONE,
+            certificate: None,
         };
         let other = provider.secret_key("whsec_YW5vdGhlcg==").unwrap();
         let keys = [other, provider.secret_key(v.secret).unwrap()];

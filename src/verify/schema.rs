@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::error::Invalid;
 use super::key::SecretEncoding;
 use super::mac::{Algorithm, Encoding};
 
@@ -16,7 +17,8 @@ pub(super) struct ProviderFile {
     pub signed: Option<String>,
     #[serde(default)]
     pub secret: SecretSpec,
-    pub signature: SignatureSpec,
+    /// Every scheme but `aws-sns` (whose signature is inside the body) requires it.
+    pub signature: Option<SignatureSpec>,
     pub timestamp: Option<TimestampSpec>,
     pub event_id: Option<LocationSpec>,
     pub event_type: Option<LocationSpec>,
@@ -24,6 +26,66 @@ pub(super) struct ProviderFile {
     pub handshake: Option<super::handshake::HandshakeName>,
     /// The answer this provider requires to an accepted webhook.
     pub response: Option<ResponseSpec>,
+}
+
+impl ProviderFile {
+    /// Refuses, by name, a scheme-specific key that `scheme` fixes itself (all but `allowed`).
+    pub(super) fn only_keys(&self, scheme: &str, allowed: &[&str]) -> Result<(), Invalid> {
+        match self.scheme_keys().find(|key| !allowed.contains(key)) {
+            Some(key) => Err(Invalid::new(
+                key,
+                format!("not used by scheme = \"{scheme}\""),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The scheme-specific keys this file sets.
+    fn scheme_keys(&self) -> impl Iterator<Item = &'static str> {
+        let secret = &self.secret;
+        let signature = |set: fn(&SignatureSpec) -> bool| self.signature.as_ref().is_some_and(set);
+        [
+            ("algorithm", self.algorithm.is_some()),
+            ("signed", self.signed.is_some()),
+            (
+                "secret",
+                secret.encoding != SecretEncoding::Raw
+                    || secret.prefix.is_some()
+                    || !secret.expected_prefixes.is_empty()
+                    || !secret.wrong_prefixes.is_empty(),
+            ),
+            ("signature", self.signature.is_some()),
+            ("signature.encoding", signature(|s| s.encoding.is_some())),
+            (
+                "signature.format",
+                signature(|s| s.format != HeaderFormat::Value),
+            ),
+            ("signature.prefix", signature(|s| s.prefix.is_some())),
+            (
+                "signature.pair_separator",
+                signature(|s| s.pair_separator.is_some()),
+            ),
+            (
+                "signature.kv_separator",
+                signature(|s| s.kv_separator.is_some()),
+            ),
+            ("signature.keys", signature(|s| s.keys.is_some())),
+            ("timestamp", self.timestamp.is_some()),
+            (
+                "timestamp.key",
+                self.timestamp.as_ref().is_some_and(|t| t.key.is_some()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+    }
+
+    /// The `[signature]` table, which `scheme` requires.
+    pub(super) fn signature(&self, scheme: &str) -> Result<&SignatureSpec, Invalid> {
+        self.signature.as_ref().ok_or_else(|| {
+            Invalid::new("signature", format!("required with scheme = \"{scheme}\""))
+        })
+    }
 }
 
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
@@ -43,6 +105,9 @@ pub(super) struct ResponseSpec {
 pub(super) enum SchemeName {
     Hmac,
     Twilio,
+    #[serde(rename = "aws-sns")]
+    AwsSns,
+    Paypal,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,9 +4,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use url::Url;
+
+use super::aws_sns::AwsSnsScheme;
 use super::error::Invalid;
 use super::hmac_scheme::HmacScheme;
 use super::identity::Location;
+use super::paypal::PaypalScheme;
 use super::schema::{ProviderFile, SchemeName};
 use super::sign::SignedRequest;
 use super::twilio::TwilioScheme;
@@ -49,6 +53,20 @@ pub(super) trait Scheme: fmt::Debug + Send + Sync {
         Ok(())
     }
 
+    /// Whether a source must configure a secret: not where the provider's certificate is
+    /// fetched instead (AWS SNS, PayPal).
+    fn requires_secrets(&self) -> bool {
+        true
+    }
+
+    /// The URL of the certificate `req` is signed with, once it is allowed for the source
+    /// (`certificate_url_refused` otherwise, before anything is fetched); `None` for schemes
+    /// that verify with configured keys. [`Scheme::verify`] then finds the fetched certificate
+    /// in `req.certificate`.
+    fn certificate_url(&self, _req: &Request<'_>) -> Result<Option<Url>, Rejection> {
+        Ok(None)
+    }
+
     /// Checks one request against every key, in constant time per comparison; `Ok` with the
     /// index of the first key that matches (a handshake answers with that key). Schemes without
     /// configured keys answer `Ok(0)`. `tolerance_secs` overrides
@@ -83,5 +101,7 @@ pub(super) fn compile(
     Ok(match file.scheme {
         SchemeName::Hmac => Arc::new(HmacScheme::compile(file, event_id)?),
         SchemeName::Twilio => Arc::new(TwilioScheme::compile(file)?),
+        SchemeName::AwsSns => Arc::new(AwsSnsScheme::compile(file)?),
+        SchemeName::Paypal => Arc::new(PaypalScheme::compile(file)?),
     })
 }

@@ -34,7 +34,7 @@ impl TwilioScheme {
     /// Accepts only `signature.header`: everything else is fixed by Twilio.
     pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
         let context = "by scheme = \"twilio\"";
-        let signature = &file.signature;
+        let signature = file.signature("twilio")?;
         for (key, set) in [
             ("algorithm", file.algorithm.is_some()),
             ("signed", file.signed.is_some()),

@@ -35,3 +35,4 @@ mod storage_tls;
 mod tls_files;
 mod tls_listeners;
 mod two_instances;
+mod x509_sources;

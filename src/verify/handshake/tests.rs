@@ -14,6 +14,7 @@ fn request<'a>(headers: &'a Vec<(String, String)>, body: &'a [u8], url: &'a str)
         url,
         now_unix: 0,
         options: SourceOptions::NONE,
+        certificate: None,
     }
 }
 
