@@ -4,11 +4,13 @@
 //! [`Provider`]; each request is then checked with [`Provider::verify`] against the source's
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
+mod body_signature;
 mod error;
 mod handshake;
 mod headers;
 mod hmac_scheme;
 mod identity;
+mod jwt;
 mod key;
 mod mac;
 mod provider;

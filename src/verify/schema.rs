@@ -16,6 +16,8 @@ pub(super) struct ProviderFile {
     pub signed: Option<String>,
     #[serde(default)]
     pub secret: SecretSpec,
+    /// Where the signature is; a scheme with fixed places (Braintree's form fields) has none.
+    #[serde(default)]
     pub signature: SignatureSpec,
     pub timestamp: Option<TimestampSpec>,
     pub event_id: Option<LocationSpec>,
@@ -24,6 +26,19 @@ pub(super) struct ProviderFile {
     pub handshake: Option<super::handshake::HandshakeName>,
     /// The answer this provider requires to an accepted webhook.
     pub response: Option<ResponseSpec>,
+    /// JWT only: the pinned algorithm and the claim binding the body.
+    pub jwt: Option<JwtSpec>,
+}
+
+/// `[jwt]`: how a `scheme = "jwt"` provider's token is checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JwtSpec {
+    /// The only algorithm accepted (an HMAC one: the secret is shared); any other `alg` in a
+    /// token, `none` included, is refused.
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// The claim holding the lowercase hex SHA-256 of the body (Vonage's `payload_hash`).
+    pub body_hash_claim: String,
 }
 
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
@@ -39,10 +54,12 @@ pub(super) struct ResponseSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub(super) enum SchemeName {
     Hmac,
     Twilio,
+    BodySignature,
+    Jwt,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,10 +85,15 @@ pub(super) struct WrongPrefixSpec {
     pub what: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SignatureSpec {
-    pub header: String,
+    /// Header schemes: the header holding the signature.
+    pub header: Option<String>,
+    /// `body-signature`: a JSON pointer (within each item) to the signature.
+    pub pointer: Option<String>,
+    /// `body-signature`: the signed items, e.g. `/notificationItems/*/NotificationRequestItem`.
+    pub items: Option<String>,
     pub encoding: Option<Encoding>,
     #[serde(default)]
     pub format: HeaderFormat,
@@ -87,13 +109,18 @@ pub(super) enum HeaderFormat {
     #[default]
     Value,
     Pairs,
+    /// The signed timestamp, then the signatures, separated by `pair_separator` (Recurly).
+    List,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TimestampSpec {
     pub header: Option<String>,
+    /// A pair of the signature header; for `scheme = "jwt"`, a claim of the token.
     pub key: Option<String>,
+    /// `body-signature`: a JSON pointer (within each item) to the timestamp.
+    pub pointer: Option<String>,
     pub tolerance_secs: u64,
     #[serde(default)]
     pub format: super::timestamp::TimestampFormat,

@@ -4,9 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::body_signature::BodySignatureScheme;
 use super::error::Invalid;
 use super::hmac_scheme::HmacScheme;
 use super::identity::Location;
+use super::jwt::JwtScheme;
 use super::schema::{ProviderFile, SchemeName};
 use super::sign::SignedRequest;
 use super::twilio::TwilioScheme;
@@ -76,8 +78,15 @@ pub(super) fn compile(
     file: &ProviderFile,
     event_id: Option<&Location>,
 ) -> Result<Arc<dyn Scheme>, Invalid> {
+    Invalid::reject_if(
+        file.jwt.is_some() && file.scheme != SchemeName::Jwt,
+        "jwt",
+        "unless scheme = \"jwt\"",
+    )?;
     Ok(match file.scheme {
         SchemeName::Hmac => Arc::new(HmacScheme::compile(file, event_id)?),
         SchemeName::Twilio => Arc::new(TwilioScheme::compile(file)?),
+        SchemeName::BodySignature => Arc::new(BodySignatureScheme::compile(file)?),
+        SchemeName::Jwt => Arc::new(JwtScheme::compile(file)?),
     })
 }
