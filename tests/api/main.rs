@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_lookup;
+mod body_sources;
 mod catalogue;
 mod certs;
 mod cli;
