@@ -8,7 +8,7 @@ use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
 use super::schema::{ProviderFile, TimestampSpec};
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::{Layout, header_value};
+use super::signature_header::{Layout, header_name, header_value};
 use super::template::{Template, Values};
 use super::timestamp::{self, TimestampFormat};
 use super::{HeaderSource, Rejection, Request};
@@ -20,6 +20,8 @@ enum TimestampSource {
     Header(String),
     /// A pair of the signature header, e.g. Stripe's `t`.
     Pair(String),
+    /// The first item of a `list` signature header (Recurly).
+    ListHead,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,20 +51,34 @@ impl HmacScheme {
         file: &ProviderFile,
         event_id: Option<&Location>,
     ) -> Result<HmacScheme, Invalid> {
-        let required = |key| Invalid::new(key, "required with scheme = \"hmac\"");
-        let signature = file.signature("hmac")?;
+        let context = "with scheme = \"hmac\"";
+        let required = |key| Invalid::new(key, format!("required {context}"));
+        let header = header_name(&file.signature, context)?;
         let algorithm = file.algorithm.ok_or_else(|| required("algorithm"))?;
-        let encoding = signature
+        let encoding = file
+            .signature
             .encoding
             .ok_or_else(|| required("signature.encoding"))?;
         let template = Template::compile(file.signed.as_deref().ok_or_else(|| required("signed"))?)
             .map_err(|reason| Invalid::new("signed", reason))?;
-        let layout = Layout::compile(signature)?;
+        let layout = Layout::compile(&file.signature)?;
         let timestamp = file
             .timestamp
             .as_ref()
             .map(|spec| Self::timestamp_rule(spec, &layout))
             .transpose()?;
+        if template.uses_json() {
+            return Err(Invalid::new(
+                "signed",
+                "`{json:…}` is only read by scheme = \"body-signature\"",
+            ));
+        }
+        if layout.is_list() && timestamp.is_none() {
+            return Err(Invalid::new(
+                "timestamp",
+                "required with signature.format = \"list\": its first item is the timestamp",
+            ));
+        }
         if template.uses_timestamp() != timestamp.is_some() {
             return Err(Invalid::new(
                 "signed",
@@ -80,7 +96,7 @@ impl HmacScheme {
             secret: SecretFormat::new(&file.secret),
             algorithm,
             encoding,
-            header: signature.header.clone(),
+            header,
             layout,
             template,
             timestamp,
@@ -89,7 +105,19 @@ impl HmacScheme {
     }
 
     fn timestamp_rule(spec: &TimestampSpec, layout: &Layout) -> Result<TimestampRule, Invalid> {
+        Invalid::reject_if(
+            spec.pointer.is_some(),
+            "timestamp.pointer",
+            "with scheme = \"hmac\"",
+        )?;
         let source = match (&spec.header, &spec.key) {
+            (None, None) if layout.is_list() => TimestampSource::ListHead,
+            (_, _) if layout.is_list() => {
+                return Err(Invalid::new(
+                    "timestamp",
+                    "with signature.format = \"list\" the timestamp is its first item: set neither `header` nor `key`",
+                ));
+            }
             (Some(header), None) if !header.is_empty() => TimestampSource::Header(header.clone()),
             (None, Some(key)) if layout.has_pairs() && !key.is_empty() => {
                 TimestampSource::Pair(key.clone())
@@ -128,6 +156,7 @@ impl HmacScheme {
                 .header(name)
                 .ok_or(Rejection::MissingTimestamp)?,
             TimestampSource::Pair(key) => self.layout.pair(signature_value, key.as_bytes())?,
+            TimestampSource::ListHead => self.layout.list_head(signature_value)?,
         };
         let unix = rule.format.parse(raw)?;
         timestamp::check(
@@ -204,6 +233,7 @@ impl Scheme for HmacScheme {
                 .as_deref()
                 .and_then(|name| req.headers.header(name)),
             headers: req.headers,
+            json: None,
         };
         for (index, key) in keys.iter().enumerate() {
             let digest = self.digest(key, &values)?;
@@ -226,6 +256,7 @@ impl Scheme for HmacScheme {
             Some(TimestampSource::Pair(key)) => {
                 timestamp_pair = Some((key.as_str(), timestamp.as_str()))
             }
+            Some(TimestampSource::ListHead) => timestamp_pair = Some(("", timestamp.as_str())),
             None => {}
         }
         let sent: &Vec<(String, String)> = headers;
@@ -235,6 +266,7 @@ impl Scheme for HmacScheme {
             timestamp: Some(timestamp.as_bytes()),
             id: self.id_header.as_deref().and_then(|name| sent.header(name)),
             headers: sent,
+            json: None,
         };
         let digest = self
             .digest(&key, &values)

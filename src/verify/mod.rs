@@ -5,6 +5,7 @@
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
 mod aws_sns;
+mod body_signature;
 mod cert_url;
 mod certificate;
 mod certificate_cache;
@@ -13,6 +14,7 @@ mod handshake;
 mod headers;
 mod hmac_scheme;
 mod identity;
+mod jwt;
 mod key;
 mod mac;
 mod paypal;

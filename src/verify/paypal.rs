@@ -15,7 +15,7 @@ use super::key::SecretKey;
 use super::schema::ProviderFile;
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::header_value;
+use super::signature_header::{header_name, header_value};
 use super::timestamp::{self, TimestampFormat};
 use super::{Rejection, Request, SourceOptions};
 
@@ -39,8 +39,7 @@ pub(super) struct PaypalScheme {
 impl PaypalScheme {
     /// Takes `[signature] header` and `[timestamp] header`, `tolerance_secs`, `format`.
     pub(super) fn compile(file: &ProviderFile) -> Result<PaypalScheme, Invalid> {
-        file.only_keys("paypal", &["signature", "timestamp"])?;
-        let signature = file.signature("paypal")?;
+        file.only_keys("paypal", &["signature.header", "timestamp"])?;
         let timestamp = file
             .timestamp
             .as_ref()
@@ -51,7 +50,7 @@ impl PaypalScheme {
             .filter(|header| !header.is_empty())
             .ok_or_else(|| Invalid::new("timestamp.header", "required with scheme = \"paypal\""))?;
         Ok(PaypalScheme {
-            signature_header: signature.header.clone(),
+            signature_header: header_name(&file.signature, "with scheme = \"paypal\"")?,
             time_header,
             time_format: timestamp.format,
             tolerance_secs: timestamp.tolerance_secs,

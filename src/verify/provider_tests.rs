@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::*;
 
+mod body;
 mod catalogue;
 mod original;
 mod x509;
@@ -108,6 +109,7 @@ const SLACK_BODY: &[u8] = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&tea
 fn vectors() -> Vec<Vector> {
     let mut vectors = original::vectors();
     vectors.extend(catalogue::vectors());
+    vectors.extend(body::vectors());
     vectors
 }
 
@@ -117,7 +119,9 @@ fn all_shipped_providers_load() {
     assert_eq!(
         names,
         [
+            "adyen",
             "alchemy",
+            "authorize-net",
             "aws-sns",
             "bitbucket",
             "calendly",
@@ -129,10 +133,12 @@ fn all_shipped_providers_load() {
             "github",
             "gocardless",
             "heroku",
+            "hubspot",
             "intercom",
             "lemon-squeezy",
             "line",
             "linear",
+            "mailgun",
             "meta",
             "mollie",
             "mux",
@@ -143,6 +149,7 @@ fn all_shipped_providers_load() {
             "paystack",
             "persona",
             "razorpay",
+            "recurly",
             "sentry",
             "shopify",
             "slack",
@@ -154,9 +161,12 @@ fn all_shipped_providers_load() {
             "twitch",
             "typeform",
             "vercel",
+            "vonage",
             "webflow",
             "woocommerce",
+            "workos",
             "x",
+            "xero",
             "zendesk",
             "zoom",
         ]
@@ -181,6 +191,7 @@ fn the_catalogue_table_has_one_row_per_provider() {
 fn every_vector_provider_is_shipped_and_every_provider_has_a_vector() {
     let mut tested: Vec<&str> = vectors().iter().map(|v| v.provider).collect();
     tested.extend(x509::PROVIDERS);
+    tested.extend(body::BODY_SIGNED);
     tested.sort_unstable();
     tested.dedup();
     let files: Vec<&str> = registry().entries().map(|(name, _)| name).collect();
@@ -376,7 +387,10 @@ fn standard_webhooks_needs_its_id_header() {
 
 #[test]
 fn twilio_body_hash_must_match_the_body() {
-    let json = vectors().pop().unwrap();
+    let json = vectors()
+        .into_iter()
+        .find(|v| v.url.contains("bodySHA256"))
+        .unwrap();
     let other = json.check_with(&json.headers(), br#"{"a":2}"#, json.now, &["12345"], None);
     assert_eq!(other, Err(Rejection::SignatureMismatch));
 }

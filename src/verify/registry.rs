@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(typo, r#"unknown provider "strip"; did you mean "stripe"?"#);
         let unrelated = registry.require("nothing-like-it").unwrap_err().to_string();
         assert!(
-            unrelated.contains("(known: alchemy, aws-sns, bitbucket, "),
+            unrelated.contains("(known: adyen, alchemy, "),
             "{unrelated}"
         );
         assert!(unrelated.contains("stripe"), "{unrelated}");

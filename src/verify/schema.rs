@@ -17,8 +17,9 @@ pub(super) struct ProviderFile {
     pub signed: Option<String>,
     #[serde(default)]
     pub secret: SecretSpec,
-    /// Every scheme but `aws-sns` (whose signature is inside the body) requires it.
-    pub signature: Option<SignatureSpec>,
+    /// Where the signature is; schemes that sign inside the body (AWS SNS) have none.
+    #[serde(default)]
+    pub signature: SignatureSpec,
     pub timestamp: Option<TimestampSpec>,
     pub event_id: Option<LocationSpec>,
     pub event_type: Option<LocationSpec>,
@@ -26,6 +27,19 @@ pub(super) struct ProviderFile {
     pub handshake: Option<super::handshake::HandshakeName>,
     /// The answer this provider requires to an accepted webhook.
     pub response: Option<ResponseSpec>,
+    /// JWT only: the pinned algorithm and the claim binding the body.
+    pub jwt: Option<JwtSpec>,
+}
+
+/// `[jwt]`: how a `scheme = "jwt"` provider's token is checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JwtSpec {
+    /// The only algorithm accepted (an HMAC one: the secret is shared); any other `alg` in a
+    /// token, `none` included, is refused.
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// The claim holding the lowercase hex SHA-256 of the body (Vonage's `payload_hash`).
+    pub body_hash_claim: String,
 }
 
 impl ProviderFile {
@@ -43,7 +57,7 @@ impl ProviderFile {
     /// The scheme-specific keys this file sets.
     fn scheme_keys(&self) -> impl Iterator<Item = &'static str> {
         let secret = &self.secret;
-        let signature = |set: fn(&SignatureSpec) -> bool| self.signature.as_ref().is_some_and(set);
+        let signature = |set: fn(&SignatureSpec) -> bool| set(&self.signature);
         [
             ("algorithm", self.algorithm.is_some()),
             ("signed", self.signed.is_some()),
@@ -54,7 +68,9 @@ impl ProviderFile {
                     || !secret.expected_prefixes.is_empty()
                     || !secret.wrong_prefixes.is_empty(),
             ),
-            ("signature", self.signature.is_some()),
+            ("signature.header", signature(|s| s.header.is_some())),
+            ("signature.pointer", signature(|s| s.pointer.is_some())),
+            ("signature.items", signature(|s| s.items.is_some())),
             ("signature.encoding", signature(|s| s.encoding.is_some())),
             (
                 "signature.format",
@@ -79,13 +95,6 @@ impl ProviderFile {
         .into_iter()
         .filter_map(|(key, set)| set.then_some(key))
     }
-
-    /// The `[signature]` table, which `scheme` requires.
-    pub(super) fn signature(&self, scheme: &str) -> Result<&SignatureSpec, Invalid> {
-        self.signature.as_ref().ok_or_else(|| {
-            Invalid::new("signature", format!("required with scheme = \"{scheme}\""))
-        })
-    }
 }
 
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
@@ -101,13 +110,14 @@ pub(super) struct ResponseSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub(super) enum SchemeName {
     Hmac,
     Twilio,
-    #[serde(rename = "aws-sns")]
     AwsSns,
     Paypal,
+    BodySignature,
+    Jwt,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,10 +143,15 @@ pub(super) struct WrongPrefixSpec {
     pub what: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SignatureSpec {
-    pub header: String,
+    /// Header schemes: the header holding the signature.
+    pub header: Option<String>,
+    /// `body-signature`: a JSON pointer (within each item) to the signature.
+    pub pointer: Option<String>,
+    /// `body-signature`: the signed items, e.g. `/notificationItems/*/NotificationRequestItem`.
+    pub items: Option<String>,
     pub encoding: Option<Encoding>,
     #[serde(default)]
     pub format: HeaderFormat,
@@ -152,13 +167,18 @@ pub(super) enum HeaderFormat {
     #[default]
     Value,
     Pairs,
+    /// The signed timestamp, then the signatures, separated by `pair_separator` (Recurly).
+    List,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TimestampSpec {
     pub header: Option<String>,
+    /// A pair of the signature header; for `scheme = "jwt"`, a claim of the token.
     pub key: Option<String>,
+    /// `body-signature`: a JSON pointer (within each item) to the timestamp.
+    pub pointer: Option<String>,
     pub tolerance_secs: u64,
     #[serde(default)]
     pub format: super::timestamp::TimestampFormat,

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use url::Url;
 
 use super::aws_sns::AwsSnsScheme;
+use super::body_signature::BodySignatureScheme;
 use super::error::Invalid;
 use super::hmac_scheme::HmacScheme;
 use super::identity::Location;
+use super::jwt::JwtScheme;
 use super::paypal::PaypalScheme;
 use super::schema::{ProviderFile, SchemeName};
 use super::sign::SignedRequest;
@@ -98,10 +100,17 @@ pub(super) fn compile(
     file: &ProviderFile,
     event_id: Option<&Location>,
 ) -> Result<Arc<dyn Scheme>, Invalid> {
+    Invalid::reject_if(
+        file.jwt.is_some() && file.scheme != SchemeName::Jwt,
+        "jwt",
+        "unless scheme = \"jwt\"",
+    )?;
     Ok(match file.scheme {
         SchemeName::Hmac => Arc::new(HmacScheme::compile(file, event_id)?),
         SchemeName::Twilio => Arc::new(TwilioScheme::compile(file)?),
         SchemeName::AwsSns => Arc::new(AwsSnsScheme::compile(file)?),
         SchemeName::Paypal => Arc::new(PaypalScheme::compile(file)?),
+        SchemeName::BodySignature => Arc::new(BodySignatureScheme::compile(file)?),
+        SchemeName::Jwt => Arc::new(JwtScheme::compile(file)?),
     })
 }

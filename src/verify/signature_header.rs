@@ -1,6 +1,6 @@
-//! Parsing a signature header: the whole value (optionally after a prefix such as `sha256=`), or
+//! Parsing a signature header: the whole value (optionally after a prefix such as `sha256=`),
 //! separated key/value pairs such as Stripe's `t=…,v1=…`, Paddle's `ts=…;h1=…` or Standard
-//! Webhooks' space-separated `v1,<sig>` list.
+//! Webhooks' space-separated `v1,<sig>` list, or Recurly's `<timestamp>,<sig>,<sig>` list.
 
 use super::error::Invalid;
 use super::schema::{HeaderFormat, SignatureSpec};
@@ -18,6 +18,20 @@ pub(super) fn header_value<'r>(
         .ok_or(Rejection::MissingSignature)
 }
 
+/// The `[signature] header` of a scheme that reads its signature from a header: required, and
+/// the keys that only `body-signature` reads refused.
+pub(super) fn header_name(spec: &SignatureSpec, context: &str) -> Result<String, Invalid> {
+    Invalid::reject_if(spec.pointer.is_some(), "signature.pointer", context)?;
+    Invalid::reject_if(spec.items.is_some(), "signature.items", context)?;
+    match spec.header.as_deref() {
+        Some(header) if !header.is_empty() => Ok(header.to_string()),
+        _ => Err(Invalid::new(
+            "signature.header",
+            format!("required (non-empty) {context}"),
+        )),
+    }
+}
+
 /// How signatures are laid out in the header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Layout {
@@ -30,6 +44,8 @@ pub(super) enum Layout {
         kv_separator: u8,
         signature_keys: Vec<Box<str>>,
     },
+    /// The signed timestamp, then one or more signatures, separated by `separator`.
+    List { separator: u8 },
 }
 
 impl Layout {
@@ -52,6 +68,18 @@ impl Layout {
                 Ok(Layout::Value {
                     prefix: spec.prefix.as_deref().map(Into::into),
                 })
+            }
+            HeaderFormat::List => {
+                let context = "with format = \"list\"";
+                Invalid::reject_if(spec.prefix.is_some(), "signature.prefix", context)?;
+                Invalid::reject_if(
+                    spec.kv_separator.is_some(),
+                    "signature.kv_separator",
+                    context,
+                )?;
+                Invalid::reject_if(spec.keys.is_some(), "signature.keys", context)?;
+                let separator = separator("signature.pair_separator", &spec.pair_separator)?;
+                Ok(Layout::List { separator })
             }
             HeaderFormat::Pairs => {
                 Invalid::reject_if(
@@ -94,25 +122,39 @@ impl Layout {
         matches!(self, Layout::Pairs { .. })
     }
 
+    /// Whether the value starts with the signed timestamp ([`Layout::list_head`]).
+    pub(super) fn is_list(&self) -> bool {
+        matches!(self, Layout::List { .. })
+    }
+
+    /// The first item of a list: the signed timestamp; missing when there is no item.
+    pub(super) fn list_head<'v>(&self, value: &'v [u8]) -> Result<&'v [u8], Rejection> {
+        self.items(value).next().ok_or(Rejection::MissingTimestamp)
+    }
+
     /// The signature candidates in `value`, not yet decoded.
     pub(super) fn signatures<'v>(&'v self, value: &'v [u8]) -> impl Iterator<Item = &'v [u8]> {
-        self.items(value).filter_map(move |item| match self {
-            Layout::Value { prefix: None } => Some(item),
-            Layout::Value {
-                prefix: Some(prefix),
-            } => item.strip_prefix(prefix.as_bytes()),
-            Layout::Pairs {
-                kv_separator,
-                signature_keys,
-                ..
-            } => {
-                let (key, value) = split_pair(item, *kv_separator)?;
-                signature_keys
-                    .iter()
-                    .any(|wanted| wanted.as_bytes() == key)
-                    .then_some(value)
-            }
-        })
+        let skip = usize::from(self.is_list());
+        self.items(value)
+            .skip(skip)
+            .filter_map(move |item| match self {
+                Layout::List { .. } => Some(item),
+                Layout::Value { prefix: None } => Some(item),
+                Layout::Value {
+                    prefix: Some(prefix),
+                } => item.strip_prefix(prefix.as_bytes()),
+                Layout::Pairs {
+                    kv_separator,
+                    signature_keys,
+                    ..
+                } => {
+                    let (key, value) = split_pair(item, *kv_separator)?;
+                    signature_keys
+                        .iter()
+                        .any(|wanted| wanted.as_bytes() == key)
+                        .then_some(value)
+                }
+            })
     }
 
     /// The value of pair `key`: missing when absent, malformed when empty or repeated.
@@ -135,11 +177,15 @@ impl Layout {
         found.ok_or(Rejection::MissingTimestamp)
     }
 
-    /// Writes a header value holding `signature` (under the first signature key) and, for pairs,
-    /// the `timestamp` pair first when given: what a sender would put in the header.
+    /// Writes a header value holding `signature` (under the first signature key) and, for pairs
+    /// and lists, the `timestamp` (pair) first when given: what a sender would put in the header.
     pub(super) fn format(&self, timestamp: Option<(&str, &str)>, signature: &str) -> String {
         match self {
             Layout::Value { prefix } => format!("{}{signature}", prefix.as_deref().unwrap_or("")),
+            Layout::List { separator } => {
+                let (_, stamp) = timestamp.unwrap_or_default();
+                format!("{stamp}{}{signature}", char::from(*separator))
+            }
             Layout::Pairs {
                 pair_separator,
                 kv_separator,
@@ -160,6 +206,7 @@ impl Layout {
         let separator = match self {
             Layout::Value { .. } => None,
             Layout::Pairs { pair_separator, .. } => Some(*pair_separator),
+            Layout::List { separator } => Some(*separator),
         };
         value
             .split(move |byte| Some(*byte) == separator)
@@ -252,6 +299,17 @@ mod tests {
             prefix: Some("sha256=".into()),
         };
         assert_eq!(github.format(None, "ab"), "sha256=ab");
+    }
+
+    #[test]
+    fn recurly_lists_start_with_the_timestamp() {
+        let list = Layout::List { separator: b',' };
+        let value = b"1700000000000,aa, bb";
+        assert_eq!(list.list_head(value), Ok(&b"1700000000000"[..]));
+        assert_eq!(collect(&list, value), [&b"aa"[..], b"bb"]);
+        assert_eq!(collect(&list, b"1700000000000"), Vec::<&[u8]>::new());
+        assert_eq!(list.list_head(b" , ,"), Err(Rejection::MissingTimestamp));
+        assert_eq!(list.format(Some(("", "12")), "ab"), "12,ab");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The signed-string template: literal text and `{placeholders}`, compiled once at load time and
 //! fed piece by piece into the MAC, so the body is never copied.
 
+use std::borrow::Cow;
+
+use serde_json::Value;
+use url::form_urlencoded;
+
 use super::{HeaderSource, Rejection};
 
 /// One piece of a compiled template.
@@ -12,9 +17,14 @@ enum Part {
     Id,
     Url,
     Header(Box<str>),
+    /// A query parameter of the URL, percent-decoded (Mercado Pago's `data.id`).
+    Query(Box<str>),
+    /// A JSON pointer into the signed item (`body-signature` only).
+    Json(Box<str>),
 }
 
-/// A compiled template over `{body}`, `{timestamp}`, `{id}`, `{url}` and `{header:Name}`.
+/// A compiled template over `{body}`, `{timestamp}`, `{id}`, `{url}`, `{header:Name}`,
+/// `{query:name}` and `{json:/pointer}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Template {
     parts: Vec<Part>,
@@ -28,6 +38,8 @@ pub(super) struct Values<'a> {
     pub timestamp: Option<&'a [u8]>,
     pub id: Option<&'a [u8]>,
     pub headers: &'a dyn HeaderSource,
+    /// The signed JSON item, for `{json:…}`.
+    pub json: Option<&'a Value>,
 }
 
 impl Template {
@@ -61,17 +73,29 @@ impl Template {
             "timestamp" => Part::Timestamp,
             "id" => Part::Id,
             "url" => Part::Url,
-            _ => match name.strip_prefix("header:") {
-                Some(header) if !header.is_empty() && !header.contains(char::is_whitespace) => {
+            _ => {
+                let named = |prefix: &str| {
+                    name.strip_prefix(prefix)
+                        .filter(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+                };
+                if let Some(header) = named("header:") {
                     Part::Header(header.into())
-                }
-                _ => {
+                } else if let Some(parameter) = named("query:") {
+                    Part::Query(parameter.into())
+                } else if let Some(pointer) = named("json:").filter(|p| p.starts_with('/')) {
+                    Part::Json(pointer.into())
+                } else {
                     return Err(format!(
-                        "unknown placeholder `{{{name}}}`; expected {{body}}, {{timestamp}}, {{id}}, {{url}} or {{header:Name}}"
+                        "unknown placeholder `{{{name}}}`; expected {{body}}, {{timestamp}}, {{id}}, {{url}}, {{header:Name}}, {{query:name}} or {{json:/pointer}}"
                     ));
                 }
-            },
+            }
         })
+    }
+
+    /// Whether the template reads the JSON body (`{json:…}`).
+    pub(super) fn uses_json(&self) -> bool {
+        self.parts.iter().any(|part| matches!(part, Part::Json(_)))
     }
 
     /// Whether the template signs the timestamp.
@@ -100,21 +124,52 @@ impl Template {
         mut sink: impl FnMut(&[u8]),
     ) -> Result<(), Rejection> {
         for part in &self.parts {
-            let bytes = match part {
-                Part::Literal(text) => text,
-                Part::Body => values.body,
-                Part::Url => values.url.as_bytes(),
-                Part::Timestamp => values.timestamp.ok_or(Rejection::MissingTimestamp)?,
-                Part::Id => values.id.ok_or(Rejection::MissingSignature)?,
-                Part::Header(name) => values
-                    .headers
-                    .header(name)
+            let bytes: Cow<'_, [u8]> = match part {
+                Part::Literal(text) => Cow::Borrowed(text),
+                Part::Body => Cow::Borrowed(values.body),
+                Part::Url => Cow::Borrowed(values.url.as_bytes()),
+                Part::Timestamp => {
+                    Cow::Borrowed(values.timestamp.ok_or(Rejection::MissingTimestamp)?)
+                }
+                Part::Id => Cow::Borrowed(values.id.ok_or(Rejection::MissingSignature)?),
+                Part::Header(name) => Cow::Borrowed(
+                    values
+                        .headers
+                        .header(name)
+                        .ok_or(Rejection::MissingSignature)?,
+                ),
+                Part::Query(name) => query_parameter(values.url, name)
+                    .map(|value| Cow::Owned(value.into_owned().into_bytes()))
                     .ok_or(Rejection::MissingSignature)?,
+                Part::Json(pointer) => json_text(values.json, pointer)?,
             };
-            sink(bytes);
+            sink(&bytes);
         }
         Ok(())
     }
+}
+
+/// The first value of query parameter `name` in `url`, percent-decoded.
+fn query_parameter<'u>(url: &'u str, name: &str) -> Option<Cow<'u, str>> {
+    let (_, query) = url.split_once('?')?;
+    let query = query.split('#').next().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+/// The text a signer joins for the value at `pointer`: a string as it is, a number or boolean as
+/// JSON writes it, and nothing for `null` or an absent field (Adyen signs an absent
+/// `originalReference` as empty). An object or array was never signed as text: a mismatch.
+fn json_text<'v>(json: Option<&'v Value>, pointer: &str) -> Result<Cow<'v, [u8]>, Rejection> {
+    let json = json.ok_or(Rejection::MissingSignature)?;
+    Ok(match json.pointer(pointer) {
+        None | Some(Value::Null) => Cow::Borrowed(&[]),
+        Some(Value::String(text)) => Cow::Borrowed(text.as_bytes()),
+        Some(Value::Number(number)) => Cow::Owned(number.to_string().into_bytes()),
+        Some(Value::Bool(flag)) => Cow::Borrowed(if *flag { b"true" } else { b"false" }),
+        Some(Value::Array(_) | Value::Object(_)) => return Err(Rejection::SignatureMismatch),
+    })
 }
 
 #[cfg(test)]
@@ -138,6 +193,7 @@ mod tests {
             timestamp: Some(b"123"),
             id: Some(b"msg_1"),
             headers: &headers,
+            json: None,
         };
         assert_eq!(
             render("v0:{timestamp}:{body}", &values).unwrap(),
@@ -158,7 +214,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        for bad in ["", "{body", "{bodyx}", "{header:}", "{header:a b}", "{}"] {
+        for bad in [
+            "",
+            "{body",
+            "{bodyx}",
+            "{header:}",
+            "{header:a b}",
+            "{}",
+            "{query:}",
+            "{json:}",
+            "{json:id}",
+        ] {
             assert!(
                 Template::compile(bad).is_err(),
                 "{bad:?} should not compile"
@@ -175,6 +241,7 @@ mod tests {
             timestamp: None,
             id: None,
             headers: &headers,
+            json: None,
         };
         assert_eq!(
             render("{timestamp}", &values),
@@ -185,5 +252,49 @@ mod tests {
             render("{header:X}", &values),
             Err(Rejection::MissingSignature)
         );
+        assert_eq!(
+            render("{query:data.id}", &values),
+            Err(Rejection::MissingSignature)
+        );
+        assert_eq!(
+            render("{json:/a}", &values),
+            Err(Rejection::MissingSignature)
+        );
+    }
+
+    #[test]
+    fn query_parameters_and_json_fields() {
+        let headers: Vec<(String, String)> = Vec::new();
+        let json = serde_json::json!({
+            "s": "text", "n": 1130, "b": true, "z": null, "o": {"a": 1}, "l": [1]
+        });
+        let values = Values {
+            body: b"",
+            url: "https://h/p?type=payment&data.id=AB%3A1+2#frag",
+            timestamp: None,
+            id: None,
+            headers: &headers,
+            json: Some(&json),
+        };
+        assert_eq!(
+            render("id:{query:data.id};{query:type}", &values).unwrap(),
+            b"id:AB:1 2;payment"
+        );
+        assert_eq!(
+            render(
+                "{json:/s}:{json:/n}:{json:/b}:{json:/z}:{json:/absent}",
+                &values
+            )
+            .unwrap(),
+            b"text:1130:true::"
+        );
+        for signed_as_text in ["{json:/o}", "{json:/l}"] {
+            assert_eq!(
+                render(signed_as_text, &values),
+                Err(Rejection::SignatureMismatch)
+            );
+        }
+        assert!(Template::compile("{json:/s}").unwrap().uses_json());
+        assert!(!Template::compile("{query:a}").unwrap().uses_json());
     }
 }

@@ -14,7 +14,7 @@ use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
 use super::schema::{HeaderFormat, ProviderFile};
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::header_value;
+use super::signature_header::{header_name, header_value};
 use super::{Rejection, Request};
 
 const BODY_HASH_PARAM: &str = "bodySHA256";
@@ -34,7 +34,7 @@ impl TwilioScheme {
     /// Accepts only `signature.header`: everything else is fixed by Twilio.
     pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
         let context = "by scheme = \"twilio\"";
-        let signature = file.signature("twilio")?;
+        let signature = &file.signature;
         for (key, set) in [
             ("algorithm", file.algorithm.is_some()),
             ("signed", file.signed.is_some()),
@@ -53,7 +53,7 @@ impl TwilioScheme {
         }
         Ok(TwilioScheme {
             secret: SecretFormat::new(&file.secret),
-            header: signature.header.clone(),
+            header: header_name(signature, context)?,
         })
     }
 }

@@ -634,7 +634,7 @@ fn certificate_scheme_files_refuse_keys_they_fix() {
     let cases = [
         (
             "scheme = \"aws-sns\"\n[signature]\nheader = \"X\"\n",
-            "key `signature`: not used by scheme = \"aws-sns\"",
+            "key `signature.header`: not used by scheme = \"aws-sns\"",
         ),
         (
             "scheme = \"aws-sns\"\nalgorithm = \"sha1\"\n",
@@ -654,7 +654,7 @@ fn certificate_scheme_files_refuse_keys_they_fix() {
         ),
         (
             "scheme = \"hmac\"\nalgorithm = \"sha256\"\nsigned = \"{body}\"\n",
-            "key `signature`: required with scheme = \"hmac\"",
+            "key `signature.header`: required (non-empty) with scheme = \"hmac\"",
         ),
     ];
     for (text, expected) in cases {
