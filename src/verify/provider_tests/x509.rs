@@ -646,7 +646,7 @@ fn certificate_scheme_files_refuse_keys_they_fix() {
         ),
         (
             "scheme = \"paypal\"\n[timestamp]\nheader = \"T\"\ntolerance_secs = 1\n",
-            "key `signature`: required with scheme = \"paypal\"",
+            "key `signature.header`: required (non-empty) with scheme = \"paypal\"",
         ),
         (
             "scheme = \"paypal\"\n[signature]\nheader = \"X\"\nencoding = \"hex\"\n",
