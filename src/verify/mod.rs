@@ -4,6 +4,10 @@
 //! [`Provider`]; each request is then checked with [`Provider::verify`] against the source's
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
+mod basic_auth;
+mod body_pointer;
+mod ecdsa;
+mod ed25519;
 mod error;
 mod handshake;
 mod headers;
@@ -16,10 +20,13 @@ mod registry;
 mod schema;
 mod scheme;
 mod secret_hints;
+mod shared_secret;
 mod sign;
 mod signature_header;
+mod signed_message;
 mod template;
 mod timestamp;
+mod token;
 mod twilio;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::error::Invalid;
 use super::key::SecretEncoding;
 use super::mac::{Algorithm, Encoding};
 
@@ -12,7 +13,7 @@ pub(super) struct ProviderFile {
     pub scheme: SchemeName,
     /// HMAC only: the hash function.
     pub algorithm: Option<Algorithm>,
-    /// HMAC only: the signed-string template.
+    /// hmac, ed25519, ecdsa-p256: the signed-string template.
     pub signed: Option<String>,
     #[serde(default)]
     pub secret: SecretSpec,
@@ -24,6 +25,32 @@ pub(super) struct ProviderFile {
     pub handshake: Option<super::handshake::HandshakeName>,
     /// The answer this provider requires to an accepted webhook.
     pub response: Option<ResponseSpec>,
+}
+
+impl ProviderFile {
+    /// Refuses what only describes an HMAC (and the public-key schemes): for schemes whose
+    /// signature is fixed by the provider (Twilio) or that carry a secret as it is (tokens).
+    pub fn reject_hmac_keys(&self, scheme: &str) -> Result<(), Invalid> {
+        let context = format!("by scheme = \"{scheme}\"");
+        let signature = &self.signature;
+        for (key, set) in [
+            ("algorithm", self.algorithm.is_some()),
+            ("signed", self.signed.is_some()),
+            ("timestamp", self.timestamp.is_some()),
+            ("signature.encoding", signature.encoding.is_some()),
+            ("signature.format", signature.format != HeaderFormat::Value),
+            ("signature.prefix", signature.prefix.is_some()),
+            (
+                "signature.pair_separator",
+                signature.pair_separator.is_some(),
+            ),
+            ("signature.kv_separator", signature.kv_separator.is_some()),
+            ("signature.keys", signature.keys.is_some()),
+        ] {
+            Invalid::reject_if(set, key, &context)?;
+        }
+        Ok(())
+    }
 }
 
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
@@ -43,6 +70,12 @@ pub(super) struct ResponseSpec {
 pub(super) enum SchemeName {
     Hmac,
     Twilio,
+    Ed25519,
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
+    Token,
+    #[serde(rename = "basic-auth")]
+    BasicAuth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,7 +104,8 @@ pub(super) struct WrongPrefixSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SignatureSpec {
-    pub header: String,
+    /// Required by every scheme but `token` reading a body `pointer`; see [`SignatureSpec::header`].
+    pub header: Option<String>,
     pub encoding: Option<Encoding>,
     #[serde(default)]
     pub format: HeaderFormat,
@@ -79,6 +113,49 @@ pub(super) struct SignatureSpec {
     pub pair_separator: Option<String>,
     pub kv_separator: Option<String>,
     pub keys: Option<Vec<String>>,
+    /// ecdsa-p256 only: how the signature bytes are laid out.
+    pub ecdsa_format: Option<EcdsaFormat>,
+    /// token only: a JSON pointer to the token in the body; `*` stands for every array item.
+    pub pointer: Option<String>,
+    /// token only: a source may move the token with `token_header` / `token_query`.
+    #[serde(default)]
+    pub configurable: bool,
+}
+
+impl SignatureSpec {
+    /// The `header` key, which `scheme` requires.
+    pub fn header(&self, scheme: &str) -> Result<String, Invalid> {
+        match self.header.as_deref() {
+            Some(header) if !header.is_empty() => Ok(header.to_string()),
+            _ => Err(Invalid::new(
+                "signature.header",
+                format!("required (non-empty) with scheme = \"{scheme}\""),
+            )),
+        }
+    }
+
+    /// Refuses the scheme-specific keys that `scheme` does not read (`allowed` are those it does).
+    pub fn reject_unused(&self, scheme: &str, allowed: &[&str]) -> Result<(), Invalid> {
+        let context = format!("by scheme = \"{scheme}\"");
+        for (key, set) in [
+            ("signature.ecdsa_format", self.ecdsa_format.is_some()),
+            ("signature.pointer", self.pointer.is_some()),
+            ("signature.configurable", self.configurable),
+        ] {
+            Invalid::reject_if(set && !allowed.contains(&key), key, &context)?;
+        }
+        Ok(())
+    }
+}
+
+/// An ECDSA signature as bytes: ASN.1 DER (what most senders, SendGrid included, use) or the
+/// fixed-width `r || s` of JOSE and WebCrypto.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum EcdsaFormat {
+    #[default]
+    Der,
+    Raw,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -4,11 +4,15 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::basic_auth::BasicAuthScheme;
+use super::ecdsa::EcdsaP256Scheme;
+use super::ed25519::Ed25519Scheme;
 use super::error::Invalid;
 use super::hmac_scheme::HmacScheme;
 use super::identity::Location;
 use super::schema::{ProviderFile, SchemeName};
 use super::sign::SignedRequest;
+use super::token::TokenScheme;
 use super::twilio::TwilioScheme;
 use super::{Rejection, Request, SecretKey, SourceOptions};
 
@@ -79,5 +83,9 @@ pub(super) fn compile(
     Ok(match file.scheme {
         SchemeName::Hmac => Arc::new(HmacScheme::compile(file, event_id)?),
         SchemeName::Twilio => Arc::new(TwilioScheme::compile(file)?),
+        SchemeName::Ed25519 => Arc::new(Ed25519Scheme::compile(file, event_id)?),
+        SchemeName::EcdsaP256 => Arc::new(EcdsaP256Scheme::compile(file, event_id)?),
+        SchemeName::Token => Arc::new(TokenScheme::compile(file)?),
+        SchemeName::BasicAuth => Arc::new(BasicAuthScheme::compile(file)?),
     })
 }

@@ -1,6 +1,8 @@
 //! The signed-string template: literal text and `{placeholders}`, compiled once at load time and
 //! fed piece by piece into the MAC, so the body is never copied.
 
+use super::error::Invalid;
+use super::identity::Location;
 use super::{HeaderSource, Rejection};
 
 /// One piece of a compiled template.
@@ -53,6 +55,36 @@ impl Template {
             return Err("the signed string is empty".to_string());
         }
         Ok(Template { parts })
+    }
+
+    /// Compiles a provider file's `signed` (required by `scheme`) and checks it against the rest
+    /// of the file: `{timestamp}` exactly when there is a `[timestamp]` table, `{id}` only with
+    /// an `[event_id]` header. Answers the template and that id header.
+    pub(super) fn for_file(
+        signed: Option<&str>,
+        scheme: &str,
+        has_timestamp: bool,
+        event_id: Option<&Location>,
+    ) -> Result<(Template, Option<String>), Invalid> {
+        let signed = signed.ok_or_else(|| {
+            Invalid::new("signed", format!("required with scheme = \"{scheme}\""))
+        })?;
+        let template =
+            Template::compile(signed).map_err(|reason| Invalid::new("signed", reason))?;
+        if template.uses_timestamp() != has_timestamp {
+            return Err(Invalid::new(
+                "signed",
+                "a [timestamp] table and `{timestamp}` in the signed string go together",
+            ));
+        }
+        let id_header = event_id.and_then(Location::header).map(str::to_string);
+        if template.uses_id() && id_header.is_none() {
+            return Err(Invalid::new(
+                "signed",
+                "`{id}` needs [event_id] header = \"...\"",
+            ));
+        }
+        Ok((template, id_header))
     }
 
     fn placeholder(name: &str) -> Result<Part, String> {

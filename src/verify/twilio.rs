@@ -11,7 +11,7 @@ use url::form_urlencoded;
 use super::error::Invalid;
 use super::key::{SecretFormat, SecretKey};
 use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
-use super::schema::{HeaderFormat, ProviderFile};
+use super::schema::ProviderFile;
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
 use super::signature_header::header_value;
@@ -33,27 +33,11 @@ pub(super) struct TwilioScheme {
 impl TwilioScheme {
     /// Accepts only `signature.header`: everything else is fixed by Twilio.
     pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
-        let context = "by scheme = \"twilio\"";
-        let signature = &file.signature;
-        for (key, set) in [
-            ("algorithm", file.algorithm.is_some()),
-            ("signed", file.signed.is_some()),
-            ("timestamp", file.timestamp.is_some()),
-            ("signature.encoding", signature.encoding.is_some()),
-            ("signature.format", signature.format != HeaderFormat::Value),
-            ("signature.prefix", signature.prefix.is_some()),
-            (
-                "signature.pair_separator",
-                signature.pair_separator.is_some(),
-            ),
-            ("signature.kv_separator", signature.kv_separator.is_some()),
-            ("signature.keys", signature.keys.is_some()),
-        ] {
-            Invalid::reject_if(set, key, context)?;
-        }
+        file.reject_hmac_keys("twilio")?;
+        file.signature.reject_unused("twilio", &[])?;
         Ok(TwilioScheme {
             secret: SecretFormat::new(&file.secret),
-            header: signature.header.clone(),
+            header: file.signature.header("twilio")?,
         })
     }
 }
