@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_lookup;
+mod asymmetric_sources;
 mod catalogue;
 mod certs;
 mod cli;
