@@ -63,7 +63,7 @@ fn sign_and_providers_work_without_a_providers_directory() {
     assert_eq!(stdout, include_str!("../../providers/stripe.toml"));
     let (ok, _, stderr) = run_in(&dir, &["providers", "show", "no-such-provider-at-all"]);
     assert!(!ok);
-    assert!(stderr.contains("(known: alchemy, bitbucket, "), "{stderr}");
+    assert!(stderr.contains("(known: alchemy, basic-auth, "), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
