@@ -112,6 +112,7 @@ impl BodySignatureScheme {
     pub(super) fn compile(file: &ProviderFile) -> Result<BodySignatureScheme, Invalid> {
         let required = |key| Invalid::new(key, format!("required {CONTEXT}"));
         let spec = &file.signature;
+        spec.reject_unused("body-signature", &["signature.pointer", "signature.items"])?;
         for (key, set) in [
             ("signature.header", spec.header.is_some()),
             ("signature.prefix", spec.prefix.is_some()),

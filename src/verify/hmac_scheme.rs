@@ -5,31 +5,13 @@ use super::error::Invalid;
 use super::identity::Location;
 use super::key::{SecretFormat, SecretKey};
 use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
-use super::schema::{ProviderFile, TimestampSpec};
+use super::schema::ProviderFile;
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::{Layout, header_name, header_value};
+use super::signature_header::{Layout, header_value};
 use super::template::{Template, Values};
-use super::timestamp::{self, TimestampFormat};
+use super::timestamp::{TimestampRule, TimestampSource};
 use super::{HeaderSource, Rejection, Request};
-
-/// Where the signed timestamp is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum TimestampSource {
-    /// Its own header, e.g. `X-Slack-Request-Timestamp`.
-    Header(String),
-    /// A pair of the signature header, e.g. Stripe's `t`.
-    Pair(String),
-    /// The first item of a `list` signature header (Recurly).
-    ListHead,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TimestampRule {
-    source: TimestampSource,
-    format: TimestampFormat,
-    tolerance_secs: u64,
-}
 
 /// A compiled generic HMAC provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,45 +35,31 @@ impl HmacScheme {
     ) -> Result<HmacScheme, Invalid> {
         let context = "with scheme = \"hmac\"";
         let required = |key| Invalid::new(key, format!("required {context}"));
-        let header = header_name(&file.signature, context)?;
+        let header = file.signature.header("hmac")?;
         let algorithm = file.algorithm.ok_or_else(|| required("algorithm"))?;
         let encoding = file
             .signature
             .encoding
             .ok_or_else(|| required("signature.encoding"))?;
-        let template = Template::compile(file.signed.as_deref().ok_or_else(|| required("signed"))?)
-            .map_err(|reason| Invalid::new("signed", reason))?;
+        file.signature.reject_unused("hmac", &[])?;
         let layout = Layout::compile(&file.signature)?;
         let timestamp = file
             .timestamp
             .as_ref()
-            .map(|spec| Self::timestamp_rule(spec, &layout))
+            .map(|spec| TimestampRule::compile(spec, &layout))
             .transpose()?;
-        if template.uses_json() {
-            return Err(Invalid::new(
-                "signed",
-                "`{json:…}` is only read by scheme = \"body-signature\"",
-            ));
-        }
         if layout.is_list() && timestamp.is_none() {
             return Err(Invalid::new(
                 "timestamp",
                 "required with signature.format = \"list\": its first item is the timestamp",
             ));
         }
-        if template.uses_timestamp() != timestamp.is_some() {
-            return Err(Invalid::new(
-                "signed",
-                "a [timestamp] table and `{timestamp}` in the signed string go together",
-            ));
-        }
-        let id_header = event_id.and_then(Location::header).map(str::to_string);
-        if template.uses_id() && id_header.is_none() {
-            return Err(Invalid::new(
-                "signed",
-                "`{id}` needs [event_id] header = \"...\"",
-            ));
-        }
+        let (template, id_header) = Template::for_file(
+            file.signed.as_deref(),
+            "hmac",
+            timestamp.is_some(),
+            event_id,
+        )?;
         Ok(HmacScheme {
             secret: SecretFormat::new(&file.secret),
             algorithm,
@@ -102,69 +70,6 @@ impl HmacScheme {
             timestamp,
             id_header,
         })
-    }
-
-    fn timestamp_rule(spec: &TimestampSpec, layout: &Layout) -> Result<TimestampRule, Invalid> {
-        Invalid::reject_if(
-            spec.pointer.is_some(),
-            "timestamp.pointer",
-            "with scheme = \"hmac\"",
-        )?;
-        let source = match (&spec.header, &spec.key) {
-            (None, None) if layout.is_list() => TimestampSource::ListHead,
-            (_, _) if layout.is_list() => {
-                return Err(Invalid::new(
-                    "timestamp",
-                    "with signature.format = \"list\" the timestamp is its first item: set neither `header` nor `key`",
-                ));
-            }
-            (Some(header), None) if !header.is_empty() => TimestampSource::Header(header.clone()),
-            (None, Some(key)) if layout.has_pairs() && !key.is_empty() => {
-                TimestampSource::Pair(key.clone())
-            }
-            (None, Some(_)) => {
-                return Err(Invalid::new(
-                    "timestamp.key",
-                    "needs signature.format = \"pairs\" and a non-empty key",
-                ));
-            }
-            _ => {
-                return Err(Invalid::new(
-                    "timestamp",
-                    "set exactly one of `header` (non-empty) or `key`",
-                ));
-            }
-        };
-        Ok(TimestampRule {
-            source,
-            format: spec.format,
-            tolerance_secs: spec.tolerance_secs,
-        })
-    }
-
-    /// The raw timestamp, once it parses and lies within the tolerance.
-    fn checked_timestamp<'r>(
-        &self,
-        rule: &TimestampRule,
-        req: &Request<'r>,
-        signature_value: &'r [u8],
-        tolerance_secs: Option<u64>,
-    ) -> Result<&'r [u8], Rejection> {
-        let raw = match &rule.source {
-            TimestampSource::Header(name) => req
-                .headers
-                .header(name)
-                .ok_or(Rejection::MissingTimestamp)?,
-            TimestampSource::Pair(key) => self.layout.pair(signature_value, key.as_bytes())?,
-            TimestampSource::ListHead => self.layout.list_head(signature_value)?,
-        };
-        let unix = rule.format.parse(raw)?;
-        timestamp::check(
-            unix,
-            req.now_unix,
-            tolerance_secs.unwrap_or(rule.tolerance_secs),
-        )?;
-        Ok(raw)
     }
 
     fn digest(&self, key: &SecretKey, values: &Values<'_>) -> Result<Digest, Rejection> {
@@ -184,20 +89,11 @@ impl Scheme for HmacScheme {
     }
 
     fn headers(&self) -> Vec<&str> {
-        let timestamp = match self.timestamp.as_ref().map(|rule| &rule.source) {
-            Some(TimestampSource::Header(name)) => Some(name.as_str()),
-            _ => None,
-        };
-        let id = self
-            .template
-            .uses_id()
-            .then_some(self.id_header.as_deref())
-            .flatten();
-        std::iter::once(self.header.as_str())
-            .chain(timestamp)
-            .chain(id)
-            .chain(self.template.headers())
-            .collect()
+        self.template.read_headers(
+            &self.header,
+            self.timestamp.as_ref(),
+            self.id_header.as_deref(),
+        )
     }
 
     fn default_tolerance_secs(&self) -> Option<u64> {
@@ -221,7 +117,7 @@ impl Scheme for HmacScheme {
             return Err(Rejection::MalformedSignature);
         }
         let timestamp = match &self.timestamp {
-            Some(rule) => Some(self.checked_timestamp(rule, req, value, tolerance_secs)?),
+            Some(rule) => Some(rule.checked(req, &self.layout, value, tolerance_secs)?),
             None => None,
         };
         let values = Values {

@@ -16,7 +16,7 @@ use super::key::{SecretFormat, SecretKey};
 use super::schema::{HeaderFormat, ProviderFile};
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::{Layout, header_name, header_value};
+use super::signature_header::{Layout, header_value};
 use super::timestamp::{self, TimestampFormat};
 use super::{Rejection, Request};
 
@@ -92,9 +92,10 @@ impl JwtScheme {
                 })
             }
         };
+        file.signature.reject_unused("jwt", &[])?;
         Ok(JwtScheme {
             secret: SecretFormat::new(&file.secret),
-            header: header_name(&file.signature, CONTEXT)?,
+            header: file.signature.header("jwt")?,
             layout: Layout::compile(&file.signature)?,
             algorithm: spec.algorithm,
             body_hash_claim: spec.body_hash_claim.clone(),

@@ -64,10 +64,6 @@ impl SecretFormat {
 
 /// What a decoded secret holds; which one depends on the provider's scheme.
 #[derive(Clone)]
-#[allow(
-    dead_code,
-    reason = "the asymmetric and token schemes that use them are landing"
-)]
 enum Material {
     /// A keyed HMAC state, copied out for each message (boxed: a SHA-512 state is 400 bytes).
     Mac(Box<KeyedMac>),
@@ -84,10 +80,6 @@ pub struct SecretKey {
     material: Material,
 }
 
-#[allow(
-    dead_code,
-    reason = "the asymmetric and token schemes that use them are landing"
-)]
 impl SecretKey {
     pub(super) fn mac(algorithm: Algorithm, key: &[u8]) -> SecretKey {
         SecretKey {

@@ -8,7 +8,8 @@ use subtle::ConstantTimeEq;
 
 /// Longest digest produced (SHA-512).
 const MAX_DIGEST: usize = 64;
-/// Room for decoding a base64 signature of `MAX_DIGEST` bytes (the decoder wants a little slack).
+/// Room for decoding a signature: a base64 one of `MAX_DIGEST` bytes (the decoder wants a little
+/// slack), and the longest ECDSA P-256 DER signature (72 bytes).
 const DECODE_BUF: usize = MAX_DIGEST + 8;
 
 /// The hash function under the HMAC.
@@ -34,7 +35,7 @@ impl Encoding {
         match self {
             Encoding::Hex => {
                 let len = text.len() / 2;
-                if !text.len().is_multiple_of(2) || len > MAX_DIGEST {
+                if !text.len().is_multiple_of(2) || len > DECODE_BUF {
                     return None;
                 }
                 hex::decode_to_slice(text, &mut out[..len]).ok()?;
@@ -73,6 +74,11 @@ impl DecodedSignature {
         let mut buf = [0; DECODE_BUF];
         let len = encoding.decode(text, &mut buf)?;
         Some(DecodedSignature { buf, len })
+    }
+
+    /// The decoded bytes (an asymmetric signature is checked by its verifier, not compared).
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 
     /// Constant-time comparison with a computed digest (lengths are not secret).

@@ -5,10 +5,14 @@
 //! decoded [`SecretKey`]s, and identified with [`Provider::identify`].
 
 mod aws_sns;
+mod basic_auth;
+mod body_pointer;
 mod body_signature;
 mod cert_url;
 mod certificate;
 mod certificate_cache;
+mod ecdsa;
+mod ed25519;
 mod error;
 mod handshake;
 mod headers;
@@ -23,10 +27,13 @@ mod registry;
 mod schema;
 mod scheme;
 mod secret_hints;
+mod shared_secret;
 mod sign;
 mod signature_header;
+mod signed_message;
 mod template;
 mod timestamp;
+mod token;
 mod twilio;
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::key::SecretKey;
 use super::schema::ProviderFile;
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::{header_name, header_value};
+use super::signature_header::header_value;
 use super::timestamp::{self, TimestampFormat};
 use super::{Rejection, Request, SourceOptions};
 
@@ -50,7 +50,7 @@ impl PaypalScheme {
             .filter(|header| !header.is_empty())
             .ok_or_else(|| Invalid::new("timestamp.header", "required with scheme = \"paypal\""))?;
         Ok(PaypalScheme {
-            signature_header: header_name(&file.signature, "with scheme = \"paypal\"")?,
+            signature_header: file.signature.header("paypal")?,
             time_header,
             time_format: timestamp.format,
             tolerance_secs: timestamp.tolerance_secs,

@@ -13,7 +13,7 @@ pub(super) struct ProviderFile {
     pub scheme: SchemeName,
     /// HMAC only: the hash function.
     pub algorithm: Option<Algorithm>,
-    /// HMAC only: the signed-string template.
+    /// hmac, ed25519, ecdsa-p256: the signed-string template.
     pub signed: Option<String>,
     #[serde(default)]
     pub secret: SecretSpec,
@@ -71,6 +71,11 @@ impl ProviderFile {
             ("signature.header", signature(|s| s.header.is_some())),
             ("signature.pointer", signature(|s| s.pointer.is_some())),
             ("signature.items", signature(|s| s.items.is_some())),
+            (
+                "signature.ecdsa_format",
+                signature(|s| s.ecdsa_format.is_some()),
+            ),
+            ("signature.configurable", signature(|s| s.configurable)),
             ("signature.encoding", signature(|s| s.encoding.is_some())),
             (
                 "signature.format",
@@ -97,6 +102,8 @@ impl ProviderFile {
     }
 }
 
+impl ProviderFile {}
+
 /// `[response]`: where a provider demands a specific answer to an accepted webhook (Xero's
 /// `200` with an empty body, Discord's `204`, Adyen's `[accepted]`), duplicates included.
 #[derive(Debug, Deserialize)]
@@ -118,6 +125,10 @@ pub(super) enum SchemeName {
     Paypal,
     BodySignature,
     Jwt,
+    Ed25519,
+    EcdsaP256,
+    Token,
+    BasicAuth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,7 +159,8 @@ pub(super) struct WrongPrefixSpec {
 pub(super) struct SignatureSpec {
     /// Header schemes: the header holding the signature.
     pub header: Option<String>,
-    /// `body-signature`: a JSON pointer (within each item) to the signature.
+    /// `body-signature`: a JSON pointer (within each item) to the signature; `token`: to the
+    /// token in the body, where `*` stands for every array item.
     pub pointer: Option<String>,
     /// `body-signature`: the signed items, e.g. `/notificationItems/*/NotificationRequestItem`.
     pub items: Option<String>,
@@ -159,6 +171,48 @@ pub(super) struct SignatureSpec {
     pub pair_separator: Option<String>,
     pub kv_separator: Option<String>,
     pub keys: Option<Vec<String>>,
+    /// ecdsa-p256 only: how the signature bytes are laid out.
+    pub ecdsa_format: Option<EcdsaFormat>,
+    /// token only: a source may move the token with `token_header` / `token_query`.
+    #[serde(default)]
+    pub configurable: bool,
+}
+
+impl SignatureSpec {
+    /// The `header` key, which `scheme` requires.
+    pub fn header(&self, scheme: &str) -> Result<String, Invalid> {
+        match self.header.as_deref() {
+            Some(header) if !header.is_empty() => Ok(header.to_string()),
+            _ => Err(Invalid::new(
+                "signature.header",
+                format!("required (non-empty) with scheme = \"{scheme}\""),
+            )),
+        }
+    }
+
+    /// Refuses the scheme-specific keys that `scheme` does not read (`allowed` are those it does).
+    pub fn reject_unused(&self, scheme: &str, allowed: &[&str]) -> Result<(), Invalid> {
+        let context = format!("by scheme = \"{scheme}\"");
+        for (key, set) in [
+            ("signature.ecdsa_format", self.ecdsa_format.is_some()),
+            ("signature.pointer", self.pointer.is_some()),
+            ("signature.items", self.items.is_some()),
+            ("signature.configurable", self.configurable),
+        ] {
+            Invalid::reject_if(set && !allowed.contains(&key), key, &context)?;
+        }
+        Ok(())
+    }
+}
+
+/// An ECDSA signature as bytes: ASN.1 DER (what most senders, SendGrid included, use) or the
+/// fixed-width `r || s` of JOSE and WebCrypto.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum EcdsaFormat {
+    #[default]
+    Der,
+    Raw,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use url::Url;
 
 use super::aws_sns::AwsSnsScheme;
+use super::basic_auth::BasicAuthScheme;
 use super::body_signature::BodySignatureScheme;
+use super::ecdsa::EcdsaP256Scheme;
+use super::ed25519::Ed25519Scheme;
 use super::error::Invalid;
 use super::hmac_scheme::HmacScheme;
 use super::identity::Location;
@@ -15,6 +18,7 @@ use super::jwt::JwtScheme;
 use super::paypal::PaypalScheme;
 use super::schema::{ProviderFile, SchemeName};
 use super::sign::SignedRequest;
+use super::token::TokenScheme;
 use super::twilio::TwilioScheme;
 use super::{Rejection, Request, SecretKey, SourceOptions};
 
@@ -112,5 +116,9 @@ pub(super) fn compile(
         SchemeName::Paypal => Arc::new(PaypalScheme::compile(file)?),
         SchemeName::BodySignature => Arc::new(BodySignatureScheme::compile(file)?),
         SchemeName::Jwt => Arc::new(JwtScheme::compile(file)?),
+        SchemeName::Ed25519 => Arc::new(Ed25519Scheme::compile(file, event_id)?),
+        SchemeName::EcdsaP256 => Arc::new(EcdsaP256Scheme::compile(file, event_id)?),
+        SchemeName::Token => Arc::new(TokenScheme::compile(file)?),
+        SchemeName::BasicAuth => Arc::new(BasicAuthScheme::compile(file)?),
     })
 }

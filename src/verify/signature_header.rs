@@ -18,20 +18,6 @@ pub(super) fn header_value<'r>(
         .ok_or(Rejection::MissingSignature)
 }
 
-/// The `[signature] header` of a scheme that reads its signature from a header: required, and
-/// the keys that only `body-signature` reads refused.
-pub(super) fn header_name(spec: &SignatureSpec, context: &str) -> Result<String, Invalid> {
-    Invalid::reject_if(spec.pointer.is_some(), "signature.pointer", context)?;
-    Invalid::reject_if(spec.items.is_some(), "signature.items", context)?;
-    match spec.header.as_deref() {
-        Some(header) if !header.is_empty() => Ok(header.to_string()),
-        _ => Err(Invalid::new(
-            "signature.header",
-            format!("required (non-empty) {context}"),
-        )),
-    }
-}
-
 /// How signatures are laid out in the header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Layout {

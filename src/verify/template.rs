@@ -6,6 +6,9 @@ use std::borrow::Cow;
 use serde_json::Value;
 use url::form_urlencoded;
 
+use super::error::Invalid;
+use super::identity::Location;
+use super::timestamp::TimestampRule;
 use super::{HeaderSource, Rejection};
 
 /// One piece of a compiled template.
@@ -67,6 +70,42 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// Compiles a provider file's `signed` (required by `scheme`) and checks it against the rest
+    /// of the file: `{timestamp}` exactly when there is a `[timestamp]` table, `{id}` only with
+    /// an `[event_id]` header. Answers the template and that id header.
+    pub(super) fn for_file(
+        signed: Option<&str>,
+        scheme: &str,
+        has_timestamp: bool,
+        event_id: Option<&Location>,
+    ) -> Result<(Template, Option<String>), Invalid> {
+        let signed = signed.ok_or_else(|| {
+            Invalid::new("signed", format!("required with scheme = \"{scheme}\""))
+        })?;
+        let template =
+            Template::compile(signed).map_err(|reason| Invalid::new("signed", reason))?;
+        if template.uses_json() {
+            return Err(Invalid::new(
+                "signed",
+                "`{json:…}` is only read by scheme = \"body-signature\"",
+            ));
+        }
+        if template.uses_timestamp() != has_timestamp {
+            return Err(Invalid::new(
+                "signed",
+                "a [timestamp] table and `{timestamp}` in the signed string go together",
+            ));
+        }
+        let id_header = event_id.and_then(Location::header).map(str::to_string);
+        if template.uses_id() && id_header.is_none() {
+            return Err(Invalid::new(
+                "signed",
+                "`{id}` needs [event_id] header = \"...\"",
+            ));
+        }
+        Ok((template, id_header))
+    }
+
     fn placeholder(name: &str) -> Result<Part, String> {
         Ok(match name {
             "body" => Part::Body,
@@ -108,12 +147,25 @@ impl Template {
         self.parts.contains(&Part::Id)
     }
 
-    /// The headers the signed string includes with `{header:Name}`.
-    pub(super) fn headers(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|part| match part {
+    /// The headers verification of this signed string reads, for `hookgate providers`: the
+    /// signature header, the timestamp's own header, `{id}`'s and every `{header:Name}`.
+    pub(super) fn read_headers<'a>(
+        &'a self,
+        signature: &'a str,
+        timestamp: Option<&'a TimestampRule>,
+        id_header: Option<&'a str>,
+    ) -> Vec<&'a str> {
+        let timestamp = timestamp.and_then(TimestampRule::header);
+        let id = id_header.filter(|_| self.uses_id());
+        let signed = self.parts.iter().filter_map(|part| match part {
             Part::Header(name) => Some(&**name),
             _ => None,
-        })
+        });
+        std::iter::once(signature)
+            .chain(timestamp)
+            .chain(id)
+            .chain(signed)
+            .collect()
     }
 
     /// Feeds the signed string to `sink` piece by piece. A value the template needs but the

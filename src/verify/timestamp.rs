@@ -4,7 +4,10 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::Rejection;
+use super::error::Invalid;
+use super::schema::TimestampSpec;
+use super::signature_header::Layout;
+use super::{Rejection, Request};
 
 /// More digits than this could overflow an `i64`; no real timestamp comes close.
 const MAX_DIGITS: usize = 18;
@@ -46,6 +49,101 @@ impl TimestampFormat {
                 .and_then(|at| at.format(&Rfc3339).ok())
                 .unwrap_or_default(),
         }
+    }
+}
+
+/// Where the signed timestamp is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TimestampSource {
+    /// Its own header, e.g. `X-Slack-Request-Timestamp`.
+    Header(String),
+    /// A pair of the signature header, e.g. Stripe's `t`.
+    Pair(String),
+    /// The first item of a `list` signature header (Recurly).
+    ListHead,
+}
+
+/// A file's `[timestamp]` table, checked: where the timestamp is, how it is written, and how far
+/// from now it may be. Shared by every scheme that signs a timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TimestampRule {
+    pub source: TimestampSource,
+    pub format: TimestampFormat,
+    pub tolerance_secs: u64,
+}
+
+impl TimestampRule {
+    /// Checks `spec` against the signature header's `layout` (a pair needs pairs).
+    pub(super) fn compile(spec: &TimestampSpec, layout: &Layout) -> Result<TimestampRule, Invalid> {
+        Invalid::reject_if(
+            spec.pointer.is_some(),
+            "timestamp.pointer",
+            "with a signature header (only scheme = \"body-signature\" reads it)",
+        )?;
+        let source = match (&spec.header, &spec.key) {
+            (None, None) if layout.is_list() => TimestampSource::ListHead,
+            (_, _) if layout.is_list() => {
+                return Err(Invalid::new(
+                    "timestamp",
+                    "with signature.format = \"list\" the timestamp is its first item: set neither `header` nor `key`",
+                ));
+            }
+            (Some(header), None) if !header.is_empty() => TimestampSource::Header(header.clone()),
+            (None, Some(key)) if layout.has_pairs() && !key.is_empty() => {
+                TimestampSource::Pair(key.clone())
+            }
+            (None, Some(_)) => {
+                return Err(Invalid::new(
+                    "timestamp.key",
+                    "needs signature.format = \"pairs\" and a non-empty key",
+                ));
+            }
+            _ => {
+                return Err(Invalid::new(
+                    "timestamp",
+                    "set exactly one of `header` (non-empty) or `key`",
+                ));
+            }
+        };
+        Ok(TimestampRule {
+            source,
+            format: spec.format,
+            tolerance_secs: spec.tolerance_secs,
+        })
+    }
+
+    /// The header the timestamp travels in, when it has one of its own.
+    pub(super) fn header(&self) -> Option<&str> {
+        match &self.source {
+            TimestampSource::Header(name) => Some(name),
+            TimestampSource::Pair(_) | TimestampSource::ListHead => None,
+        }
+    }
+
+    /// The raw timestamp of `req`, once it parses and lies within the tolerance (`tolerance_secs`
+    /// overrides the file's); `signature_value` is the signature header, read with `layout`.
+    pub(super) fn checked<'r>(
+        &self,
+        req: &Request<'r>,
+        layout: &Layout,
+        signature_value: &'r [u8],
+        tolerance_secs: Option<u64>,
+    ) -> Result<&'r [u8], Rejection> {
+        let raw = match &self.source {
+            TimestampSource::Header(name) => req
+                .headers
+                .header(name)
+                .ok_or(Rejection::MissingTimestamp)?,
+            TimestampSource::Pair(key) => layout.pair(signature_value, key.as_bytes())?,
+            TimestampSource::ListHead => layout.list_head(signature_value)?,
+        };
+        let unix = self.format.parse(raw)?;
+        check(
+            unix,
+            req.now_unix,
+            tolerance_secs.unwrap_or(self.tolerance_secs),
+        )?;
+        Ok(raw)
     }
 }
 

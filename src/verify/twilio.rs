@@ -11,10 +11,10 @@ use url::form_urlencoded;
 use super::error::Invalid;
 use super::key::{SecretFormat, SecretKey};
 use super::mac::{Algorithm, DecodedSignature, Digest, Encoding};
-use super::schema::{HeaderFormat, ProviderFile};
+use super::schema::ProviderFile;
 use super::scheme::Scheme;
 use super::sign::SignedRequest;
-use super::signature_header::{header_name, header_value};
+use super::signature_header::header_value;
 use super::{Rejection, Request};
 
 const BODY_HASH_PARAM: &str = "bodySHA256";
@@ -33,27 +33,10 @@ pub(super) struct TwilioScheme {
 impl TwilioScheme {
     /// Accepts only `signature.header`: everything else is fixed by Twilio.
     pub(super) fn compile(file: &ProviderFile) -> Result<TwilioScheme, Invalid> {
-        let context = "by scheme = \"twilio\"";
-        let signature = &file.signature;
-        for (key, set) in [
-            ("algorithm", file.algorithm.is_some()),
-            ("signed", file.signed.is_some()),
-            ("timestamp", file.timestamp.is_some()),
-            ("signature.encoding", signature.encoding.is_some()),
-            ("signature.format", signature.format != HeaderFormat::Value),
-            ("signature.prefix", signature.prefix.is_some()),
-            (
-                "signature.pair_separator",
-                signature.pair_separator.is_some(),
-            ),
-            ("signature.kv_separator", signature.kv_separator.is_some()),
-            ("signature.keys", signature.keys.is_some()),
-        ] {
-            Invalid::reject_if(set, key, context)?;
-        }
+        file.only_keys("twilio", &["secret", "signature.header"])?;
         Ok(TwilioScheme {
             secret: SecretFormat::new(&file.secret),
-            header: header_name(signature, context)?,
+            header: file.signature.header("twilio")?,
         })
     }
 }

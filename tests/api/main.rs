@@ -3,6 +3,7 @@
 mod abandoned_requests;
 mod admin;
 mod admin_lookup;
+mod asymmetric_sources;
 mod body_sources;
 mod catalogue;
 mod certs;
