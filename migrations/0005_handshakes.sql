@@ -7,7 +7,7 @@ CREATE TABLE handshakes (
     source_id   text        NOT NULL,
     provider    text        NOT NULL,
     kind        text        NOT NULL,              -- e.g. url_verification, subscribe, crc
-    outcome     text        NOT NULL CHECK (outcome IN ('answered', 'refused')),
+    outcome     text        NOT NULL CHECK (outcome IN ('answered', 'confirmed', 'refused')),
     reason      text,                              -- why it was refused
     action      text,                              -- what the operator must do, if anything
     received_at timestamptz NOT NULL

@@ -127,11 +127,7 @@ async fn store_webhook(
     let key = provider
         .verify(&request, &source.keys, source.tolerance_secs)
         .map_err(IngestError::Rejected)?;
-    if let Some(answer) = source
-        .keys
-        .get(key)
-        .and_then(|key| provider.handshake_verified(&request, key))
-    {
+    if let Some(answer) = provider.handshake_verified(&request, source.keys.get(key)) {
         return Ok(Handled::Handshake(answer));
     }
     let identity = provider.identify(&request);

@@ -3,12 +3,15 @@
 
 use super::error::IngestError;
 use super::handler::IngestState;
+use crate::config::ClientTlsConfig;
 use crate::metrics;
 use crate::sources::Source;
 use crate::store::HandshakeRow;
+use crate::tls::client::http_client_builder;
 use crate::verify::{Answer, HandshakeRecord};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -47,8 +50,24 @@ pub(super) async fn get(
     }
 }
 
-/// Records an answered handshake and builds its response.
-pub(super) async fn respond(state: &IngestState, source: &Source, answer: Answer) -> HttpResponse {
+/// Completes an answered handshake (an SNS subscription to confirm), records it and builds its
+/// response.
+pub(super) async fn respond(
+    state: &IngestState,
+    source: &Source,
+    mut answer: Answer,
+) -> HttpResponse {
+    if let Some(url) = answer.confirm_url.take() {
+        match confirm(&url).await {
+            Ok(()) => answer.record.outcome = "confirmed",
+            Err(why) => {
+                answer.record.action = Some(format!(
+                    "automatic confirmation failed ({why}): confirm the subscription by opening \
+                     its SubscribeURL: {url}"
+                ));
+            }
+        }
+    }
     record(state, source, answer.record, None).await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
@@ -58,6 +77,30 @@ pub(super) async fn respond(state: &IngestState, source: &Source, answer: Answer
     match answer.content_type {
         Some(content_type) => response.content_type(content_type).body(answer.body),
         None => response.finish(),
+    }
+}
+
+/// How long confirming a subscription may take; SNS waits 15 s for its answer.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// GETs an SNS `SubscribeURL` (already checked against the allowed hosts): verified TLS, no
+/// redirects (they could leave those hosts), a short timeout.
+async fn confirm(url: &str) -> Result<(), String> {
+    let client = http_client_builder(&ClientTlsConfig::default())
+        .map_err(|err| err.to_string())?
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(CONFIRM_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|err| err.to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|err| err.to_string())?;
+    match response.status() {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("SNS answered {status}")),
     }
 }
 

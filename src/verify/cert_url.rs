@@ -81,6 +81,23 @@ pub(super) fn allowed(raw: &str, hosts: CertHosts, prefixes: &[String]) -> Resul
     }
 }
 
+/// An SNS `SubscribeURL`, when it may be fetched to confirm a subscription: https on an SNS host
+/// (any path and query: it is SNS's `ConfirmSubscription` action), or under one of `prefixes`
+/// (the source's `allowed_cert_urls`) when any are set; never with userinfo, a port or a fragment.
+pub(super) fn allowed_subscribe_url(raw: &str, prefixes: &[String]) -> Option<Url> {
+    let url = Url::parse(raw).ok().filter(|_| raw.len() <= MAX_URL_LEN)?;
+    let plain = url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
+    let listed = if prefixes.is_empty() {
+        let sns_host = matches!(url.host(), Some(url::Host::Domain(host)) if is_sns_host(host));
+        url.scheme() == "https" && url.port().is_none() && sns_host
+    } else {
+        prefixes
+            .iter()
+            .any(|prefix| url.as_str().starts_with(prefix.as_str()))
+    };
+    (plain && listed).then_some(url)
+}
+
 /// Checks `allowed_cert_urls`: each entry an http(s) URL without userinfo, query or fragment,
 /// written as it normalises (so `https://host` must be `https://host/`: a prefix always ends
 /// the host, and `https://certs.example.com` cannot also admit `certs.example.com.evil`).
@@ -216,5 +233,36 @@ mod tests {
             assert_eq!(key, "allowed_cert_urls");
             assert!(why.starts_with(&format!("{bad:?}")), "{why}");
         }
+    }
+
+    #[test]
+    fn subscribe_urls_are_fetched_only_from_sns_hosts_or_the_listed_prefixes() {
+        let confirm = "/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:1:t&Token=ab";
+        let allowed =
+            |url: &str, prefixes: &[String]| allowed_subscribe_url(url, prefixes).is_some();
+        assert!(allowed(
+            &format!("https://sns.us-east-1.amazonaws.com{confirm}"),
+            &[]
+        ));
+        assert!(allowed(
+            &format!("https://sns.cn-north-1.amazonaws.com.cn{confirm}"),
+            &[]
+        ));
+        for refused in [
+            format!("http://sns.us-east-1.amazonaws.com{confirm}"),
+            format!("https://sns.us-east-1.amazonaws.com:8443{confirm}"),
+            format!("https://sns.us-east-1.amazonaws.com.evil.com{confirm}"),
+            format!("https://sns.us-east-1.amazonaws.com@evil.com{confirm}"),
+            format!("https://evil.com{confirm}"),
+            "not a url".to_string(),
+        ] {
+            assert!(!allowed(&refused, &[]), "{refused}");
+        }
+        let local = ["http://127.0.0.1:9000/".to_string()];
+        assert!(allowed(&format!("http://127.0.0.1:9000{confirm}"), &local));
+        assert!(!allowed(
+            &format!("https://sns.us-east-1.amazonaws.com{confirm}"),
+            &local
+        ));
     }
 }

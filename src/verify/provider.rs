@@ -204,8 +204,9 @@ impl Provider {
         self.handshake()?.unsigned(req)
     }
 
-    /// The answer to a verified request that is a handshake; `key` is the key it verified with.
-    pub fn handshake_verified(&self, req: &Request<'_>, key: &SecretKey) -> Option<Answer> {
+    /// The answer to a verified request that is a handshake; `key` is the key it verified with
+    /// (none for providers without configured keys).
+    pub fn handshake_verified(&self, req: &Request<'_>, key: Option<&SecretKey>) -> Option<Answer> {
         self.handshake()?.verified(req, key)
     }
 

@@ -33,6 +33,7 @@ mod secrets;
 mod signed_urls;
 mod sink;
 mod slow_clients;
+mod sns_subscriptions;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;

@@ -12,7 +12,7 @@ use crate::verify::{Request, SecretKey};
 pub(super) struct SlackUrlVerification;
 
 impl Handshake for SlackUrlVerification {
-    fn verified(&self, req: &Request<'_>, _key: &SecretKey) -> Option<Answer> {
+    fn verified(&self, req: &Request<'_>, _key: Option<&SecretKey>) -> Option<Answer> {
         let body = json_with_marker(req.body, b"url_verification")?;
         if body.get("type")? != "url_verification" {
             return None;
@@ -30,7 +30,7 @@ pub(super) struct TwitchCallbackVerification;
 const TWITCH_MESSAGE_TYPE: &str = "Twitch-Eventsub-Message-Type";
 
 impl Handshake for TwitchCallbackVerification {
-    fn verified(&self, req: &Request<'_>, _key: &SecretKey) -> Option<Answer> {
+    fn verified(&self, req: &Request<'_>, _key: Option<&SecretKey>) -> Option<Answer> {
         if req.headers.header(TWITCH_MESSAGE_TYPE)? != b"webhook_callback_verification" {
             return None;
         }

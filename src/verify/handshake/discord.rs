@@ -8,7 +8,7 @@ use crate::verify::{Request, SecretKey};
 pub(super) struct DiscordPing;
 
 impl Handshake for DiscordPing {
-    fn verified(&self, req: &Request<'_>, _key: &SecretKey) -> Option<Answer> {
+    fn verified(&self, req: &Request<'_>, _key: Option<&SecretKey>) -> Option<Answer> {
         #[derive(serde::Deserialize)]
         struct Envelope {
             #[serde(rename = "type")]

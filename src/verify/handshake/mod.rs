@@ -8,6 +8,7 @@ mod challenge;
 mod crc;
 mod discord;
 mod notion;
+mod sns;
 mod subscribe;
 
 use std::fmt;
@@ -40,6 +41,9 @@ pub(super) enum HandshakeName {
     MsGraph,
     /// X's CRC: `GET ?crc_token=` answered with an HMAC of it.
     X,
+    /// AWS SNS `SubscriptionConfirmation` (confirmed with `auto_confirm`) and
+    /// `UnsubscribeConfirmation`.
+    AwsSns,
 }
 
 impl HandshakeName {
@@ -55,6 +59,7 @@ impl HandshakeName {
             HandshakeName::Dropbox => "dropbox",
             HandshakeName::MsGraph => "ms-graph",
             HandshakeName::X => "x",
+            HandshakeName::AwsSns => "aws-sns",
         }
     }
 }
@@ -80,6 +85,9 @@ pub struct Answer {
     /// Extra response headers, e.g. `X-Content-Type-Options: nosniff` on an echoed challenge.
     pub headers: Vec<(&'static str, &'static str)>,
     pub record: HandshakeRecord,
+    /// A URL to GET to complete the handshake (an allowed SNS `SubscribeURL` with
+    /// `auto_confirm`); ingest fetches it before answering and records the outcome.
+    pub confirm_url: Option<String>,
 }
 
 impl Answer {
@@ -89,6 +97,7 @@ impl Answer {
             content_type: None,
             body: Vec::new(),
             headers: Vec::new(),
+            confirm_url: None,
             record: HandshakeRecord {
                 kind,
                 outcome: "answered",
@@ -139,8 +148,9 @@ pub(super) trait Handshake: fmt::Debug + Send + Sync {
         None
     }
 
-    /// Answers a verified request that is a handshake; `key` is the key it verified with.
-    fn verified(&self, _req: &Request<'_>, _key: &SecretKey) -> Option<Answer> {
+    /// Answers a verified request that is a handshake; `key` is the key it verified with (none
+    /// for schemes without configured keys, such as AWS SNS).
+    fn verified(&self, _req: &Request<'_>, _key: Option<&SecretKey>) -> Option<Answer> {
         None
     }
 
@@ -167,6 +177,7 @@ pub(super) fn compile(name: HandshakeName) -> Arc<dyn Handshake> {
         HandshakeName::Meta => Arc::new(subscribe::MetaSubscribe),
         HandshakeName::Dropbox => Arc::new(subscribe::DropboxChallenge),
         HandshakeName::MsGraph => Arc::new(subscribe::GraphValidation),
+        HandshakeName::AwsSns => Arc::new(sns::SnsSubscription),
     }
 }
 
