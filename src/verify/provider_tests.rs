@@ -199,6 +199,38 @@ fn the_catalogue_table_has_one_row_per_provider() {
 }
 
 #[test]
+fn the_catalogue_names_each_providers_handshake_and_required_answer() {
+    let readme = include_str!("../../providers/README.md");
+    let (_, catalogue) = readme.split_once("## The catalogue").unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_string())
+            .collect()
+    };
+    let mut lines = catalogue.lines().filter(|line| line.starts_with('|'));
+    let header = cells(lines.next().unwrap());
+    let column = header.iter().position(|cell| cell == "handshake").unwrap();
+    for row in lines.filter(|line| line.starts_with("| `")).map(cells) {
+        let name = row[0].trim_matches('`');
+        let provider = provider(name);
+        let cell = &row[column];
+        match provider.handshake_name() {
+            Some(handshake) => assert!(cell.contains(&format!("`{handshake}`")), "{name}: {cell}"),
+            None => assert!(
+                !cell.contains('`') || cell.starts_with("answers"),
+                "{name}: {cell}"
+            ),
+        }
+        if let Some(answer) = provider.accepted_response() {
+            let said = format!("answers {}", answer.status);
+            assert!(cell.contains(&said), "{name}: {cell}");
+        }
+    }
+}
+
+#[test]
 fn every_vector_provider_is_shipped_and_every_provider_has_a_vector() {
     // The public-key and token schemes keep their vectors apart: the checks below assume HMAC.
     let mut tested: Vec<&str> = vectors().iter().map(|v| v.provider).collect();
