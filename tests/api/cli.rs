@@ -49,8 +49,8 @@ fn check_config_names_each_class_of_mistake_precisely() {
     let valid = default_config_text("postgres://x@127.0.0.1/db");
     let mistakes = [
         (
-            valid.replacen("provider = \"github\"", "provider = \"gitlab\"", 1),
-            r#"sources[1] ("github").provider: unknown provider "gitlab""#,
+            valid.replacen("provider = \"github\"", "provider = \"githab\"", 1),
+            r#"sources[1] ("github").provider: unknown provider "githab""#,
         ),
         (
             valid.replacen(
