@@ -199,6 +199,13 @@ fn the_catalogue_table_has_one_row_per_provider() {
 }
 
 #[test]
+fn the_readme_counts_the_providers() {
+    let count = registry().entries().count();
+    let claim = format!("hookgate verifies {count} providers");
+    assert!(include_str!("../../README.md").contains(&claim), "{claim}");
+}
+
+#[test]
 fn the_catalogue_names_each_providers_handshake_and_required_answer() {
     let readme = include_str!("../../providers/README.md");
     let (_, catalogue) = readme.split_once("## The catalogue").unwrap();
