@@ -129,6 +129,7 @@ pub(super) enum SchemeName {
     EcdsaP256,
     Token,
     BasicAuth,
+    Braintree,
 }
 
 #[derive(Debug, Default, Deserialize)]

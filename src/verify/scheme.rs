@@ -9,6 +9,7 @@ use url::Url;
 use super::aws_sns::AwsSnsScheme;
 use super::basic_auth::BasicAuthScheme;
 use super::body_signature::BodySignatureScheme;
+use super::braintree::BraintreeScheme;
 use super::ecdsa::EcdsaP256Scheme;
 use super::ed25519::Ed25519Scheme;
 use super::error::Invalid;
@@ -120,5 +121,6 @@ pub(super) fn compile(
         SchemeName::EcdsaP256 => Arc::new(EcdsaP256Scheme::compile(file, event_id)?),
         SchemeName::Token => Arc::new(TokenScheme::compile(file)?),
         SchemeName::BasicAuth => Arc::new(BasicAuthScheme::compile(file)?),
+        SchemeName::Braintree => Arc::new(BraintreeScheme::compile(file)?),
     })
 }

@@ -24,13 +24,35 @@ enum Part {
     Query(Box<str>),
     /// A JSON pointer into the signed item (`body-signature` only).
     Json(Box<str>),
+    /// `{…|lower}`: a header, query parameter or id, ASCII lower-cased (Mercado Pago signs an
+    /// alphanumeric `data.id` in lower case).
+    Lower(Box<Part>),
+}
+
+/// A part of the template, or an optional group of parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Always(Part),
+    /// `[…]`: omitted whole when a value it reads is absent or empty (Mercado Pago leaves out
+    /// `id:…;` or `request-id:…;` when the request has no such value).
+    Optional(Vec<Part>),
+}
+
+impl Part {
+    /// Whether this part reads a value the request may lack (what makes a `[…]` group omissible).
+    fn reads_request_value(&self) -> bool {
+        matches!(
+            self,
+            Part::Id | Part::Header(_) | Part::Query(_) | Part::Json(_) | Part::Lower(_)
+        )
+    }
 }
 
 /// A compiled template over `{body}`, `{timestamp}`, `{id}`, `{url}`, `{header:Name}`,
-/// `{query:name}` and `{json:/pointer}`.
+/// `{query:name}` and `{json:/pointer}`, with `{…|lower}` and optional `[…]` groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Template {
-    parts: Vec<Part>,
+    pieces: Vec<Piece>,
 }
 
 /// The values a template's placeholders stand for in one request.
@@ -46,28 +68,54 @@ pub(super) struct Values<'a> {
 }
 
 impl Template {
-    /// Compiles `text`; the error says which placeholder is wrong.
+    /// Compiles `text`; the error says which placeholder or group is wrong. `[` opens an
+    /// optional group and `]` closes it; groups do not nest and hold at least one placeholder.
     pub(super) fn compile(text: &str) -> Result<Template, String> {
-        let mut parts = Vec::new();
+        let mut pieces = Vec::new();
+        let mut group: Option<Vec<Part>> = None;
+        let mut literal = String::new();
         let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Literal(rest.as_bytes()[..open].into()));
+        while let Some(at) = rest.find(['{', '[', ']']) {
+            literal.push_str(&rest[..at]);
+            let open = rest.as_bytes()[at];
+            rest = &rest[at + 1..];
+            flush(&mut literal, &mut group, &mut pieces);
+            match open {
+                b'{' => {
+                    let close = rest
+                        .find('}')
+                        .ok_or_else(|| format!("unclosed `{{` in {text:?}"))?;
+                    let part = Self::placeholder(&rest[..close])?;
+                    match group.as_mut() {
+                        Some(group) => group.push(part),
+                        None => pieces.push(Piece::Always(part)),
+                    }
+                    rest = &rest[close + 1..];
+                }
+                b'[' if group.is_some() => return Err(format!("nested `[` in {text:?}")),
+                b'[' => group = Some(Vec::new()),
+                _ => {
+                    let inner = group
+                        .take()
+                        .ok_or_else(|| format!("`]` without `[` in {text:?}"))?;
+                    if !inner.iter().any(Part::reads_request_value) {
+                        return Err(format!(
+                            "an optional `[…]` group needs a {{header:…}}, {{query:…}}, {{id}} or {{json:…}} in {text:?}"
+                        ));
+                    }
+                    pieces.push(Piece::Optional(inner));
+                }
             }
-            let after = &rest[open + 1..];
-            let close = after
-                .find('}')
-                .ok_or_else(|| format!("unclosed `{{` in {text:?}"))?;
-            parts.push(Self::placeholder(&after[..close])?);
-            rest = &after[close + 1..];
         }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.as_bytes().into()));
+        if group.is_some() {
+            return Err(format!("unclosed `[` in {text:?}"));
         }
-        if parts.is_empty() {
+        literal.push_str(rest);
+        flush(&mut literal, &mut group, &mut pieces);
+        if pieces.is_empty() {
             return Err("the signed string is empty".to_string());
         }
-        Ok(Template { parts })
+        Ok(Template { pieces })
     }
 
     /// Compiles a provider file's `signed` (required by `scheme`) and checks it against the rest
@@ -107,6 +155,16 @@ impl Template {
     }
 
     fn placeholder(name: &str) -> Result<Part, String> {
+        if let Some(inner) = name.strip_suffix("|lower") {
+            return match Self::placeholder(inner)? {
+                part @ (Part::Id | Part::Header(_) | Part::Query(_)) => {
+                    Ok(Part::Lower(Box::new(part)))
+                }
+                _ => Err(format!(
+                    "`|lower` only applies to {{id}}, {{header:…}} and {{query:…}}, not `{{{name}}}`"
+                )),
+            };
+        }
         Ok(match name {
             "body" => Part::Body,
             "timestamp" => Part::Timestamp,
@@ -134,17 +192,34 @@ impl Template {
 
     /// Whether the template reads the JSON body (`{json:…}`).
     pub(super) fn uses_json(&self) -> bool {
-        self.parts.iter().any(|part| matches!(part, Part::Json(_)))
+        self.leaves().any(|part| matches!(part, Part::Json(_)))
     }
 
     /// Whether the template signs the timestamp.
     pub(super) fn uses_timestamp(&self) -> bool {
-        self.parts.contains(&Part::Timestamp)
+        self.leaves().any(|part| *part == Part::Timestamp)
     }
 
     /// Whether the template signs the event id.
     pub(super) fn uses_id(&self) -> bool {
-        self.parts.contains(&Part::Id)
+        self.leaves().any(|part| *part == Part::Id)
+    }
+
+    /// Every placeholder and literal, inside groups and `|lower` too.
+    fn leaves(&self) -> impl Iterator<Item = &Part> {
+        fn unwrap(part: &Part) -> &Part {
+            match part {
+                Part::Lower(inner) => inner,
+                other => other,
+            }
+        }
+        self.pieces
+            .iter()
+            .flat_map(|piece| match piece {
+                Piece::Optional(group) => group.as_slice(),
+                Piece::Always(part) => std::slice::from_ref(part),
+            })
+            .map(unwrap)
     }
 
     /// The headers verification of this signed string reads, for `hookgate providers`: the
@@ -157,7 +232,7 @@ impl Template {
     ) -> Vec<&'a str> {
         let timestamp = timestamp.and_then(TimestampRule::header);
         let id = id_header.filter(|_| self.uses_id());
-        let signed = self.parts.iter().filter_map(|part| match part {
+        let signed = self.leaves().filter_map(|part| match part {
             Part::Header(name) => Some(&**name),
             _ => None,
         });
@@ -175,29 +250,69 @@ impl Template {
         values: &Values<'_>,
         mut sink: impl FnMut(&[u8]),
     ) -> Result<(), Rejection> {
-        for part in &self.parts {
-            let bytes: Cow<'_, [u8]> = match part {
-                Part::Literal(text) => Cow::Borrowed(text),
-                Part::Body => Cow::Borrowed(values.body),
-                Part::Url => Cow::Borrowed(values.url.as_bytes()),
-                Part::Timestamp => {
-                    Cow::Borrowed(values.timestamp.ok_or(Rejection::MissingTimestamp)?)
+        for piece in &self.pieces {
+            match piece {
+                Piece::Always(part) => sink(&value(part, values)?),
+                Piece::Optional(group) => {
+                    if let Some(bytes) = present(group, values)? {
+                        bytes.iter().for_each(|bytes| sink(bytes));
+                    }
                 }
-                Part::Id => Cow::Borrowed(values.id.ok_or(Rejection::MissingSignature)?),
-                Part::Header(name) => Cow::Borrowed(
-                    values
-                        .headers
-                        .header(name)
-                        .ok_or(Rejection::MissingSignature)?,
-                ),
-                Part::Query(name) => query_parameter(values.url, name)
-                    .map(|value| Cow::Owned(value.into_owned().into_bytes()))
-                    .ok_or(Rejection::MissingSignature)?,
-                Part::Json(pointer) => json_text(values.json, pointer)?,
-            };
-            sink(&bytes);
+            }
         }
         Ok(())
+    }
+}
+
+/// The values of an optional group's parts; `None` when one it reads is absent or empty.
+fn present<'v>(
+    group: &'v [Part],
+    values: &Values<'v>,
+) -> Result<Option<Vec<Cow<'v, [u8]>>>, Rejection> {
+    let mut pieces = Vec::with_capacity(group.len());
+    for part in group {
+        match value(part, values) {
+            Ok(bytes) if bytes.is_empty() && part.reads_request_value() => return Ok(None),
+            Ok(bytes) => pieces.push(bytes),
+            Err(Rejection::MissingSignature | Rejection::MissingTimestamp) => return Ok(None),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(Some(pieces))
+}
+
+/// The bytes one (non-group) part stands for. A value the request lacks is a missing
+/// signature: the signature cannot be checked without it.
+fn value<'v>(part: &'v Part, values: &Values<'v>) -> Result<Cow<'v, [u8]>, Rejection> {
+    Ok(match part {
+        Part::Literal(text) => Cow::Borrowed(text),
+        Part::Body => Cow::Borrowed(values.body),
+        Part::Url => Cow::Borrowed(values.url.as_bytes()),
+        Part::Timestamp => Cow::Borrowed(values.timestamp.ok_or(Rejection::MissingTimestamp)?),
+        Part::Id => Cow::Borrowed(values.id.ok_or(Rejection::MissingSignature)?),
+        Part::Header(name) => Cow::Borrowed(
+            values
+                .headers
+                .header(name)
+                .ok_or(Rejection::MissingSignature)?,
+        ),
+        Part::Query(name) => query_parameter(values.url, name)
+            .map(|value| Cow::Owned(value.into_owned().into_bytes()))
+            .ok_or(Rejection::MissingSignature)?,
+        Part::Json(pointer) => json_text(values.json, pointer)?,
+        Part::Lower(inner) => Cow::Owned(value(inner, values)?.to_ascii_lowercase()),
+    })
+}
+
+/// Moves pending literal text into the open group, or else the template.
+fn flush(literal: &mut String, group: &mut Option<Vec<Part>>, pieces: &mut Vec<Piece>) {
+    if literal.is_empty() {
+        return;
+    }
+    let part = Part::Literal(std::mem::take(literal).into_bytes().into());
+    match group {
+        Some(group) => group.push(part),
+        None => pieces.push(Piece::Always(part)),
     }
 }
 
@@ -276,12 +391,82 @@ mod tests {
             "{query:}",
             "{json:}",
             "{json:id}",
+            "[{body}]",
+            "[ts:{timestamp}]",
+            "[{id}",
+            "{id}]",
+            "[[{id}]]",
+            "[a[{id}]]",
+            "{body|lower}",
+            "{timestamp|lower}",
+            "{json:/a|lower}",
+            "{|lower}",
         ] {
             assert!(
                 Template::compile(bad).is_err(),
                 "{bad:?} should not compile"
             );
         }
+    }
+
+    #[test]
+    fn optional_groups_are_left_out_when_a_value_is_absent_or_empty() {
+        let template =
+            "[id:{query:data.id|lower};][request-id:{header:x-request-id};]ts:{timestamp};";
+        let with = |url: &'static str, request_id: Option<&str>| {
+            let headers: Vec<(String, String)> = request_id
+                .map(|id| ("X-Request-Id".to_string(), id.to_string()))
+                .into_iter()
+                .collect();
+            let values = Values {
+                body: b"",
+                url,
+                timestamp: Some(b"1704908010"),
+                id: None,
+                headers: &headers,
+                json: None,
+            };
+            render(template, &values).map(|bytes| String::from_utf8(bytes).unwrap())
+        };
+        let url = "https://h/mp?data.id=ORD01JQ4S4KY8&type=order";
+        assert_eq!(
+            with(url, Some("Req-1")).unwrap(),
+            "id:ord01jq4s4ky8;request-id:Req-1;ts:1704908010;"
+        );
+        assert_eq!(with(url, None).unwrap(), "id:ord01jq4s4ky8;ts:1704908010;");
+        assert_eq!(
+            with(url, Some("")).unwrap(),
+            "id:ord01jq4s4ky8;ts:1704908010;"
+        );
+        assert_eq!(
+            with("https://h/mp?type=payment", Some("r")).unwrap(),
+            "request-id:r;ts:1704908010;"
+        );
+        assert_eq!(
+            with("https://h/mp?data.id=&type=payment", None).unwrap(),
+            "ts:1704908010;"
+        );
+        // Outside a group an absent value is still a refusal.
+        let headers: Vec<(String, String)> = Vec::new();
+        let values = Values {
+            body: b"",
+            url: "https://h/mp",
+            timestamp: None,
+            id: None,
+            headers: &headers,
+            json: None,
+        };
+        assert_eq!(render(template, &values), Err(Rejection::MissingTimestamp));
+        assert_eq!(
+            render("{header:X|lower}", &values),
+            Err(Rejection::MissingSignature)
+        );
+        let compiled = Template::compile(template).unwrap();
+        assert!(compiled.uses_timestamp() && !compiled.uses_id());
+        assert_eq!(
+            compiled.read_headers("x-signature", None, None),
+            ["x-signature", "x-request-id"]
+        );
     }
 
     #[test]

@@ -23,7 +23,14 @@ pub enum TimestampFormat {
     UnixMs,
     /// An RFC 3339 date-time (Twitch, Zendesk).
     Rfc3339,
+    /// Unix seconds or milliseconds, told apart by size (Mercado Pago documents seconds but is
+    /// seen sending milliseconds): 11 digits or fewer are seconds (until the year 5138), more
+    /// are milliseconds (from 1973). Written as milliseconds.
+    UnixSOrMs,
 }
+
+/// The smallest value read as milliseconds by [`TimestampFormat::UnixSOrMs`].
+const FIRST_MILLIS: i64 = 100_000_000_000;
 
 impl TimestampFormat {
     /// The timestamp as unix seconds; anything not strictly in this format is malformed.
@@ -31,6 +38,10 @@ impl TimestampFormat {
         match self {
             TimestampFormat::Unix => parse(raw),
             TimestampFormat::UnixMs => parse(raw).map(|millis| millis.div_euclid(1000)),
+            TimestampFormat::UnixSOrMs => parse(raw).map(|unix| match unix {
+                millis if millis >= FIRST_MILLIS => millis.div_euclid(1000),
+                seconds => seconds,
+            }),
             TimestampFormat::Rfc3339 => std::str::from_utf8(raw)
                 .ok()
                 .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
@@ -43,7 +54,7 @@ impl TimestampFormat {
     pub(super) fn format(self, unix: i64) -> String {
         match self {
             TimestampFormat::Unix => unix.to_string(),
-            TimestampFormat::UnixMs => (unix * 1000).to_string(),
+            TimestampFormat::UnixMs | TimestampFormat::UnixSOrMs => (unix * 1000).to_string(),
             TimestampFormat::Rfc3339 => OffsetDateTime::from_unix_timestamp(unix)
                 .ok()
                 .and_then(|at| at.format(&Rfc3339).ok())
@@ -217,11 +228,25 @@ mod tests {
     }
 
     #[test]
+    fn seconds_or_milliseconds_by_size() {
+        let either = TimestampFormat::UnixSOrMs;
+        // Mercado Pago's documented example (seconds) and its SDK's fixture (milliseconds).
+        assert_eq!(either.parse(b"1704908010"), Ok(1_704_908_010));
+        assert_eq!(either.parse(b"1742505638683"), Ok(1_742_505_638));
+        assert_eq!(either.parse(b"99999999999"), Ok(99_999_999_999));
+        assert_eq!(either.parse(b"100000000000"), Ok(100_000_000));
+        for bad in [&b""[..], b"-1", b"1.5", b"9999999999999999999"] {
+            assert_eq!(either.parse(bad), Err(Rejection::MalformedTimestamp));
+        }
+    }
+
+    #[test]
     fn each_format_writes_what_it_reads() {
         for format in [
             TimestampFormat::Unix,
             TimestampFormat::UnixMs,
             TimestampFormat::Rfc3339,
+            TimestampFormat::UnixSOrMs,
         ] {
             let written = format.format(1_700_000_000);
             assert_eq!(

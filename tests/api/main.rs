@@ -13,6 +13,7 @@ mod delivery;
 mod durability;
 mod egress_proxy;
 mod events_cli;
+mod form_and_manifest_sources;
 mod handshakes;
 mod helpers;
 mod hostile_input;
