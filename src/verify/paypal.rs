@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use crc::{CRC_32_ISO_HDLC, Crc};
+use crc::{CRC_32_ISO_HDLC, Crc, Table};
 use url::Url;
 
 use super::cert_url::{self, CertHosts};
@@ -24,7 +24,9 @@ const CERT_URL: &str = "PAYPAL-CERT-URL";
 const AUTH_ALGO: &str = "PAYPAL-AUTH-ALGO";
 /// The only algorithm PayPal names (and the only one accepted).
 const SHA256_WITH_RSA: &[u8] = b"SHA256withRSA";
-const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// Slice-by-16 tables: the CRC is the only step that reads the whole body, and the one-byte
+/// table ran at ~335 MB/s (195 µs of a 64 KB request's 232 µs).
+const CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// The compiled PayPal scheme: the signature and timestamp headers and the tolerance come from
 /// the provider file; the rest is fixed by PayPal.
