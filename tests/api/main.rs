@@ -35,6 +35,7 @@ mod signed_urls;
 mod sink;
 mod slow_clients;
 mod sns_subscriptions;
+mod stalled_database;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;

@@ -270,32 +270,23 @@ async fn sns_messages_verify_with_the_certificate_they_name() {
 
     // The default list only has AWS's hosts: the local URL is refused without a request.
     let before = certs.requests();
-    let local = sns_message("sns-notification-v2.json", &certs.url("new.pem"), |_| {});
-    let response = app.post("sns-aws-hosts", &headers(&text), local).await;
-    assert_eq!(
-        code(response).await,
-        (401, "certificate_url_refused".into())
-    );
-    let userinfo = sns_message(
-        "sns-notification-v2.json",
-        "https://sns.us-east-1.amazonaws.com@127.0.0.1/x.pem",
-        |_| {},
-    );
-    let response = app.post("sns-aws-hosts", &headers(&text), userinfo).await;
-    assert_eq!(
-        code(response).await,
-        (401, "certificate_url_refused".into())
-    );
-    let outside = sns_message(
-        "sns-notification-v2.json",
-        "http://127.0.0.1:9/x.pem",
-        |_| {},
-    );
-    let response = app.post("sns", &headers(&text), outside).await;
-    assert_eq!(
-        code(response).await,
-        (401, "certificate_url_refused".into())
-    );
+    let local = certs.url("new.pem");
+    for (source, cert_url) in [
+        ("sns-aws-hosts", local.as_str()),
+        (
+            "sns-aws-hosts",
+            "https://sns.us-east-1.amazonaws.com@127.0.0.1/x.pem",
+        ),
+        ("sns", "http://127.0.0.1:9/x.pem"),
+    ] {
+        let message = sns_message("sns-notification-v2.json", cert_url, |_| {});
+        let response = app.post(source, &headers(&text), message).await;
+        assert_eq!(
+            code(response).await,
+            (401, "certificate_url_refused".into()),
+            "{source}: {cert_url}"
+        );
+    }
     assert_eq!(certs.requests(), before, "no certificate was requested");
 }
 
