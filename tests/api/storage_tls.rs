@@ -6,9 +6,10 @@ use crate::certs::TestCa;
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::private_pg::PrivatePostgres;
+use crate::private_redis::PrivateRedis;
 use crate::process::{hookgate, temp_file};
 use crate::sink::Sink;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -89,68 +90,10 @@ fn verify_full_against_a_certificate_for_another_name_fails_at_start_naming_it()
     );
 }
 
-/// A Redis that listens only on a TLS port, serving a certificate of the test's CA.
-struct TlsRedis {
-    child: Child,
-    port: u16,
-}
-
-impl TlsRedis {
-    fn start(ca: &TestCa) -> TlsRedis {
-        let cert = ca.server("redis", &["127.0.0.1"]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
-            .arg("--tls-cert-file")
-            .arg(&cert.cert_file)
-            .arg("--tls-key-file")
-            .arg(&cert.key_file)
-            .arg("--tls-ca-cert-file")
-            .arg(&ca.ca_file)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (scripts/test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        TlsRedis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("rediss://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for TlsRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn deduplication_uses_redis_over_tls_with_a_private_ca() {
     let ca = TestCa::new("hookgate test CA");
-    let redis = TlsRedis::start(&ca);
+    let redis = PrivateRedis::start_tls(&ca);
     let prefix = format!("hgtest:{}:", uuid::Uuid::now_v7().simple());
     let app = spawn_app_with(TestOptions {
         extra_config: format!(

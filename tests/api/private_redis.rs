@@ -1,0 +1,100 @@
+//! A redis-server of the test's own (scripts/test installs the binary when missing), plain or
+//! TLS-only, that a test can stop and start again on the same port.
+
+use crate::certs::TestCa;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct PrivateRedis {
+    child: Option<Child>,
+    port: u16,
+    /// The TLS arguments when it listens only over TLS.
+    tls_args: Vec<String>,
+}
+
+impl PrivateRedis {
+    /// A plain redis-server on a free port.
+    pub fn start() -> PrivateRedis {
+        PrivateRedis::start_with(Vec::new())
+    }
+
+    /// A redis-server that listens only over TLS, with a certificate of `ca`.
+    pub fn start_tls(ca: &TestCa) -> PrivateRedis {
+        let cert = ca.server("redis", &["127.0.0.1"]);
+        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        PrivateRedis::start_with(vec![
+            "--tls-auth-clients".into(),
+            "no".into(),
+            "--tls-cert-file".into(),
+            path(&cert.cert_file),
+            "--tls-key-file".into(),
+            path(&cert.key_file),
+            "--tls-ca-cert-file".into(),
+            path(&ca.ca_file),
+        ])
+    }
+
+    fn start_with(tls_args: Vec<String>) -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = PrivateRedis {
+            child: None,
+            port,
+            tls_args,
+        };
+        redis.start_again();
+        redis
+    }
+
+    /// Starts it (again) on its port and waits until it listens.
+    pub fn start_again(&mut self) {
+        let port = self.port.to_string();
+        let listen = if self.tls_args.is_empty() {
+            vec!["--port", &port]
+        } else {
+            vec!["--port", "0", "--tls-port", &port]
+        };
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(listen)
+            .args(&self.tls_args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills it, as a crash or an outage would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = if self.tls_args.is_empty() {
+            "redis"
+        } else {
+            "rediss"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
