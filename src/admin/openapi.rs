@@ -24,13 +24,19 @@ use utoipa::{Modify, OpenApi};
         crate::replays::api::progress,
         document,
     ),
+    // Used as a query parameter's type, which utoipa refers to without registering it.
+    components(schemas(crate::store::DeliveryState)),
     modifiers(&EveryRoute),
     security(("bearer" = []))
 )]
 pub struct AdminApi;
 
+const JSON: &str = "application/json";
+const PROBLEM_JSON: &str = "application/problem+json";
+
 /// What every admin route shares: the bearer scheme, 401 without it, 503 without storage,
-/// and 400 for a query parameter it does not take.
+/// 400 for a query parameter it does not take, and errors served as `application/problem+json`
+/// (utoipa writes `application/json` for a `body = Problem`).
 struct EveryRoute;
 
 impl Modify for EveryRoute {
@@ -44,7 +50,7 @@ impl Modify for EveryRoute {
             ResponseBuilder::new()
                 .description(description)
                 .content(
-                    "application/problem+json",
+                    PROBLEM_JSON,
                     ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("Problem")))
                         .build(),
@@ -64,6 +70,16 @@ impl Modify for EveryRoute {
                 responses
                     .entry("400".into())
                     .or_insert_with(|| problem("a query parameter the route does not take"));
+                let errors = responses
+                    .iter_mut()
+                    .filter(|(status, _)| status.starts_with(['4', '5']));
+                for (_, response) in errors {
+                    if let RefOr::T(response) = response
+                        && let Some(content) = response.content.shift_remove(JSON)
+                    {
+                        response.content.insert(PROBLEM_JSON.to_string(), content);
+                    }
+                }
             }
         }
     }

@@ -545,5 +545,46 @@ async fn the_openapi_document_describes_every_admin_route() {
         );
     }
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    let mut refs = Vec::new();
+    collect_refs(&document, &mut refs);
+    assert!(!refs.is_empty());
+    for reference in refs {
+        let target = reference.strip_prefix('#').unwrap();
+        assert!(
+            document.pointer(target).is_some(),
+            "{reference} does not resolve"
+        );
+    }
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with(['4', '5']) {
+                    let content = response["content"].as_object().unwrap();
+                    let types: Vec<&String> = content.keys().collect();
+                    assert_eq!(
+                        types,
+                        ["application/problem+json"],
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
     app.stop().await;
+}
+
+/// Every `$ref` in `value`.
+fn collect_refs(value: &serde_json::Value, refs: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item.as_str()) {
+                    ("$ref", Some(reference)) => refs.push(reference.to_string()),
+                    _ => collect_refs(item, refs),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, refs)),
+        _ => {}
+    }
 }
