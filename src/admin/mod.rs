@@ -7,6 +7,7 @@ mod error;
 mod event_id;
 mod events;
 mod handshakes;
+mod method_not_allowed;
 mod openapi;
 mod page;
 mod replay;
@@ -70,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(stats::stats)
             .service(crate::replays::api::create)
             .service(crate::replays::api::progress)
-            .service(openapi::document),
+            .service(openapi::document)
+            .default_service(web::to(method_not_allowed::method_not_allowed_or_not_found)),
     );
 }

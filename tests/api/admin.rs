@@ -588,3 +588,32 @@ fn collect_refs(value: &serde_json::Value, refs: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_route_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let event = "/admin/events/0190b6a0-0000-7000-8000-000000000000";
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/admin/stats", Some("GET")),
+        (reqwest::Method::GET, "/admin/replays", Some("POST")),
+        (reqwest::Method::DELETE, event, Some("GET")),
+        (reqwest::Method::PUT, "/admin/handshakes", Some("GET")),
+        (reqwest::Method::GET, "/admin/no-such-route", None),
+    ] {
+        let response = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let expected = if allow.is_some() { 405 } else { 404 };
+        assert_eq!(response.status(), expected, "{method} {path}");
+        let header = response
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header.as_deref(), allow, "{method} {path}");
+    }
+    app.stop().await;
+}
