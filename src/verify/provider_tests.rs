@@ -20,6 +20,23 @@ fn registry() -> &'static ProviderRegistry {
     REGISTRY.get_or_init(|| ProviderRegistry::built_in().expect("shipped providers load"))
 }
 
+/// A request as these tests send it: no provider-specific source keys, no certificate.
+fn test_request<'a>(
+    headers: &'a dyn HeaderSource,
+    body: &'a [u8],
+    url: &'a str,
+    now_unix: i64,
+) -> Request<'a> {
+    Request {
+        headers,
+        body,
+        url,
+        now_unix,
+        options: SourceOptions::NONE,
+        certificate: None,
+    }
+}
+
 fn provider(name: &str) -> Arc<Provider> {
     registry().get(name).expect("provider is shipped")
 }
@@ -89,14 +106,7 @@ impl Vector {
         secrets: &[&str],
         tolerance: Option<u64>,
     ) -> Result<(), Rejection> {
-        let request = Request {
-            headers,
-            body,
-            url: self.url,
-            now_unix: now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(headers, body, self.url, now);
         provider(self.provider)
             .verify(&request, &self.keys(secrets), tolerance)
             .map(|_matched_key| ())
@@ -457,14 +467,7 @@ fn twilio_body_hash_must_match_the_body() {
 fn identify_reads_where_the_file_says() {
     for v in vectors() {
         let headers = v.headers();
-        let request = Request {
-            headers: &headers,
-            body: v.body,
-            url: v.url,
-            now_unix: v.now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&headers, v.body, v.url, v.now);
         let got = provider(v.provider).identify(&request);
         let (id, kind) = v.identity;
         assert_eq!(got.event_id, id, "{}", v.provider);
@@ -483,14 +486,7 @@ fn sign_round_trips_through_verify() {
             .sign(signed_body, v.secret, url, 1_800_000_000)
             .unwrap();
         assert!(signed.header("Content-Type").is_some());
-        let request = Request {
-            headers: &signed.headers,
-            body: &signed.body,
-            url,
-            now_unix: 1_800_000_010,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&signed.headers, &signed.body, url, 1_800_000_010);
         let other = provider.secret_key("whsec_YW5vdGhlcg==").unwrap();
         let keys = [other, provider.secret_key(v.secret).unwrap()];
         assert_eq!(

@@ -23,9 +23,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{
-    HeaderSource, Provider, Rejection, Request, SigningInput, SourceOptions, Vector, provider,
-};
+use super::{HeaderSource, Provider, Rejection, SigningInput, Vector, provider, test_request};
 
 pub(super) const NOW: i64 = 1_700_000_000;
 
@@ -154,14 +152,7 @@ fn run(
     now: i64,
     secrets: &[&str],
 ) -> Result<usize, Rejection> {
-    let request = Request {
-        headers,
-        body,
-        url: v.url,
-        now_unix: now,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+    let request = test_request(headers, body, v.url, now);
     provider(v.provider).verify(&request, &v.keys(secrets), None)
 }
 
@@ -175,14 +166,7 @@ fn published_and_computed_vectors_verify_and_identify() {
             v.provider
         );
         let headers = v.headers();
-        let request = Request {
-            headers: &headers,
-            body: v.body,
-            url: v.url,
-            now_unix: v.now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&headers, v.body, v.url, v.now);
         let identity = provider(v.provider).identify(&request);
         assert_eq!(identity.event_id, v.identity.0, "{}", v.provider);
         assert_eq!(
@@ -356,14 +340,7 @@ fn verify_custom(
         ("X-Sig".to_string(), signature.to_string()),
         ("X-Time".to_string(), now.to_string()),
     ];
-    let request = Request {
-        headers: &headers,
-        body,
-        url: "https://hooks.example.com/",
-        now_unix: now,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+    let request = test_request(&headers, body, "https://hooks.example.com/", now);
     provider.verify(&request, &[provider.secret_key(key).unwrap()], None)
 }
 
@@ -551,14 +528,7 @@ fn sign_reproduces_and_round_trips() {
         let signed = provider
             .sign(b"{\"a\":1}", &pair.serialize_pem(), "https://h/", NOW)
             .unwrap();
-        let request = Request {
-            headers: &signed.headers,
-            body: &signed.body,
-            url: "https://h/",
-            now_unix: NOW + 1,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&signed.headers, &signed.body, "https://h/", NOW + 1);
         let keys = [provider.secret_key(&public_key).unwrap()];
         assert_eq!(provider.verify(&request, &keys, None), Ok(0), "{name}");
     }

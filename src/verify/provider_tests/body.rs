@@ -134,27 +134,23 @@ fn verify(
         .map(|secret| provider.secret_key(secret).unwrap())
         .collect();
     let headers: Vec<(String, String)> = Vec::new();
-    let request = Request {
-        headers: &headers,
+    let request = test_request(
+        &headers,
         body,
-        url: "https://hooks.example.com/webhooks/body",
-        now_unix: now,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+        "https://hooks.example.com/webhooks/body",
+        now,
+    );
     provider.verify(&request, &keys, None)
 }
 
 fn identity(provider_name: &str, body: &[u8]) -> EventIdentity {
     let headers: Vec<(String, String)> = Vec::new();
-    provider(provider_name).identify(&Request {
-        headers: &headers,
+    provider(provider_name).identify(&test_request(
+        &headers,
         body,
-        url: "https://hooks.example.com/webhooks/body",
-        now_unix: 0,
-        options: SourceOptions::NONE,
-        certificate: None,
-    })
+        "https://hooks.example.com/webhooks/body",
+        0,
+    ))
 }
 
 fn bytes(value: &Value) -> Vec<u8> {

@@ -128,14 +128,7 @@ fn vectors_verify_and_identify() {
             Err(Rejection::SignatureMismatch)
         );
         let headers = v.headers();
-        let identity = provider(v.provider).identify(&Request {
-            headers: &headers,
-            body: v.body,
-            url: v.url,
-            now_unix: v.now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        });
+        let identity = provider(v.provider).identify(&test_request(&headers, v.body, v.url, v.now));
         assert_eq!(identity.event_id, v.identity.0, "{}", v.provider);
         assert_eq!(identity.event_type.as_deref(), v.identity.1);
     }
@@ -338,14 +331,7 @@ fn braintree_sign_posts_the_form_braintree_posts() {
         BRAINTREE_XML.as_bytes()
     );
     assert!(signature.starts_with("integration_public_key|"));
-    let request = Request {
-        headers: &signed.headers,
-        body: &signed.body,
-        url,
-        now_unix: 1_800_000_000,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+    let request = test_request(&signed.headers, &signed.body, url, 1_800_000_000);
     let keys = [
         braintree.secret_key(OTHER).unwrap(),
         braintree.secret_key(BRAINTREE_SECRET).unwrap(),
@@ -469,14 +455,7 @@ fn mercadopago_sign_round_trips() {
             .unwrap()
             .starts_with("ts=1800000000000,v1=")
     );
-    let request = Request {
-        headers: &signed.headers,
-        body: &signed.body,
-        url,
-        now_unix: 1_800_000_010,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+    let request = test_request(&signed.headers, &signed.body, url, 1_800_000_010);
     let keys = [
         mercadopago.secret_key("another").unwrap(),
         mercadopago.secret_key(MP_SECRET).unwrap(),

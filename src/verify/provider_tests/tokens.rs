@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{HeaderSource, Rejection, Request, SourceOptions, Vector, provider};
+use super::{HeaderSource, Rejection, Request, SourceOptions, Vector, provider, test_request};
 
 const TOKEN_BODY: &[u8] = br#"{"id":"evt_1","type":"build.finished"}"#;
 /// Shaped after the change notification example of
@@ -153,14 +153,7 @@ fn vectors_verify_identify_and_rotate() {
             "{} no key",
             v.provider
         );
-        let request = Request {
-            headers: &headers,
-            body: v.body,
-            url: v.url,
-            now_unix: v.now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&headers, v.body, v.url, v.now);
         let identity = provider(v.provider).identify(&request);
         assert_eq!(identity.event_id, v.identity.0, "{}", v.provider);
         assert_eq!(
@@ -422,14 +415,7 @@ fn sign_round_trips_and_names_what_it_cannot_sign() {
     for v in vectors() {
         let provider = provider(v.provider);
         let signed = provider.sign(v.body, v.secret, v.url, v.now).unwrap();
-        let request = Request {
-            headers: &signed.headers,
-            body: &signed.body,
-            url: &signed.url,
-            now_unix: v.now,
-            options: SourceOptions::NONE,
-            certificate: None,
-        };
+        let request = test_request(&signed.headers, &signed.body, &signed.url, v.now);
         let keys = v.keys(&["old:secret", v.secret]);
         assert_eq!(
             provider.verify(&request, &keys, None),

@@ -416,14 +416,8 @@ async fn a_certificate_url_off_the_list_is_refused_before_any_fetch() {
     }
     let stripe = provider("stripe");
     let body = fixture("sns-notification-v2.json");
-    let request = Request {
-        headers: &RawHeaders(Vec::new()),
-        body: &body,
-        url: "https://hooks.example.com/",
-        now_unix: NOW,
-        options: SourceOptions::NONE,
-        certificate: None,
-    };
+    let headers = RawHeaders(Vec::new());
+    let request = test_request(&headers, &body, "https://hooks.example.com/", NOW);
     assert_eq!(stripe.fetch_certificate(&request).await, Ok(None));
 }
 
@@ -489,14 +483,7 @@ fn paypal_signed_by_python_verifies_and_tampering_does_not() {
         paypal(&other_id, &body, PAYPAL_WEBHOOK_ID, PAYPAL_TIME),
         mismatch
     );
-    let identity = provider("paypal").identify(&Request {
-        headers: &headers,
-        body: &body,
-        url: "",
-        now_unix: PAYPAL_TIME,
-        options: SourceOptions::NONE,
-        certificate: None,
-    });
+    let identity = provider("paypal").identify(&test_request(&headers, &body, "", PAYPAL_TIME));
     assert_eq!(identity.event_id, "WH-2WR32451HC0233532-67976317FL4543714");
     assert_eq!(
         identity.event_type.as_deref(),
