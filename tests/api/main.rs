@@ -9,6 +9,7 @@ mod catalogue;
 mod certs;
 mod cli;
 mod cli_providers;
+mod crash_loop;
 mod delivery;
 mod durability;
 mod egress_proxy;
