@@ -370,6 +370,32 @@ impl TestApp {
             .expect("request reaches the admin listener")
     }
 
+    /// POSTs a new signed GitHub event (fresh delivery id and body).
+    pub async fn post_new_github(&self) -> reqwest::Response {
+        let body = unique_body();
+        let delivery = Uuid::now_v7().to_string();
+        let signed = crate::independent_sign::github(secrets::GITHUB, body.as_bytes(), &delivery);
+        self.post("github", &signed, body).await
+    }
+
+    /// Posts new events until one is acknowledged (each refusal must be a 503) within 30 s,
+    /// as storage comes back: recovery without a restart.
+    pub async fn wait_until_accepting(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let status = self.post_new_github().await.status();
+            if status == 202 {
+                return;
+            }
+            assert_eq!(status, 503);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no recovery within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// `GET /readyz` on the admin listener.
     pub async fn readyz(&self) -> reqwest::Response {
         self.http

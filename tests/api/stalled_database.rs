@@ -4,7 +4,6 @@
 //! restart; every acknowledged event is delivered.
 
 use crate::helpers::*;
-use crate::independent_sign as sign;
 use crate::sink::Sink;
 use sqlx::{Connection, Executor, PgConnection};
 use std::time::{Duration, Instant};
@@ -12,17 +11,6 @@ use std::time::{Duration, Instant};
 /// The longest a request may wait: the store's statement timeout (15 s) bounds the stalled
 /// commit, and everything queued behind it is refused after its queue deadline (1 s).
 const ANSWER_WITHIN: Duration = Duration::from_secs(20);
-
-async fn post_new(app: &TestApp) -> reqwest::Response {
-    let body = unique_body();
-    let delivery = uuid::Uuid::now_v7().to_string();
-    app.post(
-        "github",
-        &sign::github(secrets::GITHUB, body.as_bytes(), &delivery),
-        body,
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
@@ -32,7 +20,7 @@ async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
         ..Default::default()
     })
     .await;
-    assert_eq!(post_new(&app).await.status(), 202);
+    assert_eq!(app.post_new_github().await.status(), 202);
 
     let mut locker = PgConnection::connect(&app.database_url).await.unwrap();
     locker.execute("BEGIN").await.unwrap();
@@ -47,7 +35,7 @@ async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
             let app = &app;
             async move {
                 let sent = Instant::now();
-                let response = post_new(app).await;
+                let response = app.post_new_github().await;
                 (
                     response.status().as_u16(),
                     sent.elapsed(),
@@ -69,17 +57,8 @@ async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
 
     locker.execute("ROLLBACK").await.unwrap();
     let mut acked = 1;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = post_new(&app).await.status();
-        if status == 202 {
-            acked += 1;
-            break;
-        }
-        assert_eq!(status, 503);
-        assert!(Instant::now() < deadline, "no recovery within 30 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.wait_until_accepting().await;
+    acked += 1;
     let stored = app.count("SELECT count(*) FROM events").await;
     assert_eq!(stored, acked, "only acknowledged events were stored");
     let delivered = sink.wait_for(acked as usize, Duration::from_secs(30)).await;
