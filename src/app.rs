@@ -5,6 +5,7 @@ use crate::admin::{self, AdminState, AdminToken};
 use crate::config::{Config, ListenerTlsConfig};
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
+use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
@@ -70,6 +71,10 @@ const DELIVERY_QUEUE_CONNECTIONS: u32 = 4;
 
 /// Connections the admin listener (operators, scrapers) keeps open at once.
 const ADMIN_MAX_CONNECTIONS: usize = 1024;
+
+/// How long a new connection has to send its first request's head; a kept-alive ingest
+/// connection has as long again after its idle allowance for each later one.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -245,14 +250,18 @@ impl Application {
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);
             let health = health.clone();
-            let max_connections = config.server.max_connections;
-            let server =
-                start_server(listener, ingest_tls.as_ref(), max_connections, move |cfg| {
-                    cfg.app_data(state.clone())
-                        .app_data(health.clone())
-                        .configure(ingest::routes)
-                        .configure(health::routes);
-                })?;
+            let keep_alive = Duration::from_millis(config.server.keep_alive_ms);
+            let limits = ConnectionLimits {
+                max_connections: config.server.max_connections,
+                keep_alive,
+                next_request_within: Some(keep_alive + HEAD_TIMEOUT),
+            };
+            let server = start_server(listener, ingest_tls.as_ref(), limits, move |cfg| {
+                cfg.app_data(state.clone())
+                    .app_data(health.clone())
+                    .configure(ingest::routes)
+                    .configure(health::routes);
+            })?;
             servers.push((server, "ingest"));
         }
 
@@ -270,7 +279,11 @@ impl Application {
         let server = start_server(
             listener,
             admin_tls.as_ref(),
-            ADMIN_MAX_CONNECTIONS,
+            ConnectionLimits {
+                max_connections: ADMIN_MAX_CONNECTIONS,
+                keep_alive: Duration::from_millis(config.server.keep_alive_ms),
+                next_request_within: None,
+            },
             move |cfg| {
                 cfg.app_data(health.clone())
                     .app_data(replay_api.clone())
@@ -363,26 +376,48 @@ fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address).with_context(|| format!("cannot listen on {address} ({key})"))
 }
 
+/// How many connections a listener keeps and for how long.
+struct ConnectionLimits {
+    /// Most connections open at once (at least one per worker).
+    max_connections: usize,
+    /// How long a connection may stay idle between requests.
+    keep_alive: Duration,
+    /// When set, a kept-alive connection whose next request head is not complete this long
+    /// after its last answer is closed (see [`ingest::next_request`]).
+    next_request_within: Option<Duration>,
+}
+
 /// Starts an HTTP server on `listener` with the shared middleware and 404 handler around the
-/// routes `configure` registers, over TLS when `tls` is given; it keeps at most
-/// `max_connections` connections open (at least one per worker).
+/// routes `configure` registers, over TLS when `tls` is given, within `limits`.
 fn start_server(
     listener: TcpListener,
     tls: Option<&Arc<ListenerCertificate>>,
-    max_connections: usize,
+    limits: ConnectionLimits,
     configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 ) -> anyhow::Result<Server> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let watched = limits.next_request_within;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::Condition::new(
+                watched.is_some(),
+                middleware::from_fn(watch_next_request),
+            ))
             .wrap(middleware::from_fn(telemetry::request_id))
             .configure(configure.clone())
             .default_service(web::to(not_found))
     })
     .workers(workers)
-    .max_connections(max_connections.div_ceil(workers))
+    .max_connections(limits.max_connections.div_ceil(workers))
+    .keep_alive(limits.keep_alive)
+    .client_request_timeout(HEAD_TIMEOUT)
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
     .disable_signals();
+    let server = match watched {
+        Some(allowance) => server
+            .on_connect(move |io, extensions| ConnectionWatch::attach(io, extensions, allowance)),
+        None => server,
+    };
     let server = match tls {
         Some(certificate) => server.listen_rustls_0_23(listener, certificate.server_config())?,
         None => server.listen(listener)?,

@@ -25,6 +25,7 @@ const QUEUE_DEPTH: &str = "hookgate_queue_depth";
 const QUEUE_OLDEST_SECONDS: &str = "hookgate_queue_oldest_pending_seconds";
 const CIRCUIT_STATE: &str = "hookgate_circuit_state";
 const LOG_LINES_DROPPED: &str = "hookgate_log_lines_dropped_total";
+const SLOW_CONNECTIONS_CLOSED: &str = "hookgate_ingest_slow_connections_closed_total";
 
 /// The `source` label of requests to a source that is not configured.
 pub const UNKNOWN_SOURCE: &str = "unknown";
@@ -107,6 +108,10 @@ fn describe() {
         LOG_LINES_DROPPED,
         "Log lines that could not be written (standard error closed, or its reader gone)"
     );
+    describe_counter!(
+        SLOW_CONNECTIONS_CLOSED,
+        "Kept-alive ingest connections closed because their next request came too slowly"
+    );
 }
 
 /// Registers `GET /metrics` (Prometheus text format, no auth).
@@ -158,6 +163,11 @@ fn gauge_pause(took: Duration) -> Duration {
 /// A log line could not be written and was dropped.
 pub fn log_line_dropped() {
     counter!(LOG_LINES_DROPPED).increment(1);
+}
+
+/// A kept-alive ingest connection was closed because its next request came too slowly.
+pub fn slow_connection_closed() {
+    counter!(SLOW_CONNECTIONS_CLOSED).increment(1);
 }
 
 /// The circuit breaker of `destination` is in `state`.

@@ -110,6 +110,12 @@ pub struct ServerConfig {
     /// connection closed, so clients that trickle bodies cannot hold connections.
     #[serde(deserialize_with = "env_value::number")]
     pub request_timeout_ms: u64,
+    /// How long a connection may stay open idle between requests; on a kept-alive ingest
+    /// connection the next request's head must then be complete within a further 5 s, so a
+    /// client cannot hold a connection by trickling it. Behind a load balancer that reuses
+    /// connections, set it above the balancer's idle timeout.
+    #[serde(deserialize_with = "env_value::number")]
+    pub keep_alive_ms: u64,
     /// Serve ingest over TLS with this certificate (reloaded on `SIGHUP`).
     pub tls: Option<ListenerTlsConfig>,
     /// Serve the admin API over TLS with this certificate (reloaded on `SIGHUP`).
@@ -131,6 +137,7 @@ impl Default for ServerConfig {
             max_queue_wait_ms: 250,
             max_connections: 10_000,
             request_timeout_ms: 30_000,
+            keep_alive_ms: 5_000,
             tls: None,
             admin_tls: None,
             trust_forwarded_headers: false,
@@ -307,6 +314,33 @@ pub struct DestinationConfig {
     /// the bundled roots and present no certificate.
     #[serde(default)]
     pub tls: ClientTlsConfig,
+    /// When the destination's circuit opens and for how long.
+    #[serde(default)]
+    pub circuit: CircuitConfig,
+}
+
+/// `circuit = { failure_threshold, cool_down_ms, max_cool_down_ms }` of a destination: after
+/// this many consecutive failures its deliveries wait `cool_down_ms` without spending attempts,
+/// then one probe tries; each failed probe doubles the wait up to `max_cool_down_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitConfig {
+    #[serde(deserialize_with = "env_value::number")]
+    pub failure_threshold: u32,
+    #[serde(deserialize_with = "env_value::number")]
+    pub cool_down_ms: u64,
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_cool_down_ms: u64,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        CircuitConfig {
+            failure_threshold: 5,
+            cool_down_ms: 30_000,
+            max_cool_down_ms: 300_000,
+        }
+    }
 }
 
 mod defaults {

@@ -68,6 +68,9 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.request_timeout_ms == 0 {
         return invalid("server.request_timeout_ms", "must be at least 1");
     }
+    if server.keep_alive_ms == 0 {
+        return invalid("server.keep_alive_ms", "must be at least 1");
+    }
     Ok(())
 }
 
@@ -229,6 +232,19 @@ fn validate_destination(
         return invalid(
             key("rate_limit_per_sec"),
             "must be at least 1 (or left out)",
+        );
+    }
+    let circuit = &destination.circuit;
+    if circuit.failure_threshold == 0 {
+        return invalid(key("circuit.failure_threshold"), "must be at least 1");
+    }
+    if circuit.cool_down_ms == 0 {
+        return invalid(key("circuit.cool_down_ms"), "must be at least 1");
+    }
+    if circuit.max_cool_down_ms < circuit.cool_down_ms {
+        return invalid(
+            key("circuit.max_cool_down_ms"),
+            "must not be less than cool_down_ms",
         );
     }
     Ok(())

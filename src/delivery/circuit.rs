@@ -7,6 +7,7 @@
 //! (the destination answered and is not failing, e.g. 2xx or a non-retryable 4xx) or
 //! [`CircuitBreaker::record_failure`] (an outcome that is retried: 5xx, 429, timeout, …).
 
+use crate::config::CircuitConfig;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,12 +22,12 @@ pub struct CircuitSettings {
     pub max_cool_down: Duration,
 }
 
-impl Default for CircuitSettings {
-    fn default() -> Self {
+impl From<&CircuitConfig> for CircuitSettings {
+    fn from(config: &CircuitConfig) -> Self {
         CircuitSettings {
-            failure_threshold: 5,
-            cool_down: Duration::from_secs(30),
-            max_cool_down: Duration::from_secs(5 * 60),
+            failure_threshold: config.failure_threshold,
+            cool_down: Duration::from_millis(config.cool_down_ms),
+            max_cool_down: Duration::from_millis(config.max_cool_down_ms),
         }
     }
 }
@@ -220,7 +221,7 @@ mod tests {
 
     #[test]
     fn defaults_are_five_failures_thirty_seconds_five_minutes() {
-        let settings = CircuitSettings::default();
+        let settings = CircuitSettings::from(&CircuitConfig::default());
         assert_eq!(settings.failure_threshold, 5);
         assert_eq!(settings.cool_down, 30 * SECOND);
         assert_eq!(settings.max_cool_down, 300 * SECOND);

@@ -36,5 +36,6 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         rate_limit_per_sec: None,
         signing_secret: None,
         tls: Default::default(),
+        circuit: Default::default(),
     }
 }

@@ -82,7 +82,9 @@ pub fn start(
             signing_key,
             store: store.clone(),
             client: clients.for_destination(destination)?,
-            circuit: Arc::new(CircuitBreaker::new(CircuitSettings::default())),
+            circuit: Arc::new(CircuitBreaker::new(CircuitSettings::from(
+                &destination.circuit,
+            ))),
             log: Default::default(),
             wake,
             finisher: finisher.clone(),

@@ -8,6 +8,7 @@ mod handler;
 mod handshake;
 pub mod headers;
 mod log;
+pub mod next_request;
 pub mod writer;
 
 pub use dedup_cache::DedupCache;

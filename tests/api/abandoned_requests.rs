@@ -2,6 +2,7 @@
 //! reset): whatever was stored is delivered, delivery never stalls, and no Postgres session is
 //! left idle in a transaction.
 
+use crate::drill::{figures, scale};
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::sink::Sink;
@@ -9,7 +10,10 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-const ABANDONED: usize = 200;
+/// Requests whose senders hang up: 200 (2,000 in the soak).
+fn abandoned() -> usize {
+    scale(200, 2000)
+}
 
 /// One complete signed GitHub webhook, as raw HTTP/1.1.
 fn raw_request(address: &str, n: usize) -> Vec<u8> {
@@ -49,7 +53,7 @@ async fn abandoned_requests_lose_nothing_that_was_stored() {
     })
     .await;
     let address = app.ingest.trim_start_matches("http://").to_string();
-    let senders: Vec<_> = (0..ABANDONED)
+    let senders: Vec<_> = (0..abandoned())
         .map(|n| tokio::spawn(send_and_hang_up(address.clone(), n)))
         .collect();
     for sender in senders {
@@ -84,5 +88,15 @@ async fn abandoned_requests_lose_nothing_that_was_stored() {
         WHERE destination_id = 'billing' AND state = 'delivered'";
     app.wait_count(delivered_rows, stored as i64, Duration::from_secs(30))
         .await;
+    figures(
+        "abandoned-requests",
+        &[
+            ("abandoned", abandoned().to_string()),
+            ("answered", "20".to_string()),
+            ("stored", stored.to_string()),
+            ("delivered", delivered_ids.len().to_string()),
+            ("idle_in_transaction", idle.to_string()),
+        ],
+    );
     app.stop().await;
 }

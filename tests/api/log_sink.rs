@@ -1,6 +1,7 @@
 //! Logging never takes hookgate down: with its standard error a pipe whose reader is gone,
 //! every request still gets its answer, dropped lines are counted, and signals still stop it.
 
+use crate::drill::figures;
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::process::ServeProcess;
@@ -50,6 +51,15 @@ async fn a_dead_log_pipe_costs_no_answer_and_no_shutdown() {
         assert!(
             status.success(),
             "SIG{signal} with a dead log pipe: {status}"
+        );
+        figures(
+            "log-sink-gone",
+            &[
+                ("signal", signal.to_string()),
+                ("requests_answered", "7".to_string()),
+                ("log_lines_dropped", dropped.unwrap().to_string()),
+                ("exit", status.to_string()),
+            ],
         );
     }
 }

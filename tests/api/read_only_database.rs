@@ -2,6 +2,7 @@
 //! leaves it): ingest answers 503 with Retry-After and never a 2xx, and recovers without a
 //! restart once writes return; every acknowledged event is delivered.
 
+use crate::drill::figures;
 use crate::helpers::*;
 use crate::sink::Sink;
 use sqlx::{Connection, Executor, PgConnection};
@@ -50,7 +51,8 @@ async fn a_read_only_database_gets_503s_then_recovers_without_a_restart() {
     acked += 1;
 
     set_read_only(&app.database, true).await;
-    for _ in 0..10 {
+    const REFUSED: usize = 10;
+    for _ in 0..REFUSED {
         let refused = app.post_new_github().await;
         assert_eq!(refused.status(), 503, "writes are refused: never a 2xx");
         assert!(refused.headers().contains_key("retry-after"));
@@ -64,6 +66,14 @@ async fn a_read_only_database_gets_503s_then_recovers_without_a_restart() {
         delivered.len(),
         acked,
         "every acknowledged event is delivered"
+    );
+    figures(
+        "read-only-database",
+        &[
+            ("answered_503", REFUSED.to_string()),
+            ("acked", acked.to_string()),
+            ("delivered", delivered.len().to_string()),
+        ],
     );
     app.stop().await;
 }

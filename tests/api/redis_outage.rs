@@ -2,6 +2,7 @@
 //! duplicate detection, Postgres decides), a duplicate is still a 200, `/readyz` says
 //! `degraded` and then `up` again, and every acknowledged event is delivered.
 
+use crate::drill::{self, Load, figures, scale};
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::private_redis::PrivateRedis;
@@ -16,12 +17,14 @@ async fn post(app: &TestApp, delivery: &str, body: &str) -> u16 {
         .as_u16()
 }
 
+const SENDERS: usize = 4;
+
 async fn redis_readiness(app: &TestApp) -> String {
     let ready = json(app.readyz().await).await;
     ready["redis"].as_str().unwrap_or_default().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_down_under_load_loses_nothing_and_recovers() {
     let mut redis = PrivateRedis::start();
     let sink = Sink::ok();
@@ -31,18 +34,21 @@ async fn redis_down_under_load_loses_nothing_and_recovers() {
         ..Default::default()
     })
     .await;
-    let mut acked = 0;
     let first = unique_body();
-    assert_eq!(post(&app, "redis-outage-first", &first).await, 202);
-    acked += 1;
+    let signed = sign::github(secrets::GITHUB, first.as_bytes(), "redis-outage-first");
+    let accepted = app.post("github", &signed, first.clone()).await;
+    assert_eq!(accepted.status(), 202);
+    let first_id = json(accepted).await["id"].as_str().unwrap().to_owned();
     assert_eq!(redis_readiness(&app).await, "up");
+    let load = Load::start(std::slice::from_ref(&app.ingest), SENDERS);
+    load.wait_for_acks(20, Duration::from_secs(30)).await;
 
     redis.stop();
-    for n in 0..50 {
-        let status = post(&app, &format!("redis-outage-{n}"), &unique_body()).await;
-        assert_eq!(status, 202, "webhook {n} while Redis is down");
-        acked += 1;
-    }
+    let outage = scale(Duration::from_secs(3), Duration::from_secs(120));
+    let acked_before = load.acked();
+    tokio::time::sleep(outage).await;
+    let acked_during = load.acked() - acked_before;
+    assert!(acked_during > 0, "no webhook accepted while Redis was down");
     assert_eq!(
         post(&app, "redis-outage-first", &first).await,
         200,
@@ -59,22 +65,33 @@ async fn redis_down_under_load_loses_nothing_and_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for n in 0..10 {
-        let status = post(&app, &format!("redis-back-{n}"), &unique_body()).await;
-        assert_eq!(status, 202);
-        acked += 1;
-    }
+    load.wait_for_acks(20, Duration::from_secs(30)).await;
     assert_eq!(
-        post(&app, "redis-back-0", "again").await,
+        post(&app, "redis-outage-first", &first).await,
         200,
         "a duplicate once it is back"
     );
-
-    let delivered = sink.wait_for(acked, Duration::from_secs(30)).await;
-    let keys: std::collections::HashSet<&str> = delivered
-        .iter()
-        .map(|r| r.header("Idempotency-Key"))
-        .collect();
-    assert_eq!(keys.len(), acked, "every acknowledged event delivered once");
+    let report = load.finish().await;
+    assert_eq!(
+        report.statuses.keys().collect::<Vec<_>>(),
+        [&202],
+        "only acknowledgements for valid webhooks"
+    );
+    let mut acked = report.acked.clone();
+    acked.insert(first_id);
+    let repeats = drill::wait_all_delivered(&sink, &acked, Duration::from_secs(60)).await;
+    assert_eq!(repeats, 0, "every acknowledged event delivered once");
+    figures(
+        "redis-outage",
+        &[
+            ("senders", SENDERS.to_string()),
+            ("outage", format!("{outage:?}")),
+            ("answers", report.statuses_text()),
+            ("acked_while_down", acked_during.to_string()),
+            ("acked", acked.len().to_string()),
+            ("delivered", acked.len().to_string()),
+            ("duplicates", repeats.to_string()),
+        ],
+    );
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 //! never a 2xx for an event not stored), and once the lock goes, stores again without a
 //! restart; every acknowledged event is delivered.
 
+use crate::drill::figures;
 use crate::helpers::*;
 use crate::sink::Sink;
 use sqlx::{Connection, Executor, PgConnection};
@@ -53,7 +54,8 @@ async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
         assert!(*retry_after);
         assert!(*took < ANSWER_WITHIN, "answered after {took:?}");
     }
-    assert!(started.elapsed() < ANSWER_WITHIN);
+    let stalled_for = started.elapsed();
+    assert!(stalled_for < ANSWER_WITHIN);
 
     locker.execute("ROLLBACK").await.unwrap();
     let mut acked = 1;
@@ -63,5 +65,16 @@ async fn a_stalled_database_gets_answers_not_hangs_and_recovers() {
     assert_eq!(stored, acked, "only acknowledged events were stored");
     let delivered = sink.wait_for(acked as usize, Duration::from_secs(30)).await;
     assert_eq!(delivered.len(), acked as usize);
+    let slowest = answers.iter().map(|(_, took, _)| *took).max().unwrap();
+    figures(
+        "stalled-database",
+        &[
+            ("requests_while_locked", answers.len().to_string()),
+            ("answered_503", answers.len().to_string()),
+            ("slowest_answer", format!("{slowest:?}")),
+            ("acked", acked.to_string()),
+            ("delivered", delivered.len().to_string()),
+        ],
+    );
     app.stop().await;
 }

@@ -1,7 +1,8 @@
 //! Two `hookgate serve` processes on one database, load split across them, one killed with
 //! `kill -9`: every acknowledged event is delivered, by the survivor where needed, and no
-//! delivery is ever attempted by both at once.
+//! delivery is ever attempted by both at once. A bulk replay asked of one of them runs once.
 
+use crate::drill::{arrivals, figures};
 use crate::durability::post_github;
 use crate::helpers::*;
 use crate::process::ServeProcess;
@@ -94,9 +95,88 @@ async fn two_instances_share_the_work_and_the_survivor_finishes_it() {
             );
         }
     }
-    eprintln!(
-        "two instances: {} acknowledged, {} deliveries, {repeated} repeated after the kill",
-        acked.len(),
-        received.len()
+    figures(
+        "two-instances",
+        &[
+            ("acked", acked.len().to_string()),
+            ("delivered", acked.len().to_string()),
+            ("deliveries", received.len().to_string()),
+            ("duplicates", repeated.to_string()),
+        ],
+    );
+}
+
+const DEAD: usize = 300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bulk_replay_asked_of_one_of_two_instances_redrives_each_dead_delivery_once() {
+    // Every event's first attempt is refused for good (400): dead at once.
+    let sink = Sink::start(vec![Reply::status(400); DEAD], Reply::status(200));
+    let database = create_database(&server_url()).await;
+    let billing = Dest::at(&sink.url, "");
+    let config = config_text(&database.url, &billing, &Dest::default(), "");
+    let first = ServeProcess::start(&config);
+    let second = ServeProcess::start(&config);
+    for n in 0..DEAD {
+        post_github(if n % 2 == 0 {
+            &first.ingest
+        } else {
+            &second.ingest
+        })
+        .await;
+    }
+    sink.wait_for(DEAD, Duration::from_secs(60)).await;
+
+    let started = http()
+        .post(format!("{}/admin/replays", second.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"status": "dead"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let replay = json(started).await;
+    assert_eq!(replay["matched"], DEAD);
+    let progress_url = format!(
+        "{}/admin/replays/{}",
+        first.admin,
+        replay["id"].as_str().unwrap()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let progress = json(
+            http()
+                .get(&progress_url)
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if progress["state"] == "completed" {
+            assert_eq!(progress["replayed"], DEAD, "{progress}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{progress}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sink.wait_for(2 * DEAD, Duration::from_secs(60)).await;
+    // Let a replay run twice show itself before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let arrivals = arrivals(&sink);
+    assert_eq!(arrivals.len(), DEAD);
+    assert!(
+        arrivals.values().all(|n| *n == 2),
+        "each event arrives once refused and once replayed: {:?}",
+        arrivals.values().filter(|n| **n != 2).collect::<Vec<_>>()
+    );
+    figures(
+        "bulk-replay-two-instances",
+        &[
+            ("dead", DEAD.to_string()),
+            ("replayed", DEAD.to_string()),
+            ("deliveries", sink.count().to_string()),
+            ("replayed_twice", "0".to_string()),
+        ],
     );
 }
