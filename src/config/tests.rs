@@ -245,3 +245,64 @@ fn max_connections_must_be_positive() {
         "{err}"
     );
 }
+
+#[test]
+fn keep_alive_defaults_to_five_seconds_and_must_be_positive() {
+    assert_eq!(parse(VALID).unwrap().server.keep_alive_ms, 5_000);
+    let with = |value: &str| with_server_key("keep_alive_ms", value);
+    assert_eq!(parse(&with("75000")).unwrap().server.keep_alive_ms, 75_000);
+    let err = error_of(&with("0"));
+    assert!(
+        err.contains("server.keep_alive_ms: must be at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_destination_circuit_is_read_checked_and_defaults_to_five_failures_and_thirty_seconds() {
+    let with = |circuit: &str| {
+        VALID.replace(
+            "url = \"http://billing.internal:9000/hooks\"",
+            &format!("url = \"http://billing.internal:9000/hooks\"\ncircuit = {circuit}"),
+        )
+    };
+    let default = &parse(VALID).unwrap().destinations[0].circuit;
+    assert_eq!(
+        (
+            default.failure_threshold,
+            default.cool_down_ms,
+            default.max_cool_down_ms
+        ),
+        (5, 30_000, 300_000)
+    );
+    let set = &parse(&with("{ failure_threshold = 3, cool_down_ms = 1000 }"))
+        .unwrap()
+        .destinations[0]
+        .circuit;
+    assert_eq!(
+        (
+            set.failure_threshold,
+            set.cool_down_ms,
+            set.max_cool_down_ms
+        ),
+        (3, 1_000, 300_000)
+    );
+    for (circuit, expected) in [
+        (
+            "{ failure_threshold = 0 }",
+            "circuit.failure_threshold: must be at least 1",
+        ),
+        (
+            "{ cool_down_ms = 0 }",
+            "circuit.cool_down_ms: must be at least 1",
+        ),
+        (
+            "{ cool_down_ms = 9000, max_cool_down_ms = 10 }",
+            "circuit.max_cool_down_ms: must not be less than cool_down_ms",
+        ),
+        ("{ cooldown = 5 }", "cooldown"),
+    ] {
+        let err = error_of(&with(circuit));
+        assert!(err.contains(expected), "{circuit}: {err}");
+    }
+}
