@@ -294,6 +294,34 @@ hg_ensure_rust_components() {
   fi
 }
 
+# ------------------------------------------------------------ schemathesis
+
+# The schemathesis release the OpenAPI conformance test was written against (its CLI changes
+# between major versions).
+HG_SCHEMATHESIS_VERSION="4.32.5"
+
+# Installs schemathesis into a virtualenv under .local/ when it is missing (or another
+# version), with python3-venv from the distribution's packages if needed; exports
+# HOOKGATE_SCHEMATHESIS, the path of its `st` command, for tests/api/openapi_conformance.rs.
+hg_ensure_schemathesis() {
+  local venv="$HG_LOCAL/schemathesis"
+  local st="$venv/bin/st"
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$HG_SCHEMATHESIS_VERSION')" 2>/dev/null; then
+    command -v python3 >/dev/null 2>&1 || hg_apt_install python3
+    python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null ||
+      hg_apt_install python3-venv
+    hg_log "installing schemathesis $HG_SCHEMATHESIS_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      "schemathesis==$HG_SCHEMATHESIS_VERSION" ||
+      hg_die "could not install schemathesis $HG_SCHEMATHESIS_VERSION into $venv"
+  fi
+  [ -x "$st" ] || hg_die "schemathesis installed but $st is missing"
+  HOOKGATE_SCHEMATHESIS="$st"
+  export HOOKGATE_SCHEMATHESIS
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
     stop-private) hg_stop_private ;;

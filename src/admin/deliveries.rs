@@ -17,7 +17,7 @@ pub struct DeliveryQuery {
     destination: Option<String>,
     /// Page size, 1 to 500 (default 50).
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque, base64url); absent or empty: the first page.
     cursor: Option<String>,
 }
 
@@ -31,10 +31,14 @@ pub struct DeliveryPage {
 
 /// The dead-letter view: dead deliveries (or those in `status`), most recent first.
 #[utoipa::path(
+    operation_id = "list_deliveries",
     context_path = PREFIX,
     tag = "deliveries",
     params(DeliveryQuery),
-    responses((status = 200, body = DeliveryPage), (status = 400, body = crate::problem::Problem))
+    responses(
+        (status = 200, description = "one page of deliveries", body = DeliveryPage),
+        (status = 400, description = "a query parameter that is unknown or invalid", body = crate::problem::Problem)
+    )
 )]
 #[get("/deliveries")]
 pub async fn list(
@@ -46,7 +50,7 @@ pub async fn list(
     let filter = DeliveryFilter {
         state: query.status.unwrap_or(DeliveryState::Dead),
         destination: query.destination,
-        after: query.cursor.as_deref().map(page::decode).transpose()?,
+        after: page::position(query.cursor.as_deref())?,
     };
     let rows = state.store.search_deliveries(&filter, limit + 1).await?;
     let (deliveries, next_cursor) = page::paginate(rows, limit, DeliverySummary::position);

@@ -7,7 +7,7 @@ use super::{AdminState, PREFIX, page};
 use crate::ingest::headers::is_secret_header;
 use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary};
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, mime, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -47,7 +47,7 @@ pub struct EventQuery {
     /// Page size, 1 to 500 (default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque, base64url); absent or empty: the first page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
@@ -62,10 +62,14 @@ pub struct EventPage {
 
 /// Search events, newest first. Pages stay stable while new events arrive.
 #[utoipa::path(
+    operation_id = "list_events",
     context_path = PREFIX,
     tag = "events",
     params(EventQuery),
-    responses((status = 200, body = EventPage), (status = 400, body = crate::problem::Problem))
+    responses(
+        (status = 200, description = "one page of events", body = EventPage),
+        (status = 400, description = "a query parameter that is unknown or invalid", body = crate::problem::Problem)
+    )
 )]
 #[get("/events")]
 pub async fn list(
@@ -81,7 +85,7 @@ pub async fn list(
         status: query.status,
         since: query.since,
         until: query.until,
-        before: query.cursor.as_deref().map(page::decode).transpose()?,
+        before: page::position(query.cursor.as_deref())?,
     };
     let rows = state.store.search_events(&filter, limit + 1).await?;
     let (events, next_cursor) = page::paginate(rows, limit, |event| event.id);
@@ -93,13 +97,14 @@ pub async fn list(
 
 /// One event: metadata, the headers received, its deliveries with every attempt.
 #[utoipa::path(
+    operation_id = "get_event",
     context_path = PREFIX,
     tag = "events",
     params(EventPath),
     responses(
-        (status = 200, body = EventDetail),
-        (status = 400, body = crate::problem::Problem),
-        (status = 404, body = crate::problem::Problem)
+        (status = 200, description = "the event", body = EventDetail),
+        (status = 400, description = "not a hookgate event id, or a query parameter", body = crate::problem::Problem),
+        (status = 404, description = "no such event", body = crate::problem::Problem)
     )
 )]
 #[get("/events/{id}")]
@@ -120,14 +125,19 @@ pub async fn detail(
 }
 
 /// The raw body as received, byte-exact, with its original Content-Type.
+///
+/// Any media type can come back (documented as `*/*`, bytes without a schema): the one the
+/// sender gave, or `application/octet-stream` when it gave none or something that is not a
+/// media type.
 #[utoipa::path(
+    operation_id = "get_event_payload",
     context_path = PREFIX,
     tag = "events",
     params(EventPath),
     responses(
-        (status = 200, description = "the body as received", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 400, body = crate::problem::Problem),
-        (status = 404, body = crate::problem::Problem)
+        (status = 200, description = "the body as received, with the Content-Type it was received with", content_type = "*/*"),
+        (status = 400, description = "not a hookgate event id, or a query parameter", body = crate::problem::Problem),
+        (status = 404, description = "no such event", body = crate::problem::Problem)
     )
 )]
 #[get("/events/{id}/payload")]
@@ -145,6 +155,7 @@ pub async fn payload(
     let content_type = payload
         .content_type
         .as_deref()
+        .filter(|value| value.parse::<mime::Mime>().is_ok())
         .and_then(|value| HeaderValue::from_str(value).ok())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok(HttpResponse::Ok()

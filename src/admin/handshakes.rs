@@ -27,10 +27,14 @@ pub struct HandshakeList {
 /// Recent handshakes (Slack url_verification, Meta subscribe, X CRC, Notion's verification
 /// token, …), newest first; `action` says what the operator must do, when anything.
 #[utoipa::path(
+    operation_id = "list_handshakes",
     context_path = PREFIX,
     tag = "handshakes",
     params(HandshakeQuery),
-    responses((status = 200, body = HandshakeList), (status = 400, body = crate::problem::Problem))
+    responses(
+        (status = 200, description = "the most recent handshakes", body = HandshakeList),
+        (status = 400, description = "a query parameter that is unknown or invalid", body = crate::problem::Problem)
+    )
 )]
 #[get("/handshakes")]
 pub async fn list(

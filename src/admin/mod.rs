@@ -7,6 +7,7 @@ mod error;
 mod event_id;
 mod events;
 mod handshakes;
+mod json_body;
 mod method_not_allowed;
 mod openapi;
 mod page;
@@ -17,6 +18,7 @@ mod strict_query;
 
 pub use auth::AdminToken;
 pub use events::{EventPage, EventQuery};
+pub use json_body::from_json_object;
 pub use openapi::AdminApi;
 pub use page::MAX_LIMIT;
 pub use rollup::keep_stats_rollup;
@@ -31,6 +33,28 @@ use std::sync::Arc;
 
 /// Where every admin route lives.
 pub const PREFIX: &str = "/admin";
+
+/// Every admin operation, listed once. Hands the list to `$emit`: [`routes`] registers exactly
+/// these in the scope behind the token and [`AdminApi`] documents exactly these, so a route
+/// cannot be served undocumented, and the tests that ask every documented operation without
+/// the token (tests/api/admin_routes.rs) and with generated requests (schemathesis) reach it.
+macro_rules! admin_operations {
+    ($emit:ident) => {
+        $emit! {
+            crate::admin::events::list,
+            crate::admin::events::detail,
+            crate::admin::events::payload,
+            crate::admin::replay::replay_event,
+            crate::admin::deliveries::list,
+            crate::admin::handshakes::list,
+            crate::admin::stats::stats,
+            crate::replays::api::create,
+            crate::replays::api::progress,
+            crate::admin::openapi::document
+        }
+    };
+}
+use admin_operations;
 
 /// What the admin handlers share.
 pub struct AdminState {
@@ -54,24 +78,20 @@ impl AdminState {
     }
 }
 
-/// Registers the admin routes; needs `web::Data<AdminState>` in the app data.
+/// Registers the admin routes (every one of [`admin_operations`], behind the token); needs
+/// `web::Data<AdminState>` in the app data.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    macro_rules! register {
+        ($($($segment:ident)::+),*) => {
+            web::scope(PREFIX)$(.service($($segment)::+))*
+        };
+    }
     cfg.service(
-        web::scope(PREFIX)
+        admin_operations!(register)
             .wrap(middleware::from_fn(auth::require_token))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 AdminError::BadRequest(format!("invalid path: {err}")).into()
             }))
-            .service(events::list)
-            .service(events::detail)
-            .service(events::payload)
-            .service(replay::replay_event)
-            .service(deliveries::list)
-            .service(handshakes::list)
-            .service(stats::stats)
-            .service(crate::replays::api::create)
-            .service(crate::replays::api::progress)
-            .service(openapi::document)
             .default_service(web::to(method_not_allowed::method_not_allowed_or_not_found)),
     );
 }

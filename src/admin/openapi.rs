@@ -2,34 +2,30 @@
 
 use super::PREFIX;
 use super::error::AdminError;
+use super::page::PageParameters;
 use super::strict_query::{NoQuery, StrictQuery};
 use actix_web::{HttpResponse, get};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-/// The admin API's OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "hookgate admin API"),
-    paths(
-        super::events::list,
-        super::events::detail,
-        super::events::payload,
-        super::replay::replay_event,
-        super::deliveries::list,
-        super::handshakes::list,
-        super::stats::stats,
-        crate::replays::api::create,
-        crate::replays::api::progress,
-        document,
-    ),
-    // Used as a query parameter's type, which utoipa refers to without registering it.
-    components(schemas(crate::store::DeliveryState)),
-    modifiers(&EveryRoute),
-    security(("bearer" = []))
-)]
-pub struct AdminApi;
+/// Defines [`AdminApi`] over the operations [`super::admin_operations`] lists.
+macro_rules! document_operations {
+    ($($($segment:ident)::+),*) => {
+        /// The admin API's OpenAPI document.
+        #[derive(OpenApi)]
+        #[openapi(
+            info(title = "hookgate admin API"),
+            paths($($($segment)::+),*),
+            // Used as a query parameter's type, which utoipa refers to without registering it.
+            components(schemas(crate::store::DeliveryState)),
+            modifiers(&EveryRoute, &PageParameters),
+            security(("bearer" = []))
+        )]
+        pub struct AdminApi;
+    };
+}
+super::admin_operations!(document_operations);
 
 const JSON: &str = "application/json";
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -87,6 +83,7 @@ impl Modify for EveryRoute {
 
 /// This document.
 #[utoipa::path(
+    operation_id = "get_openapi_document",
     context_path = PREFIX,
     tag = "meta",
     responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json"))
@@ -94,4 +91,68 @@ impl Modify for EveryRoute {
 #[get("/openapi.json")]
 pub async fn document(_: StrictQuery<NoQuery>) -> Result<HttpResponse, AdminError> {
     Ok(HttpResponse::Ok().json(AdminApi::openapi()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdminApi;
+    use crate::admin::page;
+    use serde_json::Value;
+    use std::collections::HashSet;
+    use utoipa::OpenApi;
+
+    /// Every operation of the api, as (method, path, operation).
+    fn operations(api: &Value) -> Vec<(String, String, Value)> {
+        let mut operations = Vec::new();
+        for (path, item) in api["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        operations
+    }
+
+    #[test]
+    fn every_operation_has_an_id_of_its_own_and_every_response_a_description() {
+        let api = serde_json::to_value(AdminApi::openapi()).unwrap();
+        let mut ids = HashSet::new();
+        for (method, path, operation) in operations(&api) {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                !id.is_empty() && ids.insert(id.to_owned()),
+                "{method} {path}: {id:?}"
+            );
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_limit_parameter_states_the_bounds_the_check_enforces() {
+        let api = serde_json::to_value(AdminApi::openapi()).unwrap();
+        let limits: Vec<Value> = operations(&api)
+            .into_iter()
+            .flat_map(|(_, _, operation)| operation["parameters"].as_array().cloned())
+            .flatten()
+            .filter(|parameter| parameter["name"] == "limit")
+            .collect();
+        assert_eq!(
+            limits.len(),
+            3,
+            "events, deliveries and handshakes take a limit"
+        );
+        for parameter in limits {
+            let bound = |key: &str| parameter["schema"][key].as_u64().unwrap() as u32;
+            let (minimum, maximum) = (bound("minimum"), bound("maximum"));
+            assert!(page::limit(Some(minimum)).is_ok() && page::limit(Some(maximum)).is_ok());
+            assert!(page::limit(Some(minimum - 1)).is_err());
+            assert!(page::limit(Some(maximum + 1)).is_err());
+            assert_eq!(
+                page::limit(None).unwrap(),
+                parameter["schema"]["default"].as_u64().unwrap() as u32
+            );
+        }
+    }
 }

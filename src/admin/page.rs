@@ -1,10 +1,14 @@
-//! Query parameters every listing shares: the page size and the opaque cursor.
+//! Query parameters every listing shares: the page size and the opaque cursor, and how the
+//! OpenAPI document states their bounds (from the same constants the checks use).
 
 use super::error::AdminError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use utoipa::Modify;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{RefOr, Schema};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -21,8 +25,21 @@ pub fn limit(requested: Option<u32>) -> Result<u32, AdminError> {
     }
 }
 
+/// What a cursor is made of (base64url without padding, the alphabet of [`encode`]); empty
+/// stands for the first page.
+const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
+
+/// The position the `cursor` parameter stands for: none for the first page, which an absent
+/// or empty cursor asks for (a client that echoes a null `next_cursor` back sends it empty).
+pub fn position<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, AdminError> {
+    cursor
+        .filter(|cursor| !cursor.is_empty())
+        .map(decode)
+        .transpose()
+}
+
 /// The position a cursor stands for; a cursor not made by [`encode`] is a bad request.
-pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, AdminError> {
+fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, AdminError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -51,6 +68,44 @@ pub fn paginate<R, P: Serialize>(
     (rows, next)
 }
 
+/// Writes into the OpenAPI document what [`limit`] and [`position`] accept, for every query
+/// parameter named `limit` or `cursor`: the bounds come from the constants the checks use, so
+/// the document cannot drift from them.
+pub struct PageParameters;
+
+impl Modify for PageParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operations = openapi
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(|item| [&mut item.get, &mut item.post])
+            .flatten();
+        let parameters = operations
+            .flat_map(|operation| operation.parameters.iter_mut().flatten())
+            .filter_map(|parameter| match parameter {
+                RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query => {
+                    Some(parameter)
+                }
+                _ => None,
+            });
+        for parameter in parameters {
+            let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
+                continue;
+            };
+            match parameter.name.as_str() {
+                "limit" => {
+                    schema.minimum = Some(1.into());
+                    schema.maximum = Some(MAX_LIMIT.into());
+                    schema.default = Some(DEFAULT_LIMIT.into());
+                }
+                "cursor" => schema.pattern = Some(CURSOR_PATTERN.into()),
+                _ => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +116,18 @@ mod tests {
         assert_eq!(decode::<uuid::Uuid>(&encode(&id)).unwrap(), id);
         assert!(decode::<uuid::Uuid>("not a cursor").is_err());
         assert!(decode::<uuid::Uuid>(&encode(&"nope")).is_err());
+    }
+
+    #[test]
+    fn an_absent_or_empty_cursor_is_the_first_page_and_every_cursor_fits_the_pattern() {
+        assert_eq!(position::<uuid::Uuid>(None).unwrap(), None);
+        assert_eq!(position::<uuid::Uuid>(Some("")).unwrap(), None);
+        let id = uuid::Uuid::now_v7();
+        let cursor = encode(&id);
+        assert_eq!(position::<uuid::Uuid>(Some(&cursor)).unwrap(), Some(id));
+        let pattern = regex::Regex::new(CURSOR_PATTERN).unwrap();
+        assert!(pattern.is_match(&cursor), "{cursor}");
+        assert!(!pattern.is_match("not a cursor"));
     }
 
     #[test]

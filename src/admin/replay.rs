@@ -26,15 +26,16 @@ pub struct ReplayAccepted {
 
 /// Re-deliver one event: new deliveries, due now, with the event's `Idempotency-Key`.
 #[utoipa::path(
+    operation_id = "replay_event",
     context_path = PREFIX,
     tag = "events",
     params(EventPath),
     request_body(content = Option<ReplayRequest>, description = "optional"),
     responses(
-        (status = 202, body = ReplayAccepted),
-        (status = 400, body = crate::problem::Problem),
-        (status = 404, body = crate::problem::Problem),
-        (status = 409, body = crate::problem::Problem)
+        (status = 202, description = "the deliveries created, due now", body = ReplayAccepted),
+        (status = 400, description = "not a hookgate event id, a body that is not a replay request, or an unknown destination", body = crate::problem::Problem),
+        (status = 404, description = "no such event", body = crate::problem::Problem),
+        (status = 409, description = "the event's source has no destination configured", body = crate::problem::Problem)
     )
 )]
 #[post("/events/{id}/replay")]
@@ -63,12 +64,14 @@ pub async fn replay_event(
     Ok(HttpResponse::Accepted().json(ReplayAccepted { deliveries }))
 }
 
-/// An empty body asks for the default; anything else must be a [`ReplayRequest`].
+/// An empty body or JSON `null` (the document's optional body) asks for the default; anything
+/// else must be a [`ReplayRequest`] object.
 fn parse_request(body: &[u8]) -> Result<ReplayRequest, AdminError> {
-    if body.trim_ascii().is_empty() {
+    let body = body.trim_ascii();
+    if body.is_empty() || body == b"null" {
         return Ok(ReplayRequest::default());
     }
-    serde_json::from_slice(body).map_err(|err| AdminError::BadRequest(format!("body: {err}")))
+    super::from_json_object(body).map_err(|err| AdminError::BadRequest(format!("body: {err}")))
 }
 
 /// The destinations to replay to: those asked for, each one of `configured`, or all of them.
@@ -134,6 +137,8 @@ mod tests {
     fn the_body_is_optional_but_must_be_a_replay_request_when_given() {
         assert!(parse_request(b"").unwrap().destinations.is_none());
         assert!(parse_request(b" \n").unwrap().destinations.is_none());
+        assert!(parse_request(b"null").unwrap().destinations.is_none());
+        assert!(parse_request(br#"[["billing"]]"#).is_err());
         let request = parse_request(br#"{"destinations":["billing"]}"#).unwrap();
         assert_eq!(request.destinations.unwrap(), ["billing"]);
         assert!(parse_request(b"{").is_err());

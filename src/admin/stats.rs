@@ -17,9 +17,10 @@ pub struct StatsResponse {
 
 /// Per source: received; per destination: delivered, pending, dead, oldest pending age.
 #[utoipa::path(
+    operation_id = "get_stats",
     context_path = PREFIX,
     tag = "stats",
-    responses((status = 200, body = StatsResponse))
+    responses((status = 200, description = "the totals", body = StatsResponse))
 )]
 #[get("/stats")]
 pub async fn stats(

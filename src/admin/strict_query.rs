@@ -59,7 +59,20 @@ fn parse<T: DeserializeOwned + IntoParams>(query: &str) -> Result<T, AdminError>
             &accepted::<T>(),
         )));
     }
-    parsed.map_err(|err| AdminError::BadRequest(format!("invalid query: {err}")))
+    let parsed = parsed.map_err(|err| AdminError::BadRequest(format!("invalid query: {err}")))?;
+    refuse_nul(query)?;
+    Ok(parsed)
+}
+
+/// Postgres text cannot hold NUL, so no stored value has one: a parameter that does would
+/// only fail in the database, so it is refused here, by name.
+fn refuse_nul(query: &str) -> Result<(), AdminError> {
+    match url::form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0')) {
+        Some((name, _)) => Err(AdminError::BadRequest(format!(
+            "invalid query: {name} contains a NUL character"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The names `T` declares, in declaration order.
@@ -150,6 +163,14 @@ mod tests {
             refusal::<NoQuery>("pretty=1"),
             r#"unknown query parameter "pretty"; this route takes no query parameters"#
         );
+    }
+
+    #[test]
+    fn a_value_with_a_nul_character_is_a_bad_request_naming_it() {
+        assert!(matches!(
+            parse::<Search>("limit=5&event_type=a%00b"),
+            Err(AdminError::BadRequest(detail)) if detail == "invalid query: event_type contains a NUL character"
+        ));
     }
 
     #[test]

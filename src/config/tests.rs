@@ -199,6 +199,19 @@ fn listen_addresses_must_be_host_and_port_and_distinct() {
 }
 
 #[test]
+fn the_admin_listener_defaults_to_loopback() {
+    let without_admin_listen = VALID.replace("admin_listen = \"127.0.0.1:1\"\n", "");
+    let without_server = without_admin_listen.replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
+    assert!(!without_server.contains("[server]"), "{without_server}");
+    for text in [&without_admin_listen, &without_server] {
+        let server = parse(text).unwrap().server;
+        let admin: std::net::SocketAddr = server.admin_listen.parse().unwrap();
+        assert!(admin.ip().is_loopback(), "admin listens on {admin}");
+        assert_eq!(admin.port(), 8081);
+    }
+}
+
+#[test]
 fn backoff_cap_below_base_is_rejected() {
     let text = VALID.replace(
         "url = \"http://billing.internal:9000/hooks\"",

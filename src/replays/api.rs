@@ -1,11 +1,11 @@
 //! `POST /admin/replays` and `GET /admin/replays/{id}`.
 
-use crate::admin::{NoQuery, StrictQuery};
+use crate::admin::{NoQuery, StrictQuery, from_json_object};
 use crate::problem::Problem;
 use crate::store::{ReplayFilter, ReplayProgress, Store, StoreError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, get, post, web};
-use serde_json::json;
+use serde::Serialize;
 use uuid::Uuid;
 
 /// What the replay routes need.
@@ -60,10 +60,27 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Parses and checks a filter: known fields, RFC 3339 times, a configured destination.
+/// The answer to `POST /admin/replays`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplayCreated {
+    /// Follow it at `GET /admin/replays/{id}`.
+    id: Uuid,
+    /// How many deliveries the filter matched.
+    matched: i64,
+}
+
+/// Parses and checks a filter: a JSON object of known fields, RFC 3339 times, a configured
+/// destination.
 fn parse_filter(body: &[u8], destinations: &[String]) -> Result<ReplayFilter, ApiError> {
     let filter: ReplayFilter =
-        serde_json::from_slice(body).map_err(|err| ApiError::InvalidFilter(err.to_string()))?;
+        from_json_object(body).map_err(|err| ApiError::InvalidFilter(err.to_string()))?;
+    // Postgres text cannot hold NUL, so no source is named with one; refused here rather
+    // than failing in the database.
+    if filter.source.as_deref().is_some_and(|s| s.contains('\0')) {
+        return Err(ApiError::InvalidFilter(
+            "source contains a NUL character".into(),
+        ));
+    }
     if let (Some(since), Some(until)) = (filter.since, filter.until)
         && since >= until
     {
@@ -81,11 +98,12 @@ fn parse_filter(body: &[u8], destinations: &[String]) -> Result<ReplayFilter, Ap
 
 /// Starts a bulk replay of the delivered or dead deliveries matching a filter.
 #[utoipa::path(
+    operation_id = "create_replay",
     context_path = "/admin",
     tag = "replays",
     request_body = ReplayFilter,
     responses(
-        (status = 202, description = "replay recorded: `{\"id\": …, \"matched\": N}`"),
+        (status = 202, description = "replay recorded; it runs in the background", body = ReplayCreated),
         (status = 400, description = "invalid filter", body = Problem),
     )
 )]
@@ -102,16 +120,17 @@ pub async fn create(
         .create_replay(id, &filter, &api.destinations)
         .await?;
     tracing::info!(replay = %id, matched, ?filter, "bulk replay created");
-    Ok(HttpResponse::Accepted().json(json!({"id": id, "matched": matched})))
+    Ok(HttpResponse::Accepted().json(ReplayCreated { id, matched }))
 }
 
 /// The progress of a bulk replay.
 #[utoipa::path(
+    operation_id = "get_replay",
     context_path = "/admin",
     tag = "replays",
-    params(("id" = String, Path, description = "replay id")),
+    params(("id" = Uuid, Path, description = "replay id (anything else is no replay: 404)")),
     responses(
-        (status = 200, body = ReplayProgress),
+        (status = 200, description = "the replay's progress", body = ReplayProgress),
         (status = 404, description = "no such replay", body = Problem),
     )
 )]
@@ -159,6 +178,8 @@ mod tests {
             (r#"{"since":"yesterday"}"#, "could not be parsed"),
             (r#"{"sourse":"stripe"}"#, "unknown field"),
             (r#"{"destination":"nowhere"}"#, "unknown destination"),
+            (r#"{"source":"a\u0000b"}"#, "NUL"),
+            ("[]", "not an array"),
             (
                 r#"{"since":"2025-01-02T00:00:00Z","until":"2025-01-01T00:00:00Z"}"#,
                 "before",

@@ -378,6 +378,28 @@ impl TestApp {
         self.post("github", &signed, body).await
     }
 
+    /// Posts a GitHub event of `event_type` with exactly `body` and `content_type`; answers its
+    /// hookgate id.
+    pub async fn post_github_event(
+        &self,
+        event_type: &str,
+        body: &[u8],
+        content_type: &str,
+    ) -> String {
+        let delivery = Uuid::now_v7().to_string();
+        let mut signed = crate::independent_sign::github(secrets::GITHUB, body, &delivery);
+        for (name, value) in signed.iter_mut() {
+            if name.eq_ignore_ascii_case("x-github-event") {
+                *value = event_type.to_owned();
+            } else if name.eq_ignore_ascii_case("content-type") {
+                *value = content_type.to_owned();
+            }
+        }
+        let response = self.post("github", &signed, body.to_vec()).await;
+        assert_eq!(response.status(), 202, "POST github {event_type}");
+        json(response).await["id"].as_str().unwrap().to_owned()
+    }
+
     /// Posts new events until one is acknowledged (each refusal must be a 503) within 30 s,
     /// as storage comes back: recovery without a restart.
     pub async fn wait_until_accepting(&self) {

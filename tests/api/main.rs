@@ -3,6 +3,7 @@
 mod abandoned_requests;
 mod admin;
 mod admin_lookup;
+mod admin_routes;
 mod asymmetric_sources;
 mod body_sources;
 mod catalogue;
@@ -28,6 +29,7 @@ mod independent_sign;
 mod ingest;
 mod log_sink;
 mod observability;
+mod openapi_conformance;
 mod operator_log;
 mod overload;
 mod private_pg;
