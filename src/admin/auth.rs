@@ -29,13 +29,19 @@ impl AdminToken {
         let Some(expected) = &self.digest else {
             return false;
         };
-        let presented = headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(|token| digest(token.trim()));
+        let presented = bearer_token(headers).map(digest);
         presented.is_some_and(|presented| bool::from(presented.ct_eq(expected)))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme's name is
+/// case-insensitive, as for every HTTP authentication scheme (RFC 9110 §11.1).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -72,6 +78,8 @@ mod tests {
     fn only_the_exact_bearer_token_is_accepted() {
         let token = AdminToken::new(Some("s3cret"));
         assert!(token.accepts(&with_authorization("Bearer s3cret")));
+        assert!(token.accepts(&with_authorization("bearer s3cret")));
+        assert!(token.accepts(&with_authorization("BEARER  s3cret")));
         assert!(!token.accepts(&with_authorization("Bearer s3cre")));
         assert!(!token.accepts(&with_authorization("Bearer s3crett")));
         assert!(!token.accepts(&with_authorization("Basic s3cret")));
