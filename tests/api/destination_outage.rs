@@ -61,12 +61,9 @@ async fn drill(mode: Mode) {
 
     let report = load.finish().await;
     report.assert_only_acks_and_hinted_503s();
-    let repeats = drill::wait_all_delivered(
-        &sink,
-        &report.acked,
-        MAX_COOL_DOWN * 4 + Duration::from_secs(60),
-    )
-    .await;
+    let drain =
+        MAX_COOL_DOWN * 4 + Duration::from_secs(60 + (report.acked.len() / DRAIN_RATE) as u64);
+    let repeats = drill::wait_all_delivered(&sink, &report.acked, drain).await;
     assert_eq!(
         app.count("SELECT count(*) FROM deliveries WHERE state = 'dead'")
             .await,

@@ -41,6 +41,7 @@ mod readme;
 mod redis_outage;
 mod replays;
 mod secrets;
+mod several_instances;
 mod signed_urls;
 mod sink;
 mod slow_clients;

@@ -50,7 +50,7 @@ pub struct ServeProcess {
     logs: Option<Lines<BufReader<ChildStderr>>>,
     startup_logs: Vec<String>,
     config: PathBuf,
-    /// Base URL of the ingest listener.
+    /// Base URL of the ingest listener (empty for a worker).
     pub ingest: String,
     /// Base URL of the admin listener.
     pub admin: String,
@@ -76,6 +76,13 @@ impl ServeProcess {
         ServeProcess::start_with(command, config_text)
     }
 
+    /// Starts `hookgate serve --role ROLE` (`ingest` or `worker`); a worker has no ingest URL.
+    pub fn start_role(config_text: &str, role: &str) -> ServeProcess {
+        let mut command = hookgate();
+        command.env("RUST_LOG", "info");
+        ServeProcess::start_with_args(command, config_text, &["--role", role])
+    }
+
     /// Starts it in the working directory `dir`.
     pub fn start_in(dir: &Path, config_text: &str) -> ServeProcess {
         let mut command = hookgate();
@@ -83,11 +90,16 @@ impl ServeProcess {
         ServeProcess::start_with(command, config_text)
     }
 
-    fn start_with(mut command: Command, config_text: &str) -> ServeProcess {
+    fn start_with(command: Command, config_text: &str) -> ServeProcess {
+        ServeProcess::start_with_args(command, config_text, &[])
+    }
+
+    fn start_with_args(mut command: Command, config_text: &str, args: &[&str]) -> ServeProcess {
         let config = temp_file(config_text);
         let mut child = command
             .args(["serve", "--config"])
             .arg(&config)
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -102,11 +114,16 @@ impl ServeProcess {
             }
             assert!(Instant::now() < deadline, "hookgate did not start");
         };
-        let address = started
-            .split("ingest_addr=Some(")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or_else(|| panic!("no ingest address in {started:?}"));
+        let ingest = if started.contains("ingest_addr=None") {
+            String::new()
+        } else {
+            let address = started
+                .split("ingest_addr=Some(")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap_or_else(|| panic!("no ingest address in {started:?}"));
+            format!("http://{address}")
+        };
         let admin = started
             .split("admin_addr=")
             .nth(1)
@@ -118,7 +135,7 @@ impl ServeProcess {
             logs: Some(logs),
             startup_logs,
             config,
-            ingest: format!("http://{address}"),
+            ingest,
         }
     }
 
