@@ -2,9 +2,12 @@ use std::io::Write;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    hookgate::telemetry::init();
+    let log = hookgate::telemetry::init();
     hookgate::tls::install_default_provider();
-    match hookgate::cli::run().await {
+    let outcome = hookgate::cli::run().await;
+    // Every log line is out before the error line and the exit.
+    drop(log);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // Not eprintln!, which panics when standard error is gone: the exit code still tells.

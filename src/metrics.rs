@@ -106,7 +106,7 @@ fn describe() {
     );
     describe_counter!(
         LOG_LINES_DROPPED,
-        "Log lines that could not be written (standard error closed, or its reader gone)"
+        "Log lines dropped: standard error closed, its reader gone, or not read fast enough"
     );
     describe_counter!(
         SLOW_CONNECTIONS_CLOSED,
@@ -121,6 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn render() -> HttpResponse {
+    counter!(LOG_LINES_DROPPED).absolute(crate::telemetry::lines_dropped());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle().render())
@@ -158,11 +159,6 @@ pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) 
 /// The pause before the next gauge refresh, after one that took `took`.
 fn gauge_pause(took: Duration) -> Duration {
     GAUGE_INTERVAL.max(took * GAUGE_COST_FACTOR)
-}
-
-/// A log line could not be written and was dropped.
-pub fn log_line_dropped() {
-    counter!(LOG_LINES_DROPPED).increment(1);
 }
 
 /// A kept-alive ingest connection was closed because its next request came too slowly.

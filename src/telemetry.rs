@@ -5,21 +5,41 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use std::io::{self, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// The header that carries the request id in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Log lines waiting for standard error at most; beyond them new lines are dropped (counted).
+const LOG_BUFFER_LINES: usize = 64 * 1024;
+
+/// Lines dropped because standard error could not be written (its reader gone).
+static LINES_DROPPED_BROKEN: AtomicU64 = AtomicU64::new(0);
+/// Lines dropped because standard error was not being read fast enough (the buffer was full).
+static LINES_DROPPED_STALLED: OnceLock<ErrorCounter> = OnceLock::new();
+
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), and
-/// `HOOKGATE_LOG_FORMAT=json` switches to one JSON object per line.
-pub fn init() {
+/// `HOOKGATE_LOG_FORMAT=json` switches to one JSON object per line. Lines are written by a
+/// thread of their own: a request or a shutdown never waits for standard error, even when
+/// its reader stalls (a paused `| less`, a slow log shipper), which would otherwise block
+/// every thread that logs. Keep the guard until exit: dropping it writes what is buffered.
+pub fn init() -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
     let json = std::env::var("HOOKGATE_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("hookgate-log")
+        .finish(LossyStderr);
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| LossyStderr)
+        .with_writer(writer)
         .log_internal_errors(false)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()));
     let installed = if json {
@@ -28,7 +48,17 @@ pub fn init() {
         builder.try_init()
     };
     // A second call (tests start many apps in one process) keeps the first subscriber.
-    drop(installed);
+    installed.ok()?;
+    let _ = LINES_DROPPED_STALLED.set(dropped);
+    Some(guard)
+}
+
+/// Log lines dropped so far, because standard error was gone or not read fast enough.
+pub fn lines_dropped() -> u64 {
+    let stalled = LINES_DROPPED_STALLED
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64);
+    LINES_DROPPED_BROKEN.load(Ordering::Relaxed) + stalled
 }
 
 /// Standard error for log lines, where a line that cannot be written (the reader of a piped
@@ -41,7 +71,7 @@ struct LossyStderr;
 impl Write for LossyStderr {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
         if io::stderr().write_all(line).is_err() {
-            crate::metrics::log_line_dropped();
+            LINES_DROPPED_BROKEN.fetch_add(1, Ordering::Relaxed);
         }
         Ok(line.len())
     }

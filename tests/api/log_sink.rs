@@ -1,10 +1,12 @@
 //! Logging never takes hookgate down: with its standard error a pipe whose reader is gone,
-//! every request still gets its answer, dropped lines are counted, and signals still stop it.
+//! every request still gets its answer, dropped lines are counted, and signals still stop it;
+//! and so with a reader that stalls (log lines are written by a thread of their own).
 
 use crate::drill::figures;
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::process::ServeProcess;
+use futures_util::StreamExt;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,4 +64,63 @@ async fn a_dead_log_pipe_costs_no_answer_and_no_shutdown() {
             ],
         );
     }
+}
+
+/// Refused webhooks sent while nobody reads hookgate's standard error: each logs a line,
+/// together far more than a pipe holds (64 KiB).
+const UNREAD_LOG_REQUESTS: usize = 3000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_log_reader_costs_no_answer_and_no_shutdown() {
+    let database = create_database(&server_url()).await;
+    // Started, then its standard error is left unread (the pipe stays open): a paused `| less`.
+    let mut serve = ServeProcess::start_logging(&default_config_text(&database.url), "debug");
+    http(); // installs the crypto provider the builder needs
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let url = format!("{}/webhooks/github", serve.ingest);
+    let forged = sign::github("not the secret", b"{}", "delivery-forged");
+    let refused = futures_util::stream::iter(0..UNREAD_LOG_REQUESTS)
+        .map(|_| {
+            let request = forged
+                .iter()
+                .fold(http.post(&url).body("{}"), |request, (name, value)| {
+                    request.header(name, value)
+                });
+            async move { request.send().await.map(|response| response.status()) }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    for answer in &refused {
+        assert_eq!(
+            answer.as_ref().map(|status| status.as_u16()).ok(),
+            Some(401),
+            "{answer:?}"
+        );
+    }
+    let body = unique_body();
+    let valid = sign::github(secrets::GITHUB, body.as_bytes(), "delivery-after-stall");
+    let request = valid
+        .into_iter()
+        .fold(http.post(&url).body(body), |request, (name, value)| {
+            request.header(name, value)
+        });
+    assert_eq!(request.send().await.unwrap().status(), 202);
+
+    serve.signal("TERM");
+    let status = serve.wait_exit(Duration::from_secs(20));
+    assert!(
+        status.success(),
+        "SIGTERM with a stalled log reader: {status}"
+    );
+    figures(
+        "log-reader-stalled",
+        &[
+            ("requests_answered", (UNREAD_LOG_REQUESTS + 1).to_string()),
+            ("exit", status.to_string()),
+        ],
+    );
 }
