@@ -357,7 +357,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let parse_error = |err: toml::de::Error| ConfigError::Parse {
             path: path.to_owned(),
-            message: err.to_string().trim_end().to_owned(),
+            message: toml_error(text, &err),
         };
         let document: toml::Table = toml::from_str(text).map_err(parse_error)?;
         let unset_env = unset_env::find_unset(&document, &*env);
@@ -444,6 +444,19 @@ impl Config {
     pub fn destination(&self, id: &str) -> Option<&DestinationConfig> {
         self.destinations.iter().find(|d| d.id == id)
     }
+}
+
+/// A TOML error as `line L, column C: message`. Not the error's own `Display`, which quotes the
+/// line at fault: that line may hold a secret written into the file.
+fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(before) = err.span().and_then(|span| text.get(..span.start)) else {
+        return message.to_owned();
+    };
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 /// `env`, with every unset variable read as the empty string.

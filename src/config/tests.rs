@@ -245,3 +245,17 @@ fn max_connections_must_be_positive() {
         "{err}"
     );
 }
+
+#[test]
+fn a_syntax_error_names_line_and_column_without_quoting_the_line() {
+    let text = VALID.replace(
+        r#"token = "${HOOKGATE_ADMIN_TOKEN}""#,
+        r#"token = "literal-admin-token" oops"#,
+    );
+    let err = error_of(&text);
+    assert!(
+        err.starts_with("hookgate.toml: line 11, column 31: "),
+        "{err}"
+    );
+    assert!(!err.contains("literal-admin-token"), "{err}");
+}
