@@ -7,8 +7,10 @@ mod tls;
 mod unset_env;
 mod validate;
 
+use crate::redact;
 pub use env_value::EnvLookup;
 use serde::Deserialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 pub use tls::{ClientTlsConfig, ListenerTlsConfig};
@@ -138,8 +140,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[database]`: the Postgres that holds every event.
-#[derive(Debug, Clone, Deserialize)]
+/// `[database]`: the Postgres that holds every event. `Debug` hides the URL's password.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     #[serde(deserialize_with = "env_value::string", default)]
@@ -158,8 +160,18 @@ fn default_max_connections() -> u32 {
     16
 }
 
-/// `[redis]`: optional accelerator; an empty URL means no Redis.
-#[derive(Debug, Clone, Deserialize)]
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact::url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `[redis]`: optional accelerator; an empty URL means no Redis. `Debug` hides the URL's
+/// password.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
@@ -176,12 +188,30 @@ fn default_key_prefix() -> String {
     "hookgate:".into()
 }
 
-/// `[admin]`: the admin API's bearer token.
-#[derive(Debug, Clone, Default, Deserialize)]
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url.as_deref().map(redact::url))
+            .field("key_prefix", &self.key_prefix)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// `[admin]`: the admin API's bearer token (`Debug` says whether it is set, not what it is).
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub token: Option<String>,
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("token", &redact::option(&self.token))
+            .finish()
+    }
 }
 
 /// `[retention]`: how long delivered events are kept.
@@ -198,8 +228,9 @@ impl Default for RetentionConfig {
     }
 }
 
-/// `[[sources]]`: one endpoint a third party posts to.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[sources]]`: one endpoint a third party posts to. `Debug` hides `secrets` and
+/// `verify_token`.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     #[serde(deserialize_with = "env_value::string")]
@@ -242,6 +273,21 @@ pub struct SourceConfig {
     pub token_query: Option<String>,
 }
 
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceConfig")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("secrets", &redact::list(&self.secrets))
+            .field("destinations", &self.destinations)
+            .field("tolerance_secs", &self.tolerance_secs)
+            .field("filter", &self.filter)
+            .field("public_url", &self.public_url.as_deref().map(redact::url))
+            .field("options", &self.options())
+            .finish()
+    }
+}
+
 impl SourceConfig {
     /// The provider-specific keys, as verification reads them.
     pub fn options(&self) -> crate::verify::SourceOptions {
@@ -266,8 +312,9 @@ pub struct FilterConfig {
     pub event_types: Vec<String>,
 }
 
-/// `[[destinations]]`: an internal API that receives deliveries.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[destinations]]`: an internal API that receives deliveries. `Debug` hides
+/// `signing_secret` and any password in the URL.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
     #[serde(deserialize_with = "env_value::string")]
@@ -307,6 +354,23 @@ pub struct DestinationConfig {
     /// the bundled roots and present no certificate.
     #[serde(default)]
     pub tls: ClientTlsConfig,
+}
+
+impl fmt::Debug for DestinationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestinationConfig")
+            .field("id", &self.id)
+            .field("url", &redact::url(&self.url))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("backoff_base_ms", &self.backoff_base_ms)
+            .field("backoff_max_ms", &self.backoff_max_ms)
+            .field("concurrency", &self.concurrency)
+            .field("rate_limit_per_sec", &self.rate_limit_per_sec)
+            .field("signing_secret", &redact::option(&self.signing_secret))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 mod defaults {
