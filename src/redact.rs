@@ -24,12 +24,16 @@ pub fn list<T>(secrets: &[T]) -> Vec<Redacted> {
 }
 
 /// A URL with its password and the values of query parameters that name a password, secret or
-/// token (libpq's `password` and `sslpassword`) replaced; wholly redacted when it does not
-/// parse, since then nothing says where a secret in it would be.
+/// token (libpq's `password` and `sslpassword`) replaced. Text that is not a URL with a host
+/// is shown as it is unless it has an `@` or a `?`, where credentials would be: then wholly
+/// redacted.
 pub fn url(text: &str) -> String {
     const HIDDEN: &str = "redacted";
-    let Ok(mut url) = url::Url::parse(text) else {
-        return format!("{Redacted:?}");
+    let Some(mut url) = url::Url::parse(text).ok().filter(url::Url::has_host) else {
+        return match text.contains(['@', '?']) {
+            true => format!("{Redacted:?}"),
+            false => text.to_owned(),
+        };
     };
     if url.password().is_some() && url.set_password(Some(HIDDEN)).is_err() {
         return format!("{Redacted:?}");

@@ -259,3 +259,14 @@ fn a_syntax_error_names_line_and_column_without_quoting_the_line() {
     );
     assert!(!err.contains("literal-admin-token"), "{err}");
 }
+
+#[test]
+fn a_bad_destination_url_is_shown_without_its_password() {
+    let text = VALID.replace(
+        "http://billing.internal:9000/hooks",
+        "ftp://hookgate:url-password@billing.internal/hooks",
+    );
+    let err = error_of(&text);
+    assert!(err.contains("must be an http:// or https:// URL"), "{err}");
+    assert!(!err.contains("url-password"), "{err}");
+}

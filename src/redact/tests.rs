@@ -59,7 +59,9 @@ fn urls_lose_their_passwords_and_password_parameters_and_nothing_else() {
     );
     let plain = "http://billing.internal:9000/hooks?team=a";
     assert_eq!(url(plain), plain);
-    assert_eq!(url("not a URL, pw"), "<redacted>");
+    assert_eq!(url("billing.internal/hooks"), "billing.internal/hooks");
+    assert_eq!(url("hookgate:pw@billing.internal/hooks"), "<redacted>");
+    assert_eq!(url("billing.internal/hooks?token=pw"), "<redacted>");
 }
 
 /// Every type that holds a configured secret, a decoded key or a secret argument, formatted
