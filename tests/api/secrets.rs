@@ -42,101 +42,81 @@ destinations = ["billing"]
     )
 }
 
-/// Sends each request and keeps each answer's body; answers the first one's event id.
+/// One request to the ingest listener and the status it must get.
+struct Ask {
+    method: reqwest::Method,
+    /// After `/webhooks/`, query included.
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    status: u16,
+}
+
+fn post(path: &str, headers: Vec<(String, String)>, body: &[u8], status: u16) -> Ask {
+    Ask {
+        method: reqwest::Method::POST,
+        path: path.into(),
+        headers,
+        body: body.to_vec(),
+        status,
+    }
+}
+
+fn get(path: String, status: u16) -> Ask {
+    Ask {
+        method: reqwest::Method::GET,
+        path,
+        headers: Vec::new(),
+        body: Vec::new(),
+        status,
+    }
+}
+
+/// Sends each request and keeps each answer's body; answers the stored event's id.
 async fn ingest(http: &reqwest::Client, base: &str, bodies: &mut Vec<String>) -> String {
     let body = unique_body();
-    let mut valid = sign::stripe(secrets::STRIPE, body.as_bytes(), now());
+    let body = body.as_bytes();
+    let mut valid = sign::stripe(secrets::STRIPE, body, now());
     valid.push(("Authorization".into(), CALLER_CREDENTIAL.into()));
-    let wrong = sign::stripe("whsec_not_the_secret", body.as_bytes(), now());
+    let wrong = sign::stripe("whsec_not_the_secret", body, now());
     let zoom =
         br#"{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}"#;
     let slack = br#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
-    let requests: Vec<(reqwest::Method, String, Vec<(String, String)>, Vec<u8>, u16)> = vec![
-        (
-            reqwest::Method::POST,
-            "stripe".into(),
-            valid.clone(),
-            body.clone().into(),
-            202,
-        ),
-        (
-            reqwest::Method::POST,
-            "stripe".into(),
-            wrong,
-            body.clone().into(),
-            401,
-        ),
-        (
-            reqwest::Method::POST,
-            "stripe".into(),
-            valid,
-            body.clone().into(),
-            200,
-        ),
-        (
-            reqwest::Method::POST,
-            "zoom".into(),
-            sign::zoom(ZOOM_SECRET, zoom, now()),
-            zoom.to_vec(),
-            200,
-        ),
-        (
-            reqwest::Method::POST,
-            "slack".into(),
+    let subscribe = |token: &str| {
+        format!("meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444")
+    };
+    let asks = [
+        post("stripe", valid.clone(), body, 202),
+        post("stripe", wrong, body, 401),
+        post("stripe", valid, body, 200),
+        post("zoom", sign::zoom(ZOOM_SECRET, zoom, now()), zoom, 200),
+        post(
+            "slack",
             sign::slack(secrets::SLACK, slack, now()),
-            slack.to_vec(),
+            slack,
             200,
         ),
-        (
-            reqwest::Method::GET,
-            format!(
-                "meta?hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1158201444"
-            ),
-            vec![],
-            vec![],
-            200,
-        ),
-        (
-            reqwest::Method::GET,
-            "meta?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1".into(),
-            vec![],
-            vec![],
-            401,
-        ),
-        (
-            reqwest::Method::POST,
-            "nowhere".into(),
-            vec![],
-            b"{}".to_vec(),
-            404,
-        ),
-        (
-            reqwest::Method::PUT,
-            "github".into(),
-            vec![],
-            b"{}".to_vec(),
-            405,
-        ),
-        (
-            reqwest::Method::POST,
-            "github".into(),
-            vec![],
-            vec![b' '; 70_000],
-            413,
-        ),
+        get(subscribe(META_VERIFY_TOKEN), 200),
+        get(subscribe("wrong"), 401),
+        post("nowhere", Vec::new(), b"{}", 404),
+        Ask {
+            method: reqwest::Method::PUT,
+            ..post("github", Vec::new(), b"{}", 405)
+        },
+        post("github", Vec::new(), &[b' '; 70_000], 413),
     ];
     let mut event_id = String::new();
-    for (method, path, headers, body, expected) in requests {
+    for ask in asks {
         let request = http
-            .request(method, format!("{base}/webhooks/{path}"))
-            .body(body);
-        let request = headers.iter().fold(request, |request, (name, value)| {
+            .request(ask.method, format!("{base}/webhooks/{}", ask.path))
+            .body(ask.body);
+        let request = ask.headers.iter().fold(request, |request, (name, value)| {
             request.header(name, value)
         });
         let response = request.send().await.unwrap();
-        assert_eq!(response.status(), expected, "{path}");
+        assert_eq!(response.status(), ask.status, "{}", ask.path);
         let text = response.text().await.unwrap();
-        if expected == 202 {
+        if ask.status == 202 {
             event_id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
                 .as_str()
                 .unwrap()
