@@ -14,8 +14,9 @@ use uuid::Uuid;
 /// How long a command waits for one answer of the admin API.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where the admin API is and how to authenticate: flags, else the environment.
-#[derive(Debug, Clone, clap::Args)]
+/// Where the admin API is and how to authenticate: flags, else the environment. `Debug`
+/// hides the token.
+#[derive(Clone, clap::Args)]
 pub struct AdminTarget {
     /// Base URL of a running hookgate's admin listener (its `server.admin_listen`).
     #[arg(
@@ -34,6 +35,15 @@ pub struct AdminTarget {
         global = true
     )]
     token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminTarget")
+            .field("admin_url", &crate::redact::url(&self.admin_url))
+            .field("token", &crate::redact::option(&self.token))
+            .finish()
+    }
 }
 
 /// Why a call to the admin API failed; each says what to do about it once, without the

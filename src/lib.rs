@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod log_throttle;
 pub mod metrics;
 pub mod problem;
+pub mod redact;
 pub mod redis_link;
 pub mod replays;
 pub mod retention;

@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Args)]
+// `Debug` is implemented below, without the secret.
+#[derive(Args)]
 pub struct SignArgs {
     /// Provider name: a built-in provider, or a file NAME.toml of --providers-dir.
     #[arg(long)]
@@ -41,6 +42,21 @@ pub struct SignArgs {
     send: Option<Option<String>>,
     #[command(flatten)]
     providers_dir: ProvidersDir,
+}
+
+impl std::fmt::Debug for SignArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignArgs")
+            .field("provider", &self.provider)
+            .field("secret", &crate::redact::option(&self.secret))
+            .field("private_key", &self.private_key)
+            .field("body", &self.body)
+            .field("url", &self.url)
+            .field("timestamp", &self.timestamp)
+            .field("send", &self.send)
+            .field("providers_dir", &self.providers_dir)
+            .finish()
+    }
 }
 
 /// Signs the body and prints the headers, then a curl line or the answer to posting it.

@@ -7,8 +7,10 @@ mod tls;
 mod unset_env;
 mod validate;
 
+use crate::redact;
 pub use env_value::EnvLookup;
 use serde::Deserialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 pub use tls::{ClientTlsConfig, ListenerTlsConfig};
@@ -145,8 +147,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[database]`: the Postgres that holds every event.
-#[derive(Debug, Clone, Deserialize)]
+/// `[database]`: the Postgres that holds every event. `Debug` hides the URL's password.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     #[serde(deserialize_with = "env_value::string", default)]
@@ -165,8 +167,18 @@ fn default_max_connections() -> u32 {
     16
 }
 
-/// `[redis]`: optional accelerator; an empty URL means no Redis.
-#[derive(Debug, Clone, Deserialize)]
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact::url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `[redis]`: optional accelerator; an empty URL means no Redis. `Debug` hides the URL's
+/// password.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
@@ -183,12 +195,30 @@ fn default_key_prefix() -> String {
     "hookgate:".into()
 }
 
-/// `[admin]`: the admin API's bearer token.
-#[derive(Debug, Clone, Default, Deserialize)]
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url.as_deref().map(redact::url))
+            .field("key_prefix", &self.key_prefix)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// `[admin]`: the admin API's bearer token (`Debug` says whether it is set, not what it is).
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub token: Option<String>,
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("token", &redact::option(&self.token))
+            .finish()
+    }
 }
 
 /// `[retention]`: how long delivered events are kept.
@@ -205,8 +235,9 @@ impl Default for RetentionConfig {
     }
 }
 
-/// `[[sources]]`: one endpoint a third party posts to.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[sources]]`: one endpoint a third party posts to. `Debug` hides `secrets` and
+/// `verify_token`.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     #[serde(deserialize_with = "env_value::string")]
@@ -249,6 +280,21 @@ pub struct SourceConfig {
     pub token_query: Option<String>,
 }
 
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceConfig")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("secrets", &redact::list(&self.secrets))
+            .field("destinations", &self.destinations)
+            .field("tolerance_secs", &self.tolerance_secs)
+            .field("filter", &self.filter)
+            .field("public_url", &self.public_url.as_deref().map(redact::url))
+            .field("options", &self.options())
+            .finish()
+    }
+}
+
 impl SourceConfig {
     /// The provider-specific keys, as verification reads them.
     pub fn options(&self) -> crate::verify::SourceOptions {
@@ -273,8 +319,9 @@ pub struct FilterConfig {
     pub event_types: Vec<String>,
 }
 
-/// `[[destinations]]`: an internal API that receives deliveries.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[destinations]]`: an internal API that receives deliveries. `Debug` hides
+/// `signing_secret` and any password in the URL.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
     #[serde(deserialize_with = "env_value::string")]
@@ -343,6 +390,24 @@ impl Default for CircuitConfig {
     }
 }
 
+impl fmt::Debug for DestinationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestinationConfig")
+            .field("id", &self.id)
+            .field("url", &redact::url(&self.url))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("backoff_base_ms", &self.backoff_base_ms)
+            .field("backoff_max_ms", &self.backoff_max_ms)
+            .field("concurrency", &self.concurrency)
+            .field("rate_limit_per_sec", &self.rate_limit_per_sec)
+            .field("signing_secret", &redact::option(&self.signing_secret))
+            .field("tls", &self.tls)
+            .field("circuit", &self.circuit)
+            .finish()
+    }
+}
+
 mod defaults {
     pub fn timeout_ms() -> u64 {
         5_000
@@ -391,7 +456,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let parse_error = |err: toml::de::Error| ConfigError::Parse {
             path: path.to_owned(),
-            message: err.to_string().trim_end().to_owned(),
+            message: toml_error(text, &err),
         };
         let document: toml::Table = toml::from_str(text).map_err(parse_error)?;
         let unset_env = unset_env::find_unset(&document, &*env);
@@ -478,6 +543,19 @@ impl Config {
     pub fn destination(&self, id: &str) -> Option<&DestinationConfig> {
         self.destinations.iter().find(|d| d.id == id)
     }
+}
+
+/// A TOML error as `line L, column C: message`. Not the error's own `Display`, which quotes the
+/// line at fault: that line may hold a secret written into the file.
+fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(before) = err.span().and_then(|span| text.get(..span.start)) else {
+        return message.to_owned();
+    };
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 /// `env`, with every unset variable read as the empty string.

@@ -319,3 +319,28 @@ fn a_destination_circuit_is_read_checked_and_defaults_to_five_failures_and_thirt
         assert!(err.contains(expected), "{circuit}: {err}");
     }
 }
+
+#[test]
+fn a_syntax_error_names_line_and_column_without_quoting_the_line() {
+    let text = VALID.replace(
+        r#"token = "${HOOKGATE_ADMIN_TOKEN}""#,
+        r#"token = "literal-admin-token" oops"#,
+    );
+    let err = error_of(&text);
+    assert!(
+        err.starts_with("hookgate.toml: line 11, column 31: "),
+        "{err}"
+    );
+    assert!(!err.contains("literal-admin-token"), "{err}");
+}
+
+#[test]
+fn a_bad_destination_url_is_shown_without_its_password() {
+    let text = VALID.replace(
+        "http://billing.internal:9000/hooks",
+        "ftp://hookgate:url-password@billing.internal/hooks",
+    );
+    let err = error_of(&text);
+    assert!(err.contains("must be an http:// or https:// URL"), "{err}");
+    assert!(!err.contains("url-password"), "{err}");
+}

@@ -250,11 +250,13 @@ fn validate_destination(
     Ok(())
 }
 
+/// Checks an http(s) URL; the error shows the URL without its credentials.
 fn check_http_url(value: &str) -> Result<(), String> {
-    let url = url::Url::parse(value).map_err(|err| format!("{value:?} is not a URL: {err}"))?;
+    let shown = crate::redact::url(value);
+    let url = url::Url::parse(value).map_err(|err| format!("{shown:?} is not a URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!(
-            "{value:?} must be an http:// or https:// URL with a host"
+            "{shown:?} must be an http:// or https:// URL with a host"
         ));
     }
     Ok(())

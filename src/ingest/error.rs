@@ -12,8 +12,9 @@ use std::borrow::Cow;
 pub enum IngestError {
     #[error("unknown source")]
     UnknownSource,
-    #[error("this source's provider sends no GET requests")]
-    MethodNotAllowed,
+    /// A method the webhook path does not take; `allow` lists the ones it does.
+    #[error("method not allowed; this source takes {allow}")]
+    MethodNotAllowed { allow: &'static str },
     #[error("body larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("request body could not be read: {0}")]
@@ -31,7 +32,7 @@ impl IngestError {
     pub fn metric_outcome(&self) -> Cow<'static, str> {
         match self {
             IngestError::UnknownSource => "unknown_source".into(),
-            IngestError::MethodNotAllowed => "method_not_allowed".into(),
+            IngestError::MethodNotAllowed { .. } => "method_not_allowed".into(),
             IngestError::TooLarge { .. } => "too_large".into(),
             IngestError::UnreadableBody(_) => "unreadable_body".into(),
             IngestError::RequestTimeout { .. } => "request_timeout".into(),
@@ -46,7 +47,7 @@ impl ResponseError for IngestError {
     fn status_code(&self) -> StatusCode {
         match self {
             IngestError::UnknownSource => StatusCode::NOT_FOUND,
-            IngestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            IngestError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             IngestError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -62,9 +63,9 @@ impl ResponseError for IngestError {
         let problem = match self {
             IngestError::UnknownSource => Problem::new(status, "unknown_source", "Unknown source")
                 .with_detail("no source is configured under this path"),
-            IngestError::MethodNotAllowed => {
+            IngestError::MethodNotAllowed { allow } => {
                 Problem::new(status, "method_not_allowed", "Method not allowed")
-                    .with_detail("webhooks are POSTed; this source's provider sends no GET checks")
+                    .with_detail(format!("webhooks are POSTed; this source takes {allow}"))
             }
             IngestError::TooLarge { limit } => {
                 Problem::new(status, "payload_too_large", "Payload too large")
@@ -98,8 +99,8 @@ impl ResponseError for IngestError {
         let mut response = problem.response();
         let headers = response.headers_mut();
         match self {
-            IngestError::MethodNotAllowed => {
-                headers.insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            IngestError::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
             }
             // The rest of the body is never read: the connection cannot carry another request.
             IngestError::RequestTimeout { .. } => {

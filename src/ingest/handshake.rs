@@ -29,7 +29,7 @@ pub(super) async fn get(
     let provider = &source.provider;
     let answer = provider
         .handshake_get(req.query_string(), &source.options, &source.keys)
-        .ok_or(IngestError::MethodNotAllowed)?;
+        .ok_or(IngestError::MethodNotAllowed { allow: "POST" })?;
     match answer {
         Ok(answer) => {
             metrics::ingest_request(&source.id, "handshake".into(), None);
@@ -48,6 +48,25 @@ pub(super) async fn get(
             Err(refusal)
         }
     }
+}
+
+/// Any other method on the webhook path: `404` for an unknown source, else `405` with the
+/// methods the source takes (`GET` only where its provider sends subscription checks).
+pub(super) async fn other_method(
+    source_id: web::Path<String>,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    let source = state
+        .sources
+        .get(&source_id)
+        .ok_or(IngestError::UnknownSource)?;
+    let answers_get = source
+        .provider
+        .handshake_get("", &source.options, &source.keys)
+        .is_some();
+    Err(IngestError::MethodNotAllowed {
+        allow: if answers_get { "GET, POST" } else { "POST" },
+    })
 }
 
 /// Completes an answered handshake (an SNS subscription to confirm), records it and builds its

@@ -11,6 +11,10 @@ impl HeaderSource for ActixHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get(name).map(|value| value.as_bytes())
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.get_all(name).nth(1).is_some()
+    }
 }
 
 /// Headers that carry credentials: never stored, logged or shown.

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/webhooks/{source_id}")
             .route(web::post().to(handler::receive))
-            .route(web::get().to(handshake::get)),
+            .route(web::get().to(handshake::get))
+            .default_service(web::to(handshake::other_method)),
     );
 }

@@ -44,6 +44,9 @@ pub enum Rejection {
     MissingSignature,
     #[error("signature header malformed")]
     MalformedSignature,
+    /// A header verification reads (signature, timestamp, signed id) was sent more than once.
+    #[error("a header verification reads was repeated")]
+    RepeatedHeader,
     #[error("timestamp missing")]
     MissingTimestamp,
     #[error("timestamp malformed")]
@@ -77,6 +80,7 @@ impl Rejection {
         match self {
             Rejection::MissingSignature => "signature_missing",
             Rejection::MalformedSignature => "signature_malformed",
+            Rejection::RepeatedHeader => "header_repeated",
             Rejection::MissingTimestamp => "timestamp_missing",
             Rejection::MalformedTimestamp => "timestamp_malformed",
             Rejection::TimestampOutOfTolerance => "timestamp_out_of_tolerance",

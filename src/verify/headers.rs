@@ -2,8 +2,13 @@
 
 /// Case-insensitive header lookup, so verification stays independent of the HTTP framework.
 pub trait HeaderSource {
-    /// The value of header `name` (ASCII case-insensitive), if present.
+    /// The value of header `name` (ASCII case-insensitive), if present; the first when repeated.
     fn header(&self, name: &str) -> Option<&[u8]>;
+
+    /// Whether header `name` was sent more than once. Verification refuses a request in which
+    /// a header it reads is repeated: which copy counts would otherwise be a choice that a
+    /// sender, or a proxy that keeps the last copy where hookgate keeps the first, could steer.
+    fn is_repeated(&self, name: &str) -> bool;
 }
 
 impl HeaderSource for [(String, String)] {
@@ -12,12 +17,23 @@ impl HeaderSource for [(String, String)] {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_bytes())
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .nth(1)
+            .is_some()
+    }
 }
 
 /// A `Vec` of pairs, so `&Vec<(String, String)>` coerces to `&dyn HeaderSource`.
 impl HeaderSource for Vec<(String, String)> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.as_slice().header(name)
+    }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.as_slice().is_repeated(name)
     }
 }
 
@@ -33,5 +49,7 @@ mod tests {
         ];
         assert_eq!(headers.header("CONTENT-TYPE"), Some(&b"a"[..]));
         assert_eq!(headers.header("missing"), None);
+        assert!(headers.is_repeated("Content-type"));
+        assert!(!headers[..1].is_repeated("content-type") && !headers.is_repeated("missing"));
     }
 }

@@ -70,8 +70,8 @@ pub struct Request<'a> {
 }
 
 /// The `[[sources]]` keys that only some providers read; [`Provider::check_options`] refuses a
-/// key the source's provider does not use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// key the source's provider does not use. `Debug` hides `verify_token`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SourceOptions {
     /// The token a GET subscription handshake must carry (Meta's `hub.verify_token`).
     pub verify_token: Option<String>,
@@ -87,6 +87,20 @@ pub struct SourceOptions {
     pub token_header: Option<String>,
     /// The query parameter the generic `token` provider reads the token from.
     pub token_query: Option<String>,
+}
+
+impl std::fmt::Debug for SourceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceOptions")
+            .field("verify_token", &crate::redact::option(&self.verify_token))
+            .field("allowed_cert_urls", &self.allowed_cert_urls)
+            .field("topic_arns", &self.topic_arns)
+            .field("auto_confirm", &self.auto_confirm)
+            .field("webhook_id", &self.webhook_id)
+            .field("token_header", &self.token_header)
+            .field("token_query", &self.token_query)
+            .finish()
+    }
 }
 
 impl SourceOptions {

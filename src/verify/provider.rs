@@ -229,13 +229,21 @@ impl Provider {
     /// Checks the request against every key (decoded by this provider's [`Provider::secret_key`])
     /// and every signature in the header, comparing decoded bytes in constant time; `Ok` with the
     /// index of the first key that matches. `tolerance_secs` overrides [`Provider::default_tolerance_secs`]; a timestamp
-    /// outside the tolerance in either direction is rejected.
+    /// outside the tolerance in either direction is rejected. A header verification reads
+    /// that is repeated is rejected first, whichever copy is valid.
     pub fn verify(
         &self,
         req: &Request<'_>,
         keys: &[SecretKey],
         tolerance_secs: Option<u64>,
     ) -> Result<usize, Rejection> {
+        if self
+            .headers()
+            .iter()
+            .any(|name| req.headers.is_repeated(name))
+        {
+            return Err(Rejection::RepeatedHeader);
+        }
         self.scheme.verify(req, keys, tolerance_secs)
     }
 

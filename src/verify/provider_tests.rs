@@ -51,6 +51,14 @@ impl HeaderSource for RawHeaders {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_slice())
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        let mut named = self
+            .0
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name));
+        named.nth(1).is_some()
+    }
 }
 
 /// One known-good request of a provider.
@@ -335,6 +343,37 @@ fn missing_and_malformed_signature_headers() {
                 "{} {bad:?}",
                 v.provider
             );
+        }
+    }
+}
+
+#[test]
+fn a_repeated_header_that_verification_reads_is_refused_whichever_copy_is_valid() {
+    for v in vectors() {
+        let read = provider(v.provider)
+            .headers()
+            .join(",")
+            .to_ascii_lowercase();
+        let read = read.split(',').collect::<Vec<_>>();
+        for (index, (name, value)) in v.headers.iter().enumerate() {
+            if !read.contains(&name.to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            for (first, second) in [
+                (value.as_bytes(), value.as_bytes()),
+                (value.as_bytes(), b"forged".as_slice()),
+                (b"forged".as_slice(), value.as_bytes()),
+            ] {
+                let mut headers = v.with_header(index, first);
+                headers.0.push((name.to_string(), second.to_vec()));
+                let outcome = v.check(&headers);
+                assert_eq!(
+                    outcome,
+                    Err(Rejection::RepeatedHeader),
+                    "{} {name}",
+                    v.provider
+                );
+            }
         }
     }
 }

@@ -39,7 +39,12 @@ fn headers(content_type: &str, pairs: &[(&str, String)]) -> Headers {
 
 /// Stripe: `Stripe-Signature: t=<t>,v1=<hex>` over `<t>.<body>`, keyed with the whole `whsec_` secret.
 pub fn stripe(secret: &str, body: &[u8], t: i64) -> Headers {
-    let signature = hex_hmac_sha256(secret, &[t.to_string().as_bytes(), b".", body]);
+    stripe_at(secret, body, &t.to_string())
+}
+
+/// [`stripe`] with `t` written as given, even when it is no number a clock could show.
+pub fn stripe_at(secret: &str, body: &[u8], t: &str) -> Headers {
+    let signature = hex_hmac_sha256(secret, &[t.as_bytes(), b".", body]);
     headers(
         JSON,
         &[("Stripe-Signature", format!("t={t},v1={signature}"))],

@@ -48,6 +48,8 @@ pub struct ServeProcess {
     child: Child,
     /// Its standard error; `None` once the test stopped reading it (and closed the pipe).
     logs: Option<Lines<BufReader<ChildStderr>>>,
+    /// The thread reading standard error, after [`ServeProcess::read_logs_in_background`].
+    log_reader: Option<std::thread::JoinHandle<Vec<String>>>,
     startup_logs: Vec<String>,
     config: PathBuf,
     /// Base URL of the ingest listener (empty for a worker).
@@ -133,6 +135,7 @@ impl ServeProcess {
             admin: format!("http://{admin}"),
             child,
             logs: Some(logs),
+            log_reader: None,
             startup_logs,
             config,
             ingest,
@@ -173,8 +176,20 @@ impl ServeProcess {
 
     /// Everything logged after startup (call after exit).
     pub fn remaining_logs(&mut self) -> Vec<String> {
+        if let Some(reader) = self.log_reader.take() {
+            return reader.join().expect("log reader");
+        }
         let logs = self.logs.as_mut().expect("logs are still read");
         logs.map_while(Result::ok).collect()
+    }
+
+    /// Reads its standard error on a thread from now on, so that a verbose log level cannot
+    /// fill the pipe and stall the process; [`ServeProcess::all_logs`] still has every line.
+    pub fn read_logs_in_background(&mut self) {
+        let logs = self.logs.take().expect("logs are still read");
+        self.log_reader = Some(std::thread::spawn(move || {
+            logs.map_while(Result::ok).collect()
+        }));
     }
 
     /// Closes the read end of its standard error, as when the reader of `hookgate serve | tee`
