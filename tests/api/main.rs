@@ -15,8 +15,14 @@ mod durability;
 mod egress_proxy;
 mod events_cli;
 mod form_and_manifest_sources;
+mod fuzz_corpus;
+mod fuzz_seeds;
 mod handshakes;
 mod helpers;
+/// The fuzz crate's code (fuzz/ is not a workspace member), compiled in to replay its corpus
+/// through its targets and to write its seeds.
+#[path = "../../fuzz/src/lib.rs"]
+mod hookgate_fuzz;
 mod hostile_input;
 mod https_delivery;
 mod independent_sign;
@@ -43,4 +49,5 @@ mod storage_tls;
 mod tls_files;
 mod tls_listeners;
 mod two_instances;
+mod verify_properties;
 mod x509_sources;
