@@ -153,8 +153,8 @@ fn same_hex_digit(from: u8, to: u8) -> bool {
 }
 
 proptest! {
-    // Each case is one HMAC over at most a few hundred bytes: 256 cases take well under a second.
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // Each case is one HMAC over at most a few hundred bytes: 1024 cases take well under a second.
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn a_request_signed_as_its_provider_signs_verifies((signed, _) in signed()) {

@@ -215,7 +215,7 @@ fn render(template: &Template, request: &Request) -> Option<Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn templates_render_as_the_model_does(pieces in pieces(), request in request()) {
