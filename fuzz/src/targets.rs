@@ -72,7 +72,8 @@ pub fn verify_request(data: &[u8]) {
 
 /// Provider file text, as `providers/NAME.toml` or an operator's providers directory holds it:
 /// parsed and compiled, then every question hookgate asks a provider, test secrets decoded, a
-/// request signed the way the file says, verified and identified.
+/// request signed the way the file says (also at the latest instant `hookgate sign --timestamp`
+/// takes), verified and identified.
 pub fn provider_file(data: &[u8]) {
     const SECRETS: [&str; 3] = [
         "fuzz-user:fuzz-password",
@@ -103,6 +104,7 @@ pub fn provider_file(data: &[u8]) {
         let Ok(key) = provider.secret_key(secret) else {
             continue;
         };
+        let _ = provider.sign(BODY, secret, URL, i64::MAX);
         let Ok(signed) = provider.sign(BODY, secret, URL, NOW) else {
             continue;
         };

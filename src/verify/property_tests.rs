@@ -49,12 +49,25 @@ proptest! {
     #[test]
     fn every_timestamp_format_reads_what_it_writes(unix in 0i64..253_402_300_799) {
         for format in [TimestampFormat::Unix, TimestampFormat::Rfc3339] {
-            prop_assert_eq!(format.parse(format.format(unix).as_bytes()), Ok(unix));
+            let written = format.format(unix).map_err(TestCaseError::fail)?;
+            prop_assert_eq!(format.parse(written.as_bytes()), Ok(unix));
         }
         // Milliseconds need a 13-digit value to be told from seconds by size.
         let since_1973 = unix.max(100_000_000);
         for format in [TimestampFormat::UnixMs, TimestampFormat::UnixSOrMs] {
-            prop_assert_eq!(format.parse(format.format(since_1973).as_bytes()), Ok(since_1973));
+            let written = format.format(since_1973).map_err(TestCaseError::fail)?;
+            prop_assert_eq!(format.parse(written.as_bytes()), Ok(since_1973));
+        }
+    }
+
+    /// Any instant, as `hookgate sign --timestamp` may ask for: written so that it reads back,
+    /// or refused (this found milliseconds overflowing `i64`).
+    #[test]
+    fn any_instant_is_written_readably_or_refused(unix in prop_oneof![any::<i64>(), -1i64..=1 << 40]) {
+        for format in [TimestampFormat::Unix, TimestampFormat::UnixMs, TimestampFormat::Rfc3339, TimestampFormat::UnixSOrMs] {
+            if let Ok(written) = format.format(unix) {
+                prop_assert_eq!(format.parse(written.as_bytes()), Ok(unix), "{:?} {}", format, written);
+            }
         }
     }
 
@@ -166,4 +179,17 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|members| Value::Object(members.into_iter().collect())),
         ]
     })
+}
+
+/// The regression of the overflow through the public API: signing for a provider that writes
+/// milliseconds (Webflow) at an instant whose milliseconds exceed `i64` is an error, not a panic.
+#[test]
+fn signing_at_an_instant_beyond_milliseconds_is_an_error() {
+    let registry = super::ProviderRegistry::built_in().expect("the shipped providers load");
+    let webflow = registry.get("webflow").expect("webflow is shipped");
+    let late = i64::MAX / 1000 + 1;
+    let error = webflow
+        .sign(b"{}", "webflow-secret", "https://h/w", late)
+        .unwrap_err();
+    assert!(error.to_string().contains(&late.to_string()), "{error}");
 }
