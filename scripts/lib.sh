@@ -322,6 +322,20 @@ hg_ensure_schemathesis() {
   export HOOKGATE_SCHEMATHESIS
 }
 
+# Makes sure cargo-fuzz and the nightly toolchain it builds with are installed (scripts/fuzz).
+hg_ensure_cargo_fuzz() {
+  command -v rustup >/dev/null 2>&1 || hg_die "scripts/fuzz needs rustup for the nightly toolchain"
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    hg_log "rustup toolchain install nightly"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    hg_log "cargo install cargo-fuzz"
+    cargo install --locked cargo-fuzz
+  fi
+  command -v c++ >/dev/null 2>&1 || hg_apt_install g++
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
     stop-private) hg_stop_private ;;

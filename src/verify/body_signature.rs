@@ -264,7 +264,7 @@ impl Scheme for BodySignatureScheme {
         let headers = &request.headers;
         for item in self.items.select_mut(&mut body)? {
             if let Some(rule) = &self.timestamp {
-                let stamp = Value::String(rule.format.format(now_unix));
+                let stamp = Value::String(rule.format.format(now_unix)?);
                 set_pointer(item, &rule.pointer, stamp)?;
             }
             let req = Request {

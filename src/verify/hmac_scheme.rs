@@ -144,7 +144,7 @@ impl Scheme for HmacScheme {
     fn sign(&self, secret: &str, now_unix: i64, request: &mut SignedRequest) -> Result<(), String> {
         let key = self.decode_key(secret)?;
         let format = self.timestamp.as_ref().map(|rule| rule.format);
-        let timestamp = format.unwrap_or_default().format(now_unix);
+        let timestamp = format.unwrap_or_default().format(now_unix)?;
         let mut timestamp_pair = None;
         let headers = &mut request.headers;
         match self.timestamp.as_ref().map(|rule| &rule.source) {

@@ -16,6 +16,8 @@ mod ecdsa;
 mod ed25519;
 mod error;
 mod form;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod headers;
 mod hmac_scheme;
@@ -38,6 +40,8 @@ mod timestamp;
 mod token;
 mod twilio;
 
+#[cfg(test)]
+mod property_tests;
 #[cfg(test)]
 mod provider_tests;
 

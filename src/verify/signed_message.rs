@@ -139,7 +139,7 @@ impl SignedMessage {
         sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
     ) -> Result<(), String> {
         let rule = self.timestamp.as_ref();
-        let timestamp = rule.map(|rule| rule.format.format(now_unix));
+        let timestamp = rule.map(|rule| rule.format.format(now_unix)).transpose()?;
         let mut pair = None;
         match (rule.map(|rule| &rule.source), &timestamp) {
             (Some(TimestampSource::Header(name)), Some(value)) => {

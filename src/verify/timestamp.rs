@@ -50,16 +50,24 @@ impl TimestampFormat {
         }
     }
 
-    /// `unix` seconds written as a sender in this format writes them.
-    pub(super) fn format(self, unix: i64) -> String {
-        match self {
-            TimestampFormat::Unix => unix.to_string(),
-            TimestampFormat::UnixMs | TimestampFormat::UnixSOrMs => (unix * 1000).to_string(),
+    /// `unix` seconds written as a sender in this format writes them; an error for an instant
+    /// this format cannot hold in a form [`TimestampFormat::parse`] reads back (milliseconds
+    /// beyond `i64`, a year past 9999, seconds before 1970), which a sender never sends.
+    pub(super) fn format(self, unix: i64) -> Result<String, String> {
+        let written = match self {
+            TimestampFormat::Unix => Some(unix.to_string()),
+            TimestampFormat::UnixMs | TimestampFormat::UnixSOrMs => {
+                unix.checked_mul(1000).map(|millis| millis.to_string())
+            }
             TimestampFormat::Rfc3339 => OffsetDateTime::from_unix_timestamp(unix)
                 .ok()
-                .and_then(|at| at.format(&Rfc3339).ok())
-                .unwrap_or_default(),
-        }
+                .and_then(|at| at.format(&Rfc3339).ok()),
+        };
+        written
+            .filter(|text| self.parse(text.as_bytes()) == Ok(unix))
+            .ok_or_else(|| {
+                format!("the time {unix} cannot be written as this provider's timestamp")
+            })
     }
 }
 
@@ -248,7 +256,7 @@ mod tests {
             TimestampFormat::Rfc3339,
             TimestampFormat::UnixSOrMs,
         ] {
-            let written = format.format(1_700_000_000);
+            let written = format.format(1_700_000_000).unwrap();
             assert_eq!(
                 format.parse(written.as_bytes()),
                 Ok(1_700_000_000),
@@ -256,8 +264,34 @@ mod tests {
             );
         }
         assert_eq!(
-            TimestampFormat::Rfc3339.format(1_627_207_200),
+            TimestampFormat::Rfc3339.format(1_627_207_200).unwrap(),
             "2021-07-25T10:00:00Z"
+        );
+    }
+
+    /// Found by the property tests: milliseconds of a late enough instant overflowed `i64` (a
+    /// panic in debug builds, a wrapped negative time in release), and an RFC 3339 time past
+    /// year 9999 was written as the empty string.
+    #[test]
+    fn instants_a_format_cannot_hold_are_refused() {
+        for (format, unix) in [
+            (TimestampFormat::UnixMs, i64::MAX),
+            (TimestampFormat::UnixSOrMs, i64::MAX / 999),
+            (TimestampFormat::UnixMs, 1_000_000_000_000_000),
+            (TimestampFormat::Rfc3339, 253_402_300_800),
+            (TimestampFormat::Unix, -1),
+        ] {
+            assert_eq!(
+                format.format(unix),
+                Err(format!(
+                    "the time {unix} cannot be written as this provider's timestamp"
+                )),
+                "{format:?}"
+            );
+        }
+        assert_eq!(
+            TimestampFormat::Rfc3339.format(253_402_300_799).unwrap(),
+            "9999-12-31T23:59:59Z"
         );
     }
 

@@ -20,10 +20,16 @@ mod egress_proxy;
 mod events_cli;
 mod flood;
 mod form_and_manifest_sources;
+mod fuzz_corpus;
+mod fuzz_seeds;
 mod gate;
 mod handshakes;
 mod helpers;
 mod hostile;
+/// The fuzz crate's code (fuzz/ is not a workspace member), compiled in to replay its corpus
+/// through its targets and to write its seeds.
+#[path = "../../fuzz/src/lib.rs"]
+mod hookgate_fuzz;
 mod hostile_input;
 mod https_delivery;
 mod independent_sign;
@@ -53,4 +59,5 @@ mod storage_tls;
 mod tls_files;
 mod tls_listeners;
 mod two_instances;
+mod verify_properties;
 mod x509_sources;
