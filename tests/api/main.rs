@@ -25,11 +25,11 @@ mod fuzz_seeds;
 mod gate;
 mod handshakes;
 mod helpers;
-mod hostile;
 /// The fuzz crate's code (fuzz/ is not a workspace member), compiled in to replay its corpus
 /// through its targets and to write its seeds.
 #[path = "../../fuzz/src/lib.rs"]
 mod hookgate_fuzz;
+mod hostile;
 mod hostile_input;
 mod https_delivery;
 mod independent_sign;
