@@ -26,10 +26,11 @@ pub struct RawHeaders(pub Vec<(String, Vec<u8>)>);
 
 impl HeaderSource for RawHeaders {
     fn header(&self, name: &str) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_slice())
+        self.0.header(name)
+    }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.is_repeated(name)
     }
 }
 

@@ -11,11 +11,13 @@ pub trait HeaderSource {
     fn is_repeated(&self, name: &str) -> bool;
 }
 
-impl HeaderSource for [(String, String)] {
+/// Name and value pairs; values as text or as raw bytes (which a fuzzer or a test that
+/// changes single bytes may need).
+impl<V: AsRef<[u8]>> HeaderSource for [(String, V)] {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_bytes())
+            .map(|(_, value)| value.as_ref())
     }
 
     fn is_repeated(&self, name: &str) -> bool {
@@ -27,7 +29,7 @@ impl HeaderSource for [(String, String)] {
 }
 
 /// A `Vec` of pairs, so `&Vec<(String, String)>` coerces to `&dyn HeaderSource`.
-impl HeaderSource for Vec<(String, String)> {
+impl<V: AsRef<[u8]>> HeaderSource for Vec<(String, V)> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.as_slice().header(name)
     }
