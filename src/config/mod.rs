@@ -1,6 +1,7 @@
 //! The configuration file: TOML with `${VAR}` interpolation, environment overrides and
 //! validation that names the exact key at fault.
 
+mod destination;
 mod env_value;
 mod interpolate;
 mod tls;
@@ -8,6 +9,7 @@ mod unset_env;
 mod validate;
 
 use crate::redact;
+pub use destination::{CircuitConfig, DestinationConfig};
 pub use env_value::EnvLookup;
 use serde::Deserialize;
 use std::fmt;
@@ -317,113 +319,6 @@ pub struct FilterConfig {
     /// Event type patterns; `*` matches any run of characters.
     #[serde(deserialize_with = "env_value::string_list", default)]
     pub event_types: Vec<String>,
-}
-
-/// `[[destinations]]`: an internal API that receives deliveries. `Debug` hides
-/// `signing_secret` and any password in the URL.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DestinationConfig {
-    #[serde(deserialize_with = "env_value::string")]
-    pub id: String,
-    #[serde(deserialize_with = "env_value::string")]
-    pub url: String,
-    #[serde(
-        deserialize_with = "env_value::number",
-        default = "defaults::timeout_ms"
-    )]
-    pub timeout_ms: u64,
-    #[serde(
-        deserialize_with = "env_value::number",
-        default = "defaults::max_attempts"
-    )]
-    pub max_attempts: u32,
-    #[serde(
-        deserialize_with = "env_value::number",
-        default = "defaults::backoff_base_ms"
-    )]
-    pub backoff_base_ms: u64,
-    #[serde(
-        deserialize_with = "env_value::number",
-        default = "defaults::backoff_max_ms"
-    )]
-    pub backoff_max_ms: u64,
-    #[serde(
-        deserialize_with = "env_value::number",
-        default = "defaults::concurrency"
-    )]
-    pub concurrency: u32,
-    #[serde(deserialize_with = "env_value::optional_number", default)]
-    pub rate_limit_per_sec: Option<u32>,
-    #[serde(deserialize_with = "env_value::optional_string", default)]
-    pub signing_secret: Option<String>,
-    /// A private CA and a client certificate for HTTPS; the defaults trust the platform's and
-    /// the bundled roots and present no certificate.
-    #[serde(default)]
-    pub tls: ClientTlsConfig,
-    /// When the destination's circuit opens and for how long.
-    #[serde(default)]
-    pub circuit: CircuitConfig,
-}
-
-/// `circuit = { failure_threshold, cool_down_ms, max_cool_down_ms }` of a destination: after
-/// this many consecutive failures its deliveries wait `cool_down_ms` without spending attempts,
-/// then one probe tries; each failed probe doubles the wait up to `max_cool_down_ms`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CircuitConfig {
-    #[serde(deserialize_with = "env_value::number")]
-    pub failure_threshold: u32,
-    #[serde(deserialize_with = "env_value::number")]
-    pub cool_down_ms: u64,
-    #[serde(deserialize_with = "env_value::number")]
-    pub max_cool_down_ms: u64,
-}
-
-impl Default for CircuitConfig {
-    fn default() -> Self {
-        CircuitConfig {
-            failure_threshold: 5,
-            cool_down_ms: 30_000,
-            max_cool_down_ms: 300_000,
-        }
-    }
-}
-
-impl fmt::Debug for DestinationConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DestinationConfig")
-            .field("id", &self.id)
-            .field("url", &redact::url(&self.url))
-            .field("timeout_ms", &self.timeout_ms)
-            .field("max_attempts", &self.max_attempts)
-            .field("backoff_base_ms", &self.backoff_base_ms)
-            .field("backoff_max_ms", &self.backoff_max_ms)
-            .field("concurrency", &self.concurrency)
-            .field("rate_limit_per_sec", &self.rate_limit_per_sec)
-            .field("signing_secret", &redact::option(&self.signing_secret))
-            .field("tls", &self.tls)
-            .field("circuit", &self.circuit)
-            .finish()
-    }
-}
-
-mod defaults {
-    pub fn timeout_ms() -> u64 {
-        5_000
-    }
-    pub fn max_attempts() -> u32 {
-        15
-    }
-    pub fn backoff_base_ms() -> u64 {
-        2_000
-    }
-    pub fn backoff_max_ms() -> u64 {
-        3_600_000
-    }
-    pub fn concurrency() -> u32 {
-        32
-    }
 }
 
 impl Config {
