@@ -183,12 +183,16 @@ fn default_key_prefix() -> String {
     "hookgate:".into()
 }
 
-/// `[admin]`: the admin API's bearer token.
+/// `[admin]`: the admin API's bearer token, which also signs in to the console.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub token: Option<String>,
+    /// Mark the console's session cookie `Secure` even when the admin listener speaks plain
+    /// HTTP: behind a proxy that terminates TLS. Over `admin_tls` it always is.
+    #[serde(deserialize_with = "env_value::bool", default)]
+    pub secure_cookies: bool,
 }
 
 /// `[retention]`: how long delivered events are kept.
