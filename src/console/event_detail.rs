@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 /// How often the deliveries refresh while one is pending or in flight, in milliseconds.
 const LIVE_INTERVAL_MS: u32 = 2000;
+/// A response excerpt this short shows in the attempt's line; a longer one folds away.
+const INLINE_EXCERPT_CHARS: usize = 80;
 /// The most of a payload the page shows; the download has all of it.
 const SHOWN_PAYLOAD_BYTES: usize = 256 * 1024;
 
@@ -108,8 +110,8 @@ fn metadata(event: &EventDetail) -> Markup {
                     (event.source)
                 }
             } }
-            div { dt { "Provider event id" } dd.mono { (event.event_id) } }
-            div { dt { "hookgate id" } dd.mono { (event.id) } }
+            div.full { dt { "Provider event id" } dd.mono { (event.event_id) } }
+            div.full { dt { "hookgate id" } dd.mono { (event.id) } }
             div { dt { "Content type" } dd { (event.content_type.as_deref().unwrap_or("—")) } }
             div { dt { "Size" } dd { (layout::size(event.size)) } }
         }
@@ -177,9 +179,13 @@ fn attempt_item(delivery: &DeliveryDetail, attempt: &AttemptDetail) -> Markup {
             }
             span.muted { (attempt.duration_ms) " ms" }
             @if let Some(excerpt) = attempt.response_excerpt.as_deref().filter(|e| !e.is_empty()) {
-                details.excerpt data-key={ (delivery.id) "-" (attempt.attempt) } {
-                    summary { "Response" }
-                    pre { (excerpt) }
+                @if excerpt.chars().count() <= INLINE_EXCERPT_CHARS && !excerpt.contains('\n') {
+                    span.excerpt.mono title="Response" { (excerpt) }
+                } @else {
+                    details.excerpt data-key={ (delivery.id) "-" (attempt.attempt) } {
+                        summary { "Response" }
+                        pre { (excerpt) }
+                    }
                 }
             }
         }

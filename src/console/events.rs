@@ -197,7 +197,7 @@ fn filter_form(params: &EventsParams, admin: &AdminState) -> Markup {
             div.field {
                 label for="f-since" { "Since" }
                 input #f-since type="text" name="since" value=(value(&params.since))
-                    placeholder="1h, 2025-06-01 10:00" aria-describedby="f-time-hint"
+                    placeholder="1h or 2025-06-01" aria-describedby="f-time-hint"
                     autocomplete="off";
             }
             div.field {

@@ -98,16 +98,34 @@ impl Browser {
         browser
     }
 
-    /// Sets the viewport to `(width, height)` CSS pixels.
+    /// Sets the viewport to `(width, height)` CSS pixels. WebDriver sizes the window, which
+    /// even headless keeps room for a toolbar: size it, measure the viewport, and grow the
+    /// window by what is missing.
     pub async fn resize(&self, (width, height): (u32, u32)) {
-        // The window's outer size includes nothing in headless mode, but set it and check.
-        self.client.set_window_size(width, height).await.unwrap();
-        let inner = self
+        let mut outer = (width, height);
+        for _ in 0..20 {
+            self.client.set_window_size(outer.0, outer.1).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let inner = self.viewport().await;
+            if inner == (width, height) {
+                return;
+            }
+            let grow = |outer: u32, wanted: u32, got: u32| {
+                (i64::from(outer) + i64::from(wanted) - i64::from(got)).max(1) as u32
+            };
+            outer = (grow(outer.0, width, inner.0), grow(outer.1, height, inner.1));
+        }
+        panic!("the viewport never came to {width}x{height}: {:?}", self.viewport().await);
+    }
+
+    async fn viewport(&self) -> (u32, u32) {
+        let size = self
             .client
             .execute("return [window.innerWidth, window.innerHeight]", vec![])
             .await
             .unwrap();
-        assert_eq!(inner, serde_json::json!([width, height]), "viewport size");
+        let size: [u32; 2] = serde_json::from_value(size).unwrap();
+        (size[0], size[1])
     }
 
     pub async fn goto(&self, url: &str) {

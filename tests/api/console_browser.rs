@@ -173,6 +173,7 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
 
     // The phone width: the same pages, one column.
     browser.resize(PHONE).await;
+    browser.goto(&format!("{console}/events/{target}")).await;
     browser.screenshot("event").await;
     browser.goto(&format!("{console}/events")).await;
     browser.wait_for_text("#event-rows", &arriving, WAIT).await;
