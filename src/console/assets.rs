@@ -47,5 +47,8 @@ fn serve(req: &HttpRequest, text: &'static str, tag: &str, content_type: &str) -
 
 /// A strong entity tag: the start of the content's SHA-256.
 fn entity_tag(text: &str) -> String {
-    format!("\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..12]))
+    format!(
+        "\"{}\"",
+        hex::encode(&Sha256::digest(text.as_bytes())[..12])
+    )
 }

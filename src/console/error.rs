@@ -58,8 +58,9 @@ impl ResponseError for ConsoleError {
                         AdminError::Store(StoreError::Unavailable(_)) => {
                             "The database is unavailable; retry in a moment.".to_owned()
                         }
-                        _ => "An internal error occurred; the server log has the details."
-                            .to_owned(),
+                        _ => {
+                            "An internal error occurred; the server log has the details.".to_owned()
+                        }
                     },
                 )
             }

@@ -36,7 +36,10 @@ pub async fn show(
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("provider_event_id", &path)
             .finish();
-        return Ok(layout::see_other(&format!("{}?{query}", super::events::PATH)));
+        return Ok(layout::see_other(&format!(
+            "{}?{query}",
+            super::events::PATH
+        )));
     };
     let event = find(&admin.store, id).await?;
     let payload = admin
@@ -279,7 +282,9 @@ mod tests {
         assert!(is_json(&payload(Some("application/json"))));
         assert!(is_json(&payload(Some("Application/JSON; charset=utf-8"))));
         assert!(is_json(&payload(Some("application/cloudevents+json"))));
-        assert!(!is_json(&payload(Some("application/x-www-form-urlencoded"))));
+        assert!(!is_json(&payload(Some(
+            "application/x-www-form-urlencoded"
+        ))));
         assert!(!is_json(&payload(None)));
     }
 }

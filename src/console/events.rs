@@ -7,9 +7,9 @@ use super::layout::{self, Tone};
 use super::session::Session;
 use super::time_input;
 use crate::admin::AdminState;
+use crate::admin::EventQuery;
 use crate::admin::error::AdminError;
 use crate::admin::events::{EventPage, search};
-use crate::admin::EventQuery;
 use crate::store::{DeliveryState, EventSummary};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -358,7 +358,10 @@ mod tests {
         assert_eq!(query.until, Some(datetime!(2025-06-15 11:30 UTC)));
         assert_eq!(query.status, Some(DeliveryState::InFlight));
         let since = params("since=yesterday").to_query(now).unwrap_err();
-        assert!(since.starts_with(r#"since: "yesterday" is not a time"#), "{since}");
+        assert!(
+            since.starts_with(r#"since: "yesterday" is not a time"#),
+            "{since}"
+        );
         let status = params("status=lost").to_query(now).unwrap_err();
         assert!(status.starts_with(r#"status: "lost""#), "{status}");
     }

@@ -37,7 +37,11 @@ impl FromRequest for Session {
                 .as_ref()
                 .and_then(|key| key.verify(cookie.value(), OffsetDateTime::now_utc()))
                 .ok_or_else(refused)?;
-            if admin.store.console_session_signed_out(&session.nonce).await? {
+            if admin
+                .store
+                .console_session_signed_out(&session.nonce)
+                .await?
+            {
                 return Err(refused());
             }
             Ok(session)

@@ -26,7 +26,12 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> Markup {
 }
 
 /// [`page`] with the navigation entry `current` marked as the current page.
-pub fn page_in(title: &str, session: Option<&Session>, current: Option<&str>, body: Markup) -> Markup {
+pub fn page_in(
+    title: &str,
+    session: Option<&Session>,
+    current: Option<&str>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -128,7 +133,7 @@ pub fn state_badge(state: &str) -> Markup {
 pub fn size(bytes: i64) -> String {
     match bytes {
         ..1024 => format!("{bytes} B"),
-        ..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
         _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }

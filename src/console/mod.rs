@@ -53,7 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(sign_in::SIGN_OUT_PATH, web::post().to(sign_in::sign_out))
         .route(events::PATH, web::get().to(events::list))
         .route("/events/{id}", web::get().to(event_detail::show))
-        .route("/events/{id}/payload", web::get().to(event_detail::download))
+        .route(
+            "/events/{id}/payload",
+            web::get().to(event_detail::download),
+        )
         .route("/events/{id}/replay", web::post().to(replay::replay));
 }
 

@@ -2,8 +2,8 @@
 //! confirmation, then back to the event page, which says what was queued and shows the new
 //! deliveries as they run.
 
-use super::error::ConsoleError;
 use super::Console;
+use super::error::ConsoleError;
 use super::form::Form;
 use super::guard::secure_cookies;
 use super::layout;

@@ -170,9 +170,20 @@ mod tests {
         assert!(key.verify(&cookie, now()).is_none());
         let (cookie, _) = key.issue(now());
         let fields: Vec<&str> = cookie.split('.').collect();
-        let later = format!("{}.{}.{}", fields[0].parse::<i64>().unwrap() + 1, fields[1], fields[2]);
+        let later = format!(
+            "{}.{}.{}",
+            fields[0].parse::<i64>().unwrap() + 1,
+            fields[1],
+            fields[2]
+        );
         let other_nonce = format!("{}.AAAA{}.{}", fields[0], fields[1], fields[2]);
-        for altered in [later, other_nonce, format!("{cookie}."), "1.2".into(), String::new()] {
+        for altered in [
+            later,
+            other_nonce,
+            format!("{cookie}."),
+            "1.2".into(),
+            String::new(),
+        ] {
             assert!(key.verify(&altered, now()).is_none(), "{altered}");
         }
     }

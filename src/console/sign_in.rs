@@ -46,16 +46,18 @@ pub async fn form(
         .signed_out
         .is_some()
         .then_some((Tone::Success, "You signed out."));
-    render(&req, &console, query.next.as_deref(), notice, StatusCode::OK)
+    render(
+        &req,
+        &console,
+        query.next.as_deref(),
+        notice,
+        StatusCode::OK,
+    )
 }
 
 /// Checks the token; right: a session and on to the page asked for; wrong: the form again
 /// with a message, a second later.
-pub async fn submit(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    form: Form,
-) -> HttpResponse {
+pub async fn submit(req: HttpRequest, console: web::Data<Console>, form: Form) -> HttpResponse {
     let next = form.get("next").and_then(local_path).map(str::to_owned);
     let Some(key) = &console.key else {
         return render(&req, &console, next.as_deref(), None, StatusCode::FORBIDDEN);
@@ -69,7 +71,13 @@ pub async fn submit(
             Tone::Error,
             "This sign-in form expired or did not come from this console; try again.",
         );
-        return render(&req, &console, next.as_deref(), Some(notice), StatusCode::FORBIDDEN);
+        return render(
+            &req,
+            &console,
+            next.as_deref(),
+            Some(notice),
+            StatusCode::FORBIDDEN,
+        );
     }
     if !key.is_of_token(form.get("token").unwrap_or_default().trim()) {
         tokio::time::sleep(WRONG_TOKEN_DELAY).await;

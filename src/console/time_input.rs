@@ -59,7 +59,10 @@ mod tests {
     fn every_accepted_form_reads_as_its_instant() {
         let cases = [
             ("2025-06-01T10:00:00Z", datetime!(2025-06-01 10:00:00 UTC)),
-            ("2025-06-01T12:00:00+02:00", datetime!(2025-06-01 10:00:00 UTC)),
+            (
+                "2025-06-01T12:00:00+02:00",
+                datetime!(2025-06-01 10:00:00 UTC),
+            ),
             ("2025-06-01 10:00", datetime!(2025-06-01 10:00:00 UTC)),
             ("2025-06-01T10:00", datetime!(2025-06-01 10:00:00 UTC)),
             ("2025-06-01 10:00:30", datetime!(2025-06-01 10:00:30 UTC)),
@@ -75,7 +78,16 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused() {
-        for text in ["", "yesterday", "1w", "-1h", "h", "2025-13-01", "10:00", "1.5h"] {
+        for text in [
+            "",
+            "yesterday",
+            "1w",
+            "-1h",
+            "h",
+            "2025-13-01",
+            "10:00",
+            "1.5h",
+        ] {
             assert_eq!(parse(text, NOW), None, "{text}");
         }
     }

@@ -113,9 +113,15 @@ impl Browser {
             let grow = |outer: u32, wanted: u32, got: u32| {
                 (i64::from(outer) + i64::from(wanted) - i64::from(got)).max(1) as u32
             };
-            outer = (grow(outer.0, width, inner.0), grow(outer.1, height, inner.1));
+            outer = (
+                grow(outer.0, width, inner.0),
+                grow(outer.1, height, inner.1),
+            );
         }
-        panic!("the viewport never came to {width}x{height}: {:?}", self.viewport().await);
+        panic!(
+            "the viewport never came to {width}x{height}: {:?}",
+            self.viewport().await
+        );
     }
 
     async fn viewport(&self) -> (u32, u32) {

@@ -89,7 +89,10 @@ impl Visitor {
         let answer = self
             .http
             .post(format!("{}/sign-in", self.admin))
-            .header("cookie", format!("hookgate_sign_in={}", cookie_value(&form_cookie)))
+            .header(
+                "cookie",
+                format!("hookgate_sign_in={}", cookie_value(&form_cookie)),
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form_body(&[
                 ("csrf", csrf.as_str()),
@@ -151,7 +154,10 @@ fn location(response: &reqwest::Response) -> &str {
 async fn post_stripe(app: &TestApp) -> String {
     let body = unique_body();
     let mut headers = sign::stripe(secrets::STRIPE, body.as_bytes(), now());
-    headers.push(("Authorization".into(), "Bearer caller-credential-xyz".into()));
+    headers.push((
+        "Authorization".into(),
+        "Bearer caller-credential-xyz".into(),
+    ));
     let response = app.post("stripe", &headers, body).await;
     assert_eq!(response.status(), 202);
     json(response).await["id"].as_str().unwrap().to_owned()
@@ -189,9 +195,18 @@ async fn without_a_session_every_page_leads_to_sign_in_and_nothing_changes() {
         assert_eq!(answer.status(), 303, "{action}");
         assert_eq!(location(&answer), "/sign-in", "{action}");
     }
-    assert_eq!(deliveries_of(&app, &event).await, 2, "no replay without a session");
+    assert_eq!(
+        deliveries_of(&app, &event).await,
+        2,
+        "no replay without a session"
+    );
     // The API is unchanged: the bearer token, not a cookie.
-    assert_eq!(app.admin_get(&format!("/admin/events/{event}")).await.status(), 200);
+    assert_eq!(
+        app.admin_get(&format!("/admin/events/{event}"))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,22 +218,40 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
     let started = std::time::Instant::now();
     let refused = visitor.sign_in("not-the-token").await.unwrap_err();
     assert_eq!(refused.status(), 401);
-    assert!(started.elapsed() >= Duration::from_secs(1), "a wrong token waits");
-    assert!(refused.text().await.unwrap().contains("That is not the admin token."));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "a wrong token waits"
+    );
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("That is not the admin token.")
+    );
 
     // A sign-in form post without its form cookie and token is refused, right token or not.
     let forged = visitor.post("/sign-in", &[("token", ADMIN_TOKEN)]).await;
     assert_eq!(forged.status(), 403);
     assert!(set_cookie(&forged, "hookgate_session").is_none());
 
-    let line = visitor.sign_in(ADMIN_TOKEN).await.expect("the admin token signs in");
+    let line = visitor
+        .sign_in(ADMIN_TOKEN)
+        .await
+        .expect("the admin token signs in");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(line.contains(attribute), "{attribute} missing: {line}");
     }
-    assert!(!line.contains("Secure"), "plain HTTP and not configured: {line}");
+    assert!(
+        !line.contains("Secure"),
+        "plain HTTP and not configured: {line}"
+    );
     let page = visitor.get("/events").await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains(&event), "the event is listed");
+    assert!(
+        page.text().await.unwrap().contains(&event),
+        "the event is listed"
+    );
 
     // Cookies minted independently: the format is what the docs say (accepted), and one that
     // expired or was signed for another token is refused.
@@ -230,7 +263,9 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
         minted_cookie("another-admin-token", future),
         format!("{}x", minted_cookie(ADMIN_TOKEN, future)),
     ] {
-        let answer = Visitor::with_session(&app, cookie.clone()).get("/events").await;
+        let answer = Visitor::with_session(&app, cookie.clone())
+            .get("/events")
+            .await;
         assert_eq!(answer.status(), 303, "{cookie}");
         assert!(location(&answer).starts_with("/sign-in?next="));
     }
@@ -238,7 +273,11 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
     // A replay needs this session's CSRF token: none, or another session's, is refused.
     let replay = format!("/events/{event}/replay");
     let other_csrf = independent.csrf("/events").await;
-    for form in [vec![], vec![("csrf", other_csrf.as_str())], vec![("csrf", "")]] {
+    for form in [
+        vec![],
+        vec![("csrf", other_csrf.as_str())],
+        vec![("csrf", "")],
+    ] {
         let answer = visitor.post(&replay, &form).await;
         assert_eq!(answer.status(), 403, "{form:?}");
         assert!(answer.text().await.unwrap().contains("Form refused"));
@@ -262,18 +301,21 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
     let after = visitor.get("/events").await;
     assert_eq!(after.status(), 303, "the signed-out cookie is refused");
     assert!(location(&after).starts_with("/sign-in?next="));
-    assert_eq!(independent.get("/events").await.status(), 200, "other sessions go on");
+    assert_eq!(
+        independent.get("/events").await.status(),
+        200,
+        "other sessions go on"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookies_are_secure_when_configured() {
     let app = spawn_app().await;
     // The test config's [admin] table is fixed; a second app with the setting set shows it.
-    let text = config_text(&app.database_url, &Dest::default(), &Dest::default(), "")
-        .replace(
-            "token = \"test-admin-token\"",
-            "token = \"test-admin-token\"\nsecure_cookies = true",
-        );
+    let text = config_text(&app.database_url, &Dest::default(), &Dest::default(), "").replace(
+        "token = \"test-admin-token\"",
+        "token = \"test-admin-token\"\nsecure_cookies = true",
+    );
     let secure = start(&text, app.database.clone(), hookgate::app::Role::Ingest).await;
     let line = Visitor::new(&secure).sign_in(ADMIN_TOKEN).await.unwrap();
     assert!(line.contains("Secure"), "{line}");
@@ -299,7 +341,10 @@ async fn no_console_page_shows_a_secret() {
     let mut visitor = Visitor::new(&app);
     let mut pages = vec![visitor.get("/sign-in").await.text().await.unwrap()];
     // A guess that holds a source's secret: the refusal must not echo what was typed.
-    let refused = visitor.sign_in("whsec_test_stripe_secret-guess").await.unwrap_err();
+    let refused = visitor
+        .sign_in("whsec_test_stripe_secret-guess")
+        .await
+        .unwrap_err();
     pages.push(refused.text().await.unwrap());
     visitor.sign_in(ADMIN_TOKEN).await.unwrap();
     for path in [
@@ -314,11 +359,11 @@ async fn no_console_page_shows_a_secret() {
     let detail = &pages[4];
     assert!(detail.contains("stripe-signature"), "headers are shown");
     assert!(detail.contains("HTTP 200"), "attempts are shown");
-    for secret in secrets::ALL.into_iter().chain([
-        SIGNING_SECRET,
-        ADMIN_TOKEN,
-        "caller-credential-xyz",
-    ]) {
+    for secret in
+        secrets::ALL
+            .into_iter()
+            .chain([SIGNING_SECRET, ADMIN_TOKEN, "caller-credential-xyz"])
+    {
         for page in &pages {
             assert!(!page.contains(secret), "{secret:?} on a page: {page}");
         }

@@ -113,7 +113,10 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
     let utc = time.attr("title").await.unwrap().unwrap();
     assert!(utc.ends_with(" UTC"), "{utc}");
     let local = time.text().await.unwrap();
-    assert!(!local.contains("UTC") && !local.is_empty(), "in the browser's zone: {local}");
+    assert!(
+        !local.contains("UTC") && !local.is_empty(),
+        "in the browser's zone: {local}"
+    );
     browser.screenshot("events").await;
 
     // New events come in at the top without a reload.
@@ -143,7 +146,12 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
     assert!(deliveries.contains("billing") && deliveries.contains("ledger"));
     assert!(deliveries.contains("HTTP 503"), "{deliveries}");
     assert_eq!(deliveries.matches("HTTP 200").count(), 2, "{deliveries}");
-    assert!(browser.text("#payload-pretty").await.contains(&format!("\"id\": \"{target_id}\"")));
+    assert!(
+        browser
+            .text("#payload-pretty")
+            .await
+            .contains(&format!("\"id\": \"{target_id}\""))
+    );
     browser.screenshot("event").await;
 
     // Replay it to billing only, confirm, and watch the new attempt arrive on the page.
@@ -163,13 +171,31 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
             .count()
     };
     billing.wait_for(8, WAIT).await;
-    assert_eq!(of_target(&billing), 2, "the original delivery and the replay");
+    assert_eq!(
+        of_target(&billing),
+        2,
+        "the original delivery and the replay"
+    );
     browser
-        .wait_for_text("#deliveries article.delivery:last-of-type", "HTTP 200", WAIT)
+        .wait_for_text(
+            "#deliveries article.delivery:last-of-type",
+            "HTTP 200",
+            WAIT,
+        )
         .await;
-    assert!(same_page(&browser).await, "the attempt appeared without a reload");
-    assert_eq!(browser.find_all("#deliveries article.delivery").await.len(), 3);
-    assert_eq!(of_target(&ledger), 2, "the refused attempt and its retry, no replay");
+    assert!(
+        same_page(&browser).await,
+        "the attempt appeared without a reload"
+    );
+    assert_eq!(
+        browser.find_all("#deliveries article.delivery").await.len(),
+        3
+    );
+    assert_eq!(
+        of_target(&ledger),
+        2,
+        "the refused attempt and its retry, no replay"
+    );
 
     // The phone width: the same pages, one column.
     browser.resize(PHONE).await;
@@ -196,7 +222,11 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
         .send()
         .await
         .unwrap();
-    assert!(copied.url().path().starts_with("/sign-in"), "{}", copied.url());
+    assert!(
+        copied.url().path().starts_with("/sign-in"),
+        "{}",
+        copied.url()
+    );
     browser.close().await;
     eprintln!("console browser test took {:?}", started.elapsed());
 }
