@@ -62,34 +62,41 @@ fn given(field: &Option<String>) -> Option<&str> {
 }
 
 impl EventsParams {
-    /// The admin API query these filters stand for at `now`; the message says which field
-    /// cannot be read and what it takes.
-    fn to_query(&self, now: OffsetDateTime) -> Result<EventQuery, String> {
-        let time = |name: &str, field: &Option<String>| {
-            given(field)
-                .map(|text| {
-                    time_input::parse(text, now)
-                        .ok_or_else(|| format!("{name}: {text:?} is not {}", time_input::HINT))
-                })
-                .transpose()
+    /// The admin API query these filters stand for at `now`; else a message for each field
+    /// that cannot be read, saying what it takes.
+    fn to_query(&self, now: OffsetDateTime) -> Result<EventQuery, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut time = |name: &str, field: &Option<String>| {
+            let text = given(field)?;
+            let parsed = time_input::parse(text, now);
+            if parsed.is_none() {
+                problems.push(format!("{name}: {text:?} is not {}", time_input::HINT));
+            }
+            parsed
         };
-        let status = given(&self.status)
-            .map(|text| {
-                DeliveryState::deserialize(text.into_deserializer()).map_err(
-                    |_: serde::de::value::Error| {
-                        format!("status: {text:?} is not pending, in_flight, delivered or dead")
-                    },
-                )
-            })
-            .transpose()?;
+        let since = time("since", &self.since);
+        let until = time("until", &self.until);
+        let status = given(&self.status).and_then(|text| {
+            let parsed: Result<DeliveryState, serde::de::value::Error> =
+                DeliveryState::deserialize(text.into_deserializer());
+            if parsed.is_err() {
+                problems.push(format!(
+                    "status: {text:?} is not pending, in_flight, delivered or dead"
+                ));
+            }
+            parsed.ok()
+        });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         let owned = |field: &Option<String>| given(field).map(str::to_owned);
         Ok(EventQuery {
             source: owned(&self.source),
             event_type: owned(&self.event_type),
             provider_event_id: owned(&self.provider_event_id),
             status,
-            since: time("since", &self.since)?,
-            until: time("until", &self.until)?,
+            since,
+            until,
             limit: None,
             cursor: owned(&self.cursor),
         })
@@ -134,7 +141,7 @@ pub async fn list(
         Err(message) => Err(message),
         Ok(query) => match search(&admin.store, query).await {
             Ok(page) => Ok(page),
-            Err(AdminError::BadRequest(message)) => Err(message),
+            Err(AdminError::BadRequest(message)) => Err(vec![message]),
             Err(err) => return Err(err.into()),
         },
     };
@@ -146,7 +153,7 @@ pub async fn list(
         h1 { "Events" }
         (filter_form(&params, &admin))
         @match &result {
-            Err(message) => (layout::message(Tone::Error, message)),
+            Err(problems) => @for problem in problems { (layout::message(Tone::Error, problem)) },
             Ok(page) => (results(&params, page, &admin)),
         }
     };
@@ -357,12 +364,14 @@ mod tests {
         assert_eq!(query.since, Some(datetime!(2025-06-15 11:00 UTC)));
         assert_eq!(query.until, Some(datetime!(2025-06-15 11:30 UTC)));
         assert_eq!(query.status, Some(DeliveryState::InFlight));
-        let since = params("since=yesterday").to_query(now).unwrap_err();
+        let problems = params("since=yesterday&until=1h&status=lost")
+            .to_query(now)
+            .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
-            since.starts_with(r#"since: "yesterday" is not a time"#),
-            "{since}"
+            problems[0].starts_with(r#"since: "yesterday" is not a time"#),
+            "{problems:?}"
         );
-        let status = params("status=lost").to_query(now).unwrap_err();
-        assert!(status.starts_with(r#"status: "lost""#), "{status}");
+        assert!(problems[1].starts_with(r#"status: "lost""#), "{problems:?}");
     }
 }

@@ -253,6 +253,34 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
         "the event is listed"
     );
 
+    // Errors are pages that say what went wrong, and a provider's id finds its event.
+    let unreadable = visitor.get("/events?since=yesterday&status=lost").await;
+    assert_eq!(unreadable.status(), 400);
+    let text = unreadable.text().await.unwrap();
+    assert!(
+        text.contains(r#"since: &quot;yesterday&quot; is not a time"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"status: &quot;lost&quot; is not pending"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"value="yesterday""#),
+        "the form keeps what was typed"
+    );
+    let unknown = visitor
+        .get("/events/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("No such event"));
+    let by_provider_id = visitor.get("/events/evt_1%20x").await;
+    assert_eq!(by_provider_id.status(), 303);
+    assert_eq!(
+        location(&by_provider_id),
+        "/events?provider_event_id=evt_1+x"
+    );
+
     // Cookies minted independently: the format is what the docs say (accepted), and one that
     // expired or was signed for another token is refused.
     let future = now() + 3600;
