@@ -42,25 +42,33 @@ impl Console {
 
 /// Registers the console's routes; needs `web::Data<Console>` and `web::Data<AdminState>`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route(assets::STYLESHEET, web::get().to(assets::stylesheet))
-        .route(assets::SCRIPT, web::get().to(assets::script))
-        .service(
-            web::resource(sign_in::PATH)
-                .get(sign_in::form)
-                .post(sign_in::submit),
-        )
-        .route(sign_in::SIGN_OUT_PATH, web::post().to(sign_in::sign_out))
-        .route(events::PATH, web::get().to(events::list))
-        .route("/events/{id}", web::get().to(event_detail::show))
-        .route(
-            "/events/{id}/payload",
-            web::get().to(event_detail::download),
-        )
-        .route("/events/{id}/replay", web::post().to(replay::replay));
+    let page = |path: &str| web::resource(path).default_service(web::to(wrong_method));
+    cfg.service(page("/").get(home))
+        .service(page(assets::STYLESHEET).get(assets::stylesheet))
+        .service(page(assets::SCRIPT).get(assets::script))
+        .service(page(sign_in::PATH).get(sign_in::form).post(sign_in::submit))
+        .service(page(sign_in::SIGN_OUT_PATH).post(sign_in::sign_out))
+        .service(page(events::PATH).get(events::list))
+        .service(page("/events/{id}").get(event_detail::show))
+        .service(page("/events/{id}/payload").get(event_detail::download))
+        .service(page("/events/{id}/replay").post(replay::replay));
 }
 
 /// The console's start page. Phase 2 puts an overview here; until then, the events.
 async fn home() -> HttpResponse {
     layout::see_other(events::PATH)
+}
+
+/// A console address reached with the wrong method (a form's address typed into the address
+/// bar, say): a page that says so rather than an empty `405`.
+async fn wrong_method() -> HttpResponse {
+    let body = maud::html! {
+        h1 { "Not a page" }
+        (layout::message(layout::Tone::Error, "This address takes a form from the console,             not a visit."))
+        p { a href=(events::PATH) { "Go to the events" } }
+    };
+    layout::respond(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        layout::page("Not a page", None, body),
+    )
 }

@@ -280,6 +280,9 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
         location(&by_provider_id),
         "/events?provider_event_id=evt_1+x"
     );
+    let visited = visitor.get("/sign-out").await;
+    assert_eq!(visited.status(), 405);
+    assert!(visited.text().await.unwrap().contains("takes a form"));
 
     // Cookies minted independently: the format is what the docs say (accepted), and one that
     // expired or was signed for another token is refused.
