@@ -277,6 +277,15 @@ hg_drop_test_databases() {
   done
 }
 
+# Makes sure Chromium and its WebDriver are installed: the console's browser tests drive them
+# (they fail, not skip, without them).
+hg_ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+    hg_log "chromium or chromedriver not found: installing them"
+    hg_apt_install chromium chromium-driver
+  fi
+}
+
 # Makes sure a C linker is there (a Rust toolchain alone does not bring one).
 hg_ensure_linker() {
   command -v cc >/dev/null 2>&1 || hg_apt_install gcc libc6-dev

@@ -3,6 +3,7 @@
 
 use crate::admin::{self, AdminState, AdminToken};
 use crate::config::{Config, ListenerTlsConfig};
+use crate::console::{self, Console};
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
@@ -192,6 +193,10 @@ impl Application {
             wakers: local_wakers.clone(),
             remote_wake: remote_wake.clone(),
         });
+        let console = web::Data::new(Console::new(
+            config.admin.token.as_deref(),
+            config.admin.secure_cookies,
+        ));
         background_tasks.spawn(admin::keep_stats_rollup(
             store.clone(),
             background_shutdown.clone(),
@@ -288,9 +293,11 @@ impl Application {
                 cfg.app_data(health.clone())
                     .app_data(replay_api.clone())
                     .app_data(admin.clone())
+                    .app_data(console.clone())
                     .configure(health::routes)
                     .configure(metrics::routes)
-                    .configure(admin::routes);
+                    .configure(admin::routes)
+                    .configure(console::routes);
             },
         )?;
         servers.push((server, "admin"));

@@ -6,6 +6,7 @@ pub mod admin_client;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod demo_sink;
 pub mod events_cli;

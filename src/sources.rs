@@ -111,6 +111,13 @@ impl Sources {
     pub fn get(&self, id: &str) -> Option<&Arc<Source>> {
         self.by_id.get(id)
     }
+
+    /// Every source, ordered by id.
+    pub fn sorted(&self) -> Vec<&Arc<Source>> {
+        let mut sources: Vec<_> = self.by_id.values().collect();
+        sources.sort_by(|a, b| a.id.cmp(&b.id));
+        sources
+    }
 }
 
 /// Event type patterns where `*` matches any run of characters.

@@ -5,11 +5,12 @@ use super::event_id::EventPath;
 use super::strict_query::{NoQuery, StrictQuery};
 use super::{AdminState, PREFIX, page};
 use crate::ingest::headers::is_secret_header;
-use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary};
+use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary, Store};
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpResponse, get, mime, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Search parameters of `GET /admin/events` (also what `hookgate events` sends).
 #[derive(Debug, Default, Clone, Serialize, Deserialize, utoipa::IntoParams)]
@@ -76,7 +77,12 @@ pub async fn list(
     state: web::Data<AdminState>,
     query: StrictQuery<EventQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(search(&state.store, query.into_inner()).await?))
+}
+
+/// One page of the events `query` asks for: what `GET /admin/events` answers, and what the
+/// console's events page shows.
+pub(crate) async fn search(store: &Store, query: EventQuery) -> Result<EventPage, AdminError> {
     let limit = page::limit(query.limit)?;
     let filter = EventFilter {
         source: query.source,
@@ -87,12 +93,12 @@ pub async fn list(
         until: query.until,
         before: page::position(query.cursor.as_deref())?,
     };
-    let rows = state.store.search_events(&filter, limit + 1).await?;
+    let rows = store.search_events(&filter, limit + 1).await?;
     let (events, next_cursor) = page::paginate(rows, limit, |event| event.id);
-    Ok(HttpResponse::Ok().json(EventPage {
+    Ok(EventPage {
         events,
         next_cursor,
-    }))
+    })
 }
 
 /// One event: metadata, the headers received, its deliveries with every attempt.
@@ -114,14 +120,19 @@ pub async fn detail(
     _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let id = path.event_id()?;
-    let mut event = state
-        .store
+    Ok(HttpResponse::Ok().json(find(&state.store, id).await?))
+}
+
+/// The event with hookgate id `id` as the admin API and the console show it: credentials
+/// removed from its headers.
+pub(crate) async fn find(store: &Store, id: Uuid) -> Result<EventDetail, AdminError> {
+    let mut event = store
         .event_detail(id)
         .await?
         .ok_or(AdminError::EventNotFound)?;
     // Stored without credentials already; checked again in case the list grew since.
     event.headers.retain(|name, _| !is_secret_header(name));
-    Ok(HttpResponse::Ok().json(event))
+    Ok(event)
 }
 
 /// The raw body as received, byte-exact, with its original Content-Type.

@@ -3,15 +3,15 @@
 
 mod auth;
 mod deliveries;
-mod error;
+pub(crate) mod error;
 mod event_id;
-mod events;
+pub(crate) mod events;
 mod handshakes;
 mod json_body;
 mod method_not_allowed;
 mod openapi;
 mod page;
-mod replay;
+pub(crate) mod replay;
 mod rollup;
 mod stats;
 mod strict_query;

@@ -8,6 +8,7 @@ use crate::store::Redelivery;
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// The optional body of a replay.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -47,6 +48,17 @@ pub async fn replay_event(
 ) -> Result<HttpResponse, AdminError> {
     let id = path.event_id()?;
     let request = parse_request(&body)?;
+    let deliveries = replay(&state, id, request.destinations).await?;
+    Ok(HttpResponse::Accepted().json(ReplayAccepted { deliveries }))
+}
+
+/// Re-delivers event `id` to `destinations` (each one of its source's), or to all of its
+/// source's destinations, and wakes the workers: the API's replay, and the console's.
+pub(crate) async fn replay(
+    state: &AdminState,
+    id: Uuid,
+    destinations: Option<Vec<String>>,
+) -> Result<Vec<Redelivery>, AdminError> {
     let source = state
         .store
         .event_source(id)
@@ -57,11 +69,11 @@ pub async fn replay_event(
         .get(&source)
         .map(|source| source.destinations.as_slice())
         .unwrap_or_default();
-    let destinations = choose(configured, request.destinations)?;
+    let destinations = choose(configured, destinations)?;
     let deliveries = state.store.redeliver(id, &destinations).await?;
     state.wake_workers();
     tracing::info!(event = %id, count = deliveries.len(), "event replayed");
-    Ok(HttpResponse::Accepted().json(ReplayAccepted { deliveries }))
+    Ok(deliveries)
 }
 
 /// An empty body or JSON `null` (the document's optional body) asks for the default; anything

@@ -207,18 +207,24 @@ impl fmt::Debug for RedisConfig {
     }
 }
 
-/// `[admin]`: the admin API's bearer token (`Debug` says whether it is set, not what it is).
+/// `[admin]`: the admin API's bearer token, which also signs in to the console (`Debug`
+/// says whether it is set, not what it is).
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub token: Option<String>,
+    /// Mark the console's session cookie `Secure` even when the admin listener speaks plain
+    /// HTTP: behind a proxy that terminates TLS. Over `admin_tls` it always is.
+    #[serde(deserialize_with = "env_value::bool", default)]
+    pub secure_cookies: bool,
 }
 
 impl fmt::Debug for AdminConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdminConfig")
             .field("token", &redact::option(&self.token))
+            .field("secure_cookies", &self.secure_cookies)
             .finish()
     }
 }

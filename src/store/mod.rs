@@ -1,5 +1,6 @@
 //! Every SQL statement hookgate runs. Nothing outside this module talks to Postgres.
 
+mod console_sessions;
 mod deliveries;
 mod delivery_search;
 mod delivery_state;

@@ -130,6 +130,20 @@ pub mod secrets {
     pub const PADDLE: &str = "pdl_ntfset_test_secret";
     pub const SQUARE: &str = "square-signature-key";
     pub const TWILIO: &str = "12345";
+
+    /// Every secret above that can be searched for (Twilio's `12345` also occurs in
+    /// timestamps and ids): what no log line, answer or page may ever contain.
+    pub const ALL: [&str; 9] = [
+        STRIPE,
+        STRIPE_PREVIOUS,
+        GITHUB,
+        SHOPIFY,
+        SLACK,
+        STANDARD,
+        RAZORPAY,
+        PADDLE,
+        SQUARE,
+    ];
 }
 
 /// A destination of the test config: its URL and extra `key = value` lines.
