@@ -22,10 +22,7 @@ pub(super) async fn get(
     source_id: web::Path<String>,
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
-    let source = state
-        .sources
-        .get(&source_id)
-        .ok_or(IngestError::UnknownSource)?;
+    let source = configured_source(&state, &source_id)?;
     let provider = &source.provider;
     let answer = provider
         .handshake_get(req.query_string(), &source.options, &source.keys)
@@ -56,10 +53,7 @@ pub(super) async fn other_method(
     source_id: web::Path<String>,
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
-    let source = state
-        .sources
-        .get(&source_id)
-        .ok_or(IngestError::UnknownSource)?;
+    let source = configured_source(&state, &source_id)?;
     let answers_get = source
         .provider
         .handshake_get("", &source.options, &source.keys)
@@ -67,6 +61,14 @@ pub(super) async fn other_method(
     Err(IngestError::MethodNotAllowed {
         allow: if answers_get { "GET, POST" } else { "POST" },
     })
+}
+
+fn configured_source<'s>(state: &'s IngestState, id: &str) -> Result<&'s Source, IngestError> {
+    state
+        .sources
+        .get(id)
+        .map(AsRef::as_ref)
+        .ok_or(IngestError::UnknownSource)
 }
 
 /// Completes an answered handshake (an SNS subscription to confirm), records it and builds its

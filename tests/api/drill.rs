@@ -7,7 +7,7 @@
 
 use crate::helpers::*;
 use crate::independent_sign as sign;
-use crate::sink::Sink;
+use crate::sink::{Received, Sink};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -223,6 +223,40 @@ pub async fn wait_all_delivered(sink: &Sink, acked: &HashSet<String>, within: Du
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Panics unless every repeated delivery (same `Idempotency-Key`) arrived at least
+/// `answer_delay` after the one before it — closer would mean it was in flight twice at once —
+/// and the two straddle `killed_at`: only an attempt in flight when a process was killed (its
+/// outcome never recorded) is made again. Answers how many deliveries were repeats.
+pub fn assert_repeats_only_across_the_kill(
+    received: &[Received],
+    answer_delay: Duration,
+    killed_at: Instant,
+) -> usize {
+    let mut times_by_key: HashMap<&str, Vec<Instant>> = HashMap::new();
+    for r in received {
+        times_by_key
+            .entry(r.header("Idempotency-Key"))
+            .or_default()
+            .push(r.at);
+    }
+    let mut repeats = 0;
+    for (key, mut times) in times_by_key {
+        times.sort();
+        repeats += times.len() - 1;
+        for pair in times.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= answer_delay,
+                "{key} was in flight twice at once"
+            );
+            assert!(
+                pair[0] < killed_at && pair[1] > killed_at,
+                "{key} was delivered twice although no process died during its attempt"
+            );
+        }
+    }
+    repeats
 }
 
 /// Prints the drill's figures line: `drill <name>: key=value …`.

@@ -8,7 +8,6 @@ use crate::drill::{self, Load, arrivals, figures};
 use crate::helpers::*;
 use crate::process::ServeProcess;
 use crate::sink::{Reply, Sink};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The destination's `rate_limit_per_sec`.
@@ -46,26 +45,7 @@ async fn three_processes_share_the_queue_and_the_rate_limit_and_survive_a_kill()
     let drain = Duration::from_secs(60 + (report.acked.len() / RATE) as u64);
     let repeats = drill::wait_all_delivered(&sink, &report.acked, drain).await;
     let received = sink.received();
-    let mut times_by_key: HashMap<&str, Vec<Instant>> = HashMap::new();
-    for r in &received {
-        times_by_key
-            .entry(r.header("Idempotency-Key"))
-            .or_default()
-            .push(r.at);
-    }
-    for (key, mut times) in times_by_key {
-        times.sort();
-        for pair in times.windows(2) {
-            assert!(
-                pair[1] - pair[0] >= ANSWER_DELAY,
-                "{key} was in flight twice at once"
-            );
-            assert!(
-                pair[0] < killed_at && pair[1] > killed_at,
-                "{key} was delivered twice although no process died during its attempt"
-            );
-        }
-    }
+    drill::assert_repeats_only_across_the_kill(&received, ANSWER_DELAY, killed_at);
     // Redis counts the limit in fixed one-second windows shared by every process, so no
     // second holds more than two windows' worth: 2 × RATE.
     let mut times: Vec<Instant> = received.iter().map(|r| r.at).collect();

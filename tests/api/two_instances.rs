@@ -2,12 +2,12 @@
 //! `kill -9`: every acknowledged event is delivered, by the survivor where needed, and no
 //! delivery is ever attempted by both at once. A bulk replay asked of one of them runs once.
 
-use crate::drill::{arrivals, figures};
+use crate::drill::{arrivals, assert_repeats_only_across_the_kill, figures};
 use crate::durability::post_github;
 use crate::helpers::*;
 use crate::process::ServeProcess;
 use crate::sink::{Reply, Sink};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 const EVENTS: usize = 80;
@@ -72,29 +72,7 @@ async fn two_instances_share_the_work_and_the_survivor_finishes_it() {
         .collect();
     assert!(acked.iter().all(|id| delivered.contains(id.as_str())));
 
-    let mut arrivals: HashMap<&str, Vec<std::time::Instant>> = HashMap::new();
-    for r in &received {
-        arrivals
-            .entry(r.header("Idempotency-Key"))
-            .or_default()
-            .push(r.at);
-    }
-    let mut repeated = 0;
-    for (key, mut times) in arrivals {
-        times.sort();
-        repeated += times.len() - 1;
-        for pair in times.windows(2) {
-            assert!(
-                pair[1] - pair[0] >= ANSWER_DELAY,
-                "{key} was in flight twice at once"
-            );
-            // Only an attempt in flight at the kill (its outcome never recorded) is repeated.
-            assert!(
-                pair[0] < killed_at && pair[1] > killed_at,
-                "{key} was delivered twice although no process died during its attempt"
-            );
-        }
-    }
+    let repeated = assert_repeats_only_across_the_kill(&received, ANSWER_DELAY, killed_at);
     figures(
         "two-instances",
         &[
