@@ -1,9 +1,10 @@
 //! Builds the running gateway from a config: store, sources, writer, the two listeners;
 //! and takes it down gracefully.
 
+use crate::activity::Activity;
 use crate::admin::{self, AdminState, AdminToken};
 use crate::config::{Config, ListenerTlsConfig};
-use crate::console::{self, Console};
+use crate::console::{self, Console, Runtime};
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
@@ -164,24 +165,39 @@ impl Application {
         let shutdown = CancellationToken::new();
         let background_shutdown = CancellationToken::new();
         let mut background_tasks = JoinSet::new();
-        let (local_wakers, inline) = if options.role.delivers() {
+        let activity = Activity::default();
+        let (local_wakers, inline, circuits) = if options.role.delivers() {
             let queue_store = Store::connect_lazy_relaxed(
                 &config.database.url,
                 DELIVERY_QUEUE_CONNECTIONS.min(config.database.max_connections),
             )
             .context("invalid database.url")?;
-            let delivery =
-                delivery::start(&config, &queue_store, redis.as_ref(), &background_shutdown)?;
+            let delivery = delivery::start(
+                &config,
+                &queue_store,
+                redis.as_ref(),
+                &activity,
+                &background_shutdown,
+            )?;
             background_tasks = delivery.tasks;
             background_tasks.spawn(retention::run(
                 store.clone(),
                 config.retention.days,
                 background_shutdown.clone(),
             ));
-            (Some(delivery.wakers), Some(delivery.inline))
+            (
+                Some(delivery.wakers),
+                Some(delivery.inline),
+                Some(delivery.circuits),
+            )
         } else {
-            (None, None)
+            (None, None, None)
         };
+        background_tasks.spawn(crate::activity::keep_flushing(
+            activity.clone(),
+            store.clone(),
+            background_shutdown.clone(),
+        ));
         let (remote_wake, notifier) = RemoteWake::start(store.clone(), background_shutdown.clone());
         background_tasks.spawn(async move {
             let _ = notifier.await;
@@ -196,6 +212,10 @@ impl Application {
         let console = web::Data::new(Console::new(
             config.admin.token.as_deref(),
             config.admin.secure_cookies,
+            Runtime {
+                destinations: config.destinations.clone(),
+                circuits,
+            },
         ));
         background_tasks.spawn(admin::keep_stats_rollup(
             store.clone(),
@@ -251,6 +271,7 @@ impl Application {
                 inline,
                 trust_forwarded_headers: config.server.trust_forwarded_headers,
                 request_timeout: Duration::from_millis(config.server.request_timeout_ms),
+                activity: activity.clone(),
             });
             let listener = bind(&config.server.listen, "server.listen")?;
             ingest_addr = Some(listener.local_addr()?);

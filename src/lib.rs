@@ -1,6 +1,7 @@
 //! hookgate: a self-hosted inbound webhook gateway. Verifies webhooks, stores them durably in
 //! Postgres, and delivers them to internal APIs.
 
+pub mod activity;
 pub mod admin;
 pub mod admin_client;
 pub mod app;

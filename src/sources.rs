@@ -131,6 +131,11 @@ impl EventTypeFilter {
         EventTypeFilter { patterns }
     }
 
+    /// The event type patterns that pass.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
     /// Whether an event of this type passes; an event without a type matches no pattern.
     pub fn matches(&self, event_type: Option<&str>) -> bool {
         event_type.is_some_and(|t| self.patterns.iter().any(|p| glob_matches(p, t)))

@@ -10,7 +10,7 @@ mod handshakes;
 mod json_body;
 mod method_not_allowed;
 mod openapi;
-mod page;
+pub(crate) mod page;
 pub(crate) mod replay;
 mod rollup;
 mod stats;

@@ -19,6 +19,9 @@ pub enum ConsoleError {
     Csrf,
     #[error("{0}")]
     BadRequest(String),
+    /// A console address that names nothing: the message says what was not found.
+    #[error("{0}")]
+    NotFound(&'static str),
     #[error(transparent)]
     Admin(#[from] AdminError),
 }
@@ -35,6 +38,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             ConsoleError::Csrf => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::Admin(err) => err.status_code(),
         }
     }
@@ -50,6 +54,7 @@ impl ResponseError for ConsoleError {
                     .to_owned(),
             ),
             ConsoleError::BadRequest(message) => ("Bad request", message.clone()),
+            ConsoleError::NotFound(message) => ("Not found", (*message).to_owned()),
             ConsoleError::Admin(err) if status.is_server_error() => {
                 tracing::error!(error = %err, "console request failed");
                 (

@@ -4,8 +4,8 @@
 
 use super::error::ConsoleError;
 use super::layout::{self, Tone};
+use super::params::{self, blank, given, owned};
 use super::session::Session;
-use super::time_input;
 use crate::admin::AdminState;
 use crate::admin::EventQuery;
 use crate::admin::error::AdminError;
@@ -52,30 +52,13 @@ pub struct EventsParams {
     cursor: Option<String>,
 }
 
-fn blank(field: &Option<String>) -> bool {
-    given(field).is_none()
-}
-
-/// A field's value, unless the form left it empty.
-fn given(field: &Option<String>) -> Option<&str> {
-    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 impl EventsParams {
     /// The admin API query these filters stand for at `now`; else a message for each field
     /// that cannot be read, saying what it takes.
     fn to_query(&self, now: OffsetDateTime) -> Result<EventQuery, Vec<String>> {
         let mut problems = Vec::new();
-        let mut time = |name: &str, field: &Option<String>| {
-            let text = given(field)?;
-            let parsed = time_input::parse(text, now);
-            if parsed.is_none() {
-                problems.push(format!("{name}: {text:?} is not {}", time_input::HINT));
-            }
-            parsed
-        };
-        let since = time("since", &self.since);
-        let until = time("until", &self.until);
+        let since = params::time("since", &self.since, now, &mut problems);
+        let until = params::time("until", &self.until, now, &mut problems);
         let status = given(&self.status).and_then(|text| {
             let parsed: Result<DeliveryState, serde::de::value::Error> =
                 DeliveryState::deserialize(text.into_deserializer());
@@ -89,7 +72,6 @@ impl EventsParams {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let owned = |field: &Option<String>| given(field).map(str::to_owned);
         Ok(EventQuery {
             source: owned(&self.source),
             event_type: owned(&self.event_type),
@@ -121,10 +103,7 @@ impl EventsParams {
             cursor: cursor.map(str::to_owned),
             ..self.clone()
         };
-        match serde_urlencoded::to_string(&page).unwrap_or_default() {
-            query if query.is_empty() => PATH.to_owned(),
-            query => format!("{PATH}?{query}"),
-        }
+        params::url(PATH, &page)
     }
 }
 
@@ -134,9 +113,7 @@ pub async fn list(
     admin: web::Data<AdminState>,
     session: Session,
 ) -> Result<HttpResponse, ConsoleError> {
-    let params = web::Query::<EventsParams>::from_query(req.query_string())
-        .map_err(|err| ConsoleError::BadRequest(format!("query: {err}")))?
-        .into_inner();
+    let params: EventsParams = params::read(&req)?;
     let result = match params.to_query(OffsetDateTime::now_utc()) {
         Err(message) => Err(message),
         Ok(query) => match search(&admin.store, query).await {
@@ -228,7 +205,7 @@ fn results(params: &EventsParams, page: &EventPage, admin: &AdminState) -> Marku
     // Only the first page takes in new events: later pages stay as they were when opened.
     let live = given(&params.cursor).is_none().then_some(LIVE_INTERVAL_MS);
     html! {
-        table.events {
+        table.list.events {
             caption.visually-hidden { "Events, newest first" }
             thead {
                 tr {

@@ -11,7 +11,14 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 /// The pages in the navigation, in order: (path, label).
-const NAVIGATION: &[(&str, &str)] = &[(super::events::PATH, "Events")];
+const NAVIGATION: &[(&str, &str)] = &[
+    (super::overview::PATH, "Overview"),
+    (super::events::PATH, "Events"),
+    (super::dead_letters::PATH, "Dead letters"),
+    (super::replay_jobs::PATH, "Replay jobs"),
+    (super::sources::PATH, "Sources"),
+    (super::destinations::PATH, "Destinations"),
+];
 
 /// Scripts and styles only from the console itself, no framing, forms only to it: what is
 /// rendered from a webhook (headers, payloads) can never run as code.

@@ -5,7 +5,7 @@ use super::form::Form;
 use super::guard::{local_path, secure_cookies, session_cookie};
 use super::layout::{self, Tone};
 use super::session::{Session, SessionKey};
-use super::{Console, events};
+use super::{Console, overview};
 use crate::admin::AdminState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -91,7 +91,7 @@ pub async fn submit(req: HttpRequest, console: web::Data<Console>, form: Form) -
         );
     }
     let (cookie, _) = key.issue(OffsetDateTime::now_utc());
-    let mut response = layout::see_other(next.as_deref().unwrap_or(events::PATH));
+    let mut response = layout::see_other(next.as_deref().unwrap_or(overview::PATH));
     let secure = secure_cookies(&req, &console);
     let _ = response.add_cookie(&session_cookie(cookie, secure));
     let _ = response.add_removal_cookie(&form_cookie(String::new(), secure));

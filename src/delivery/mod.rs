@@ -19,7 +19,7 @@ pub use circuit::{CircuitBreaker, CircuitSettings, CircuitState, Permit};
 pub use policy::{Outcome, RetryPolicy, Step, jitter, parse_retry_after};
 pub use rate_limit::RateLimiter;
 pub use request::{Attempt, AttemptResult, client, send};
-pub use runner::{Delivery, RemoteWake, Wakers, start};
+pub use runner::{Circuits, Delivery, RemoteWake, Wakers, start};
 pub use signing::{SigningKey, SigningKeyError};
 
 /// A destination with the configured defaults, for tests.

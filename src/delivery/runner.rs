@@ -9,10 +9,12 @@ use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
 use super::signing::SigningKey;
 use super::worker::{DestinationWorker, inline_lease};
+use crate::activity::Activity;
 use crate::config::Config;
 use crate::redis_link::RedisLink;
 use crate::store::Store;
 use anyhow::Context;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -37,9 +39,13 @@ impl Wakers {
     }
 }
 
+/// Each destination's circuit breaker, by destination id: what the console shows.
+pub type Circuits = Arc<HashMap<String, Arc<CircuitBreaker>>>;
+
 /// The running delivery side.
 pub struct Delivery {
     pub wakers: Wakers,
+    pub circuits: Circuits,
     /// For ingest in this same process: hands fresh deliveries straight to these workers.
     pub inline: InlineDispatch,
     pub tasks: JoinSet<()>,
@@ -51,8 +57,10 @@ pub fn start(
     config: &Config,
     store: &Store,
     redis: Option<&RedisLink>,
+    activity: &Activity,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Delivery> {
+    let mut circuits = HashMap::new();
     let mut clients = Clients::default();
     let (finisher, finisher_task) = Finisher::spawn(store.clone());
     let mut tasks = JoinSet::new();
@@ -75,6 +83,10 @@ pub fn start(
             4 * destination.concurrency as usize,
             inline_lease(destination),
         );
+        let circuit = Arc::new(CircuitBreaker::new(CircuitSettings::from(
+            &destination.circuit,
+        )));
+        circuits.insert(destination.id.clone(), circuit.clone());
         let worker = DestinationWorker {
             limiter: RateLimiter::for_destination(destination, redis.cloned()),
             retry: RetryPolicy::for_destination(destination),
@@ -82,9 +94,8 @@ pub fn start(
             signing_key,
             store: store.clone(),
             client: clients.for_destination(destination)?,
-            circuit: Arc::new(CircuitBreaker::new(CircuitSettings::from(
-                &destination.circuit,
-            ))),
+            circuit,
+            activity: activity.clone(),
             log: Default::default(),
             wake,
             finisher: finisher.clone(),
@@ -112,6 +123,7 @@ pub fn start(
     ));
     Ok(Delivery {
         wakers,
+        circuits: Arc::new(circuits),
         inline,
         tasks,
     })

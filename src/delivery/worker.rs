@@ -10,6 +10,7 @@ use super::policy::{self, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
 use super::request::{self, Attempt};
 use super::signing::SigningKey;
+use crate::activity::Activity;
 use crate::config::DestinationConfig;
 use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
@@ -39,6 +40,8 @@ pub struct DestinationWorker {
     pub store: Store,
     pub client: reqwest::Client,
     pub circuit: Arc<CircuitBreaker>,
+    /// Counts attempts for the console's overview.
+    pub activity: Activity,
     /// Throttles this destination's log lines.
     pub log: DestinationLog,
     pub limiter: Option<RateLimiter>,
@@ -286,6 +289,11 @@ impl DestinationWorker {
             Step::Dead { .. } => NextState::Dead,
         };
         metrics::delivery_attempt(&destination.id, next, result.duration);
+        self.activity.delivery(
+            &destination.id,
+            result.outcome.is_success(),
+            result.duration,
+        );
         tracing::debug!(destination = %destination.id, delivery = %delivery.id, attempt = delivery.attempt, outcome = %result.outcome, ?next, "attempt finished");
         self.finisher
             .record(AttemptRecord {

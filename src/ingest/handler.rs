@@ -6,6 +6,7 @@ use super::handshake;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::log;
 use super::writer::CommitWriter;
+use crate::activity::{Activity, IngestOutcome};
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
 use crate::sources::{Source, Sources};
@@ -37,6 +38,8 @@ pub struct IngestState {
     pub trust_forwarded_headers: bool,
     /// `[server] request_timeout_ms`: how long a body may take to arrive.
     pub request_timeout: Duration,
+    /// Counts requests per source and outcome for the console's overview.
+    pub activity: Activity,
 }
 
 #[derive(Serialize)]
@@ -66,9 +69,13 @@ pub(super) async fn receive(
         Some(source) => store_webhook(&req, payload, &state, source).await,
         None => Err(IngestError::UnknownSource),
     };
+    let outcome = metric_outcome(&result);
+    if let (Some(source), Some(counted)) = (source, IngestOutcome::of_label(&outcome)) {
+        state.activity.ingest(&source.id, counted);
+    }
     metrics::ingest_request(
         source.map_or(metrics::UNKNOWN_SOURCE, |s| &s.id),
-        metric_outcome(&result),
+        outcome,
         matches!(result, Ok(Handled::Stored(..))).then(|| started.elapsed()),
     );
     if let Err(err) = &result {

@@ -74,26 +74,46 @@ pub struct ReplayCreated {
 fn parse_filter(body: &[u8], destinations: &[String]) -> Result<ReplayFilter, ApiError> {
     let filter: ReplayFilter =
         from_json_object(body).map_err(|err| ApiError::InvalidFilter(err.to_string()))?;
+    check_filter(&filter, destinations).map_err(ApiError::InvalidFilter)?;
+    Ok(filter)
+}
+
+/// What is wrong with `filter`, if anything: a source Postgres cannot hold, an empty time
+/// range, a destination that is not configured. The API's check, and the console's.
+pub(crate) fn check_filter(filter: &ReplayFilter, destinations: &[String]) -> Result<(), String> {
     // Postgres text cannot hold NUL, so no source is named with one; refused here rather
     // than failing in the database.
     if filter.source.as_deref().is_some_and(|s| s.contains('\0')) {
-        return Err(ApiError::InvalidFilter(
-            "source contains a NUL character".into(),
-        ));
+        return Err("source contains a NUL character".into());
     }
     if let (Some(since), Some(until)) = (filter.since, filter.until)
         && since >= until
     {
-        return Err(ApiError::InvalidFilter("since must be before until".into()));
+        return Err("since must be before until".into());
     }
     if let Some(destination) = &filter.destination
         && !destinations.contains(destination)
     {
-        return Err(ApiError::InvalidFilter(format!(
-            "unknown destination {destination:?}"
-        )));
+        return Err(format!("unknown destination {destination:?}"));
     }
-    Ok(filter)
+    Ok(())
+}
+
+/// Records a bulk replay of what `filter` (checked) matches now, asked for by
+/// `requested_by`; its id and how many deliveries it matched. The API's start, and the
+/// console's.
+pub(crate) async fn start(
+    api: &ReplayApi,
+    filter: &ReplayFilter,
+    requested_by: &str,
+) -> Result<(Uuid, i64), StoreError> {
+    let id = Uuid::now_v7();
+    let matched = api
+        .store
+        .create_replay(id, filter, &api.destinations, requested_by)
+        .await?;
+    tracing::info!(replay = %id, matched, ?filter, requested_by, "bulk replay created");
+    Ok((id, matched))
 }
 
 /// Starts a bulk replay of the delivered or dead deliveries matching a filter.
@@ -114,12 +134,7 @@ pub async fn create(
     _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_filter(&body, &api.destinations)?;
-    let id = Uuid::now_v7();
-    let matched = api
-        .store
-        .create_replay(id, &filter, &api.destinations)
-        .await?;
-    tracing::info!(replay = %id, matched, ?filter, "bulk replay created");
+    let (id, matched) = start(&api, &filter, "admin API").await?;
     Ok(HttpResponse::Accepted().json(ReplayCreated { id, matched }))
 }
 

@@ -1,6 +1,8 @@
 //! Every SQL statement hookgate runs. Nothing outside this module talks to Postgres.
 
+mod activity;
 mod console_sessions;
+mod dead_letters;
 mod deliveries;
 mod delivery_search;
 mod delivery_state;
@@ -16,6 +18,8 @@ mod replays;
 mod retention;
 mod stats;
 
+pub use activity::{ActivityRow, LastEvent};
+pub use dead_letters::DeadLetterGroup;
 pub use deliveries::{AttemptRecord, AttemptWriter, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
@@ -25,7 +29,9 @@ pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use handshakes::HandshakeRow;
 pub use queue_stats::PendingSummary;
 pub use redeliver::Redelivery;
-pub use replays::{BatchOutcome, ClaimedReplay, FinishedState, ReplayFilter, ReplayProgress};
+pub use replays::{
+    BatchOutcome, ClaimedReplay, FinishedState, ReplayFilter, ReplayPosition, ReplayProgress,
+};
 pub use stats::{DestinationStats, SourceStats, Stats, stats_cutoff};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

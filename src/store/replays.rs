@@ -74,7 +74,14 @@ pub struct ReplayProgress {
     pub completed_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How it was asked for: `console` or `admin API` (absent on replays recorded before
+    /// hookgate kept it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
 }
+
+/// Where a replay sits in the newest-first listing: its id (UUIDv7, so creation order).
+pub type ReplayPosition = Uuid;
 
 /// A running replay this process holds the lease on.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -115,6 +122,8 @@ WHERE d.state = ANY($3) AND d.replayed_at IS NULL AND d.destination_id = ANY($6)
     };
 }
 
+pub(super) use matching;
+
 /// Only deliveries that exist now match: the ones a replay creates come later in id order
 /// and stay out of it. A replay that matches nothing is completed at once.
 const CREATE: &str = concat!(
@@ -123,10 +132,10 @@ WITH bound AS (SELECT (SELECT id FROM deliveries ORDER BY id DESC LIMIT 1) AS id
 matched AS (SELECT count(*) AS n "#,
     matching!(),
     r#"  AND d.id <= (SELECT id FROM bound))
-INSERT INTO replays (id, filter, matched, upper_bound, state, completed_at)
+INSERT INTO replays (id, filter, matched, upper_bound, state, completed_at, requested_by)
 SELECT $7, $8, matched.n, bound.id,
        CASE WHEN matched.n = 0 THEN 'completed' ELSE 'running' END,
-       CASE WHEN matched.n = 0 THEN now() END
+       CASE WHEN matched.n = 0 THEN now() END, $9
 FROM matched, bound
 RETURNING matched
 "#
@@ -192,13 +201,24 @@ UPDATE replays SET lease_until = NULL, lease_token = NULL
 WHERE id = $1 AND lease_token = $2
 "#;
 
-const GET: &str = r#"
-SELECT id, state, matched, replayed, filter, created_at, updated_at, completed_at, error
-FROM replays WHERE id = $1
-"#;
+/// The columns of a [`ReplayProgress`].
+macro_rules! progress_columns {
+    () => {
+        "SELECT id, state, matched, replayed, filter, created_at, updated_at, completed_at, \
+         error, requested_by FROM replays "
+    };
+}
+
+const GET: &str = concat!(progress_columns!(), "WHERE id = $1");
+
+/// Newest first, a keyset page on the primary key.
+const LIST: &str = concat!(
+    progress_columns!(),
+    "WHERE ($1::uuid IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+);
 
 /// The `matching!` parameters $1 to $6.
-fn match_arguments(
+pub(super) fn match_arguments(
     filter: &ReplayFilter,
     destinations: &[String],
 ) -> Result<PgArguments, StoreError> {
@@ -216,16 +236,18 @@ fn match_arguments(
 
 impl Store {
     /// Records a new bulk replay over the deliveries to `destinations` that match `filter`
-    /// now; answers how many match.
+    /// now, asked for by `requested_by`; answers how many match.
     pub async fn create_replay(
         &self,
         id: Uuid,
         filter: &ReplayFilter,
         destinations: &[String],
+        requested_by: &str,
     ) -> Result<i64, StoreError> {
         let mut args = match_arguments(filter, destinations)?;
         args.add(id).map_err(sqlx::Error::Encode)?;
         args.add(Json(filter)).map_err(sqlx::Error::Encode)?;
+        args.add(requested_by).map_err(sqlx::Error::Encode)?;
         Ok(sqlx::query_scalar_with(CREATE, args)
             .fetch_one(&self.pool)
             .await?)
@@ -236,6 +258,19 @@ impl Store {
         Ok(sqlx::query_as(GET)
             .bind(id)
             .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Up to `limit` replays, newest first, after `after` (the last of the previous page).
+    pub async fn list_replays(
+        &self,
+        after: Option<ReplayPosition>,
+        limit: u32,
+    ) -> Result<Vec<ReplayProgress>, StoreError> {
+        Ok(sqlx::query_as(LIST)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
             .await?)
     }
 

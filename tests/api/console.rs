@@ -180,6 +180,12 @@ async fn without_a_session_every_page_leads_to_sign_in_and_nothing_changes() {
         "/events?source=stripe&status=dead".to_owned(),
         format!("/events/{event}"),
         format!("/events/{event}/payload"),
+        "/".to_owned(),
+        "/dead-letters?destination=billing&since=1h".to_owned(),
+        "/sources".to_owned(),
+        "/destinations".to_owned(),
+        "/replays".to_owned(),
+        format!("/replays/{event}"),
     ];
     for page in &pages {
         let answer = visitor.get(page).await;
@@ -189,8 +195,11 @@ async fn without_a_session_every_page_leads_to_sign_in_and_nothing_changes() {
             .finish();
         assert_eq!(location(&answer), format!("/sign-in?{expected}"), "{page}");
     }
-    assert_eq!(location(&visitor.get("/").await), "/events");
-    for action in [format!("/events/{event}/replay"), "/sign-out".to_owned()] {
+    for action in [
+        format!("/events/{event}/replay"),
+        "/sign-out".to_owned(),
+        "/dead-letters/redrive".to_owned(),
+    ] {
         let answer = visitor.post(&action, &[("csrf", "whatever")]).await;
         assert_eq!(answer.status(), 303, "{action}");
         assert_eq!(location(&answer), "/sign-in", "{action}");
@@ -200,6 +209,7 @@ async fn without_a_session_every_page_leads_to_sign_in_and_nothing_changes() {
         2,
         "no replay without a session"
     );
+    assert_eq!(app.count("SELECT count(*) FROM replays").await, 0);
     // The API is unchanged: the bearer token, not a cookie.
     assert_eq!(
         app.admin_get(&format!("/admin/events/{event}"))
@@ -322,6 +332,76 @@ async fn a_session_comes_only_from_the_admin_token_and_ends_at_sign_out() {
     assert_eq!(location(&answer), format!("/events/{event}"));
     assert_eq!(deliveries_of(&app, &event).await, 3, "one more, to ledger");
 
+    // So does a redrive of dead letters.
+    let filter = r#"{"status":"dead"}"#;
+    for form in [
+        vec![("filter", filter)],
+        vec![("filter", filter), ("csrf", other_csrf.as_str())],
+    ] {
+        let answer = visitor.post("/dead-letters/redrive", &form).await;
+        assert_eq!(answer.status(), 403, "{form:?}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM replays").await, 0);
+    let answer = visitor
+        .post(
+            "/dead-letters/redrive",
+            &[("csrf", &csrf), ("filter", filter)],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    assert!(
+        location(&answer).starts_with("/replays/"),
+        "{}",
+        location(&answer)
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM replays WHERE requested_by = 'console'")
+            .await,
+        1
+    );
+    let job = visitor.get(location(&answer)).await;
+    assert_eq!(job.status(), 200);
+    assert!(job.text().await.unwrap().contains("Nothing to replay"));
+
+    // Unknown addresses and methods: pages that say so, inside the console; the API keeps
+    // its JSON.
+    let missing = visitor.get("/no-such-page").await;
+    assert_eq!(missing.status(), 404);
+    assert!(
+        missing.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        missing.text().await.unwrap().contains("Sign out"),
+        "inside the layout"
+    );
+    assert_eq!(visitor.get("/replays/not-a-job").await.status(), 404);
+    let api_missing = app.admin_get("/admin/no-such-route").await;
+    assert_eq!(api_missing.status(), 404);
+    assert!(
+        api_missing.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json")
+    );
+    let head = visitor
+        .http
+        .head(format!("{}/dead-letters", visitor.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 405);
+    let put = visitor
+        .http
+        .put(format!("{}/replays", visitor.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    assert!(put.text().await.unwrap().contains("PUT is"));
+
     // Sign-out needs the token too, then ends this cookie wherever it was copied.
     assert_eq!(visitor.post("/sign-out", &[]).await.status(), 403);
     let out = visitor.post("/sign-out", &[("csrf", &csrf)]).await;
@@ -384,6 +464,12 @@ async fn no_console_page_shows_a_secret() {
         format!("/events/{event}"),
         format!("/events/{event}/payload"),
         "/events/00000000-0000-0000-0000-000000000000".to_owned(),
+        "/".to_owned(),
+        "/dead-letters".to_owned(),
+        "/replays".to_owned(),
+        "/sources".to_owned(),
+        "/destinations".to_owned(),
+        "/no-such-page".to_owned(),
     ] {
         pages.push(visitor.get(&path).await.text().await.unwrap());
     }

@@ -230,3 +230,172 @@ async fn an_operator_finds_inspects_and_replays_an_event_in_a_browser() {
     browser.close().await;
     eprintln!("console browser test took {:?}", started.elapsed());
 }
+
+/// Signs in through the form with the admin token and lands on `path`, titled `heading`.
+async fn sign_in(browser: &Browser, console: &str, path: &str, heading: &str) {
+    browser.goto(&format!("{console}{path}")).await;
+    browser.fill("#token", ADMIN_TOKEN).await;
+    browser.click(".sign-in button[type=submit]").await;
+    browser.wait_for_text("h1", heading, WAIT).await;
+    assert_eq!(browser.location().await, path);
+}
+
+/// Takes a screenshot of `path` at both widths (the page must show `marker` in `main`).
+async fn screenshots(browser: &Browser, console: &str, path: &str, marker: &str, name: &str) {
+    for size in [DESKTOP, PHONE] {
+        browser.resize(size).await;
+        browser.goto(&format!("{console}{path}")).await;
+        browser.wait_for_text("main", marker, WAIT).await;
+        browser.screenshot(name).await;
+    }
+    browser.resize(DESKTOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_redrives_dead_letters_and_watches_the_job_finish() {
+    const DEAD: usize = 3;
+    let started = Instant::now();
+    // Billing refuses the first events once each, with no second attempt: they go dead. Then
+    // it accepts, so the redrive delivers them.
+    let billing = Sink::start(vec![Reply::status(500); DEAD], Reply::status(200));
+    let ledger = Sink::ok();
+    let app = spawn_app_with(TestOptions {
+        billing: Dest::at(&billing.url, "max_attempts = 1"),
+        ledger: Dest::at(&ledger.url, ""),
+        ..TestOptions::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..DEAD {
+        ids.push(post_stripe(&app, &stripe_id(), "invoice.payment_failed").await);
+        billing.wait_for(ids.len(), WAIT).await;
+    }
+    app.wait_count(
+        "SELECT count(*) FROM deliveries WHERE state = 'dead'",
+        DEAD as i64,
+        WAIT,
+    )
+    .await;
+    delivered(&app, DEAD as i64).await;
+
+    let browser = Browser::start().await;
+    let console = &app.admin;
+    sign_in(&browser, console, "/dead-letters", "Dead letters").await;
+
+    // Grouped by destination and by reason; every dead delivery listed.
+    for (group, key) in [("#by-destination", "billing"), ("#by-reason", "HTTP 500")] {
+        let rows = browser.find_all(&format!("{group} + table tbody tr")).await;
+        assert_eq!(rows.len(), 1, "{group}");
+        assert_eq!(
+            browser.text(&format!("{group} + table tbody th")).await,
+            key
+        );
+        let count = browser.text(&format!("{group} + table tbody td.num")).await;
+        assert_eq!(count, DEAD.to_string(), "{group}");
+    }
+    assert_eq!(
+        browser
+            .find_all("table.list:not(.compact) tbody tr[data-id]")
+            .await
+            .len(),
+        DEAD
+    );
+    screenshots(
+        &browser,
+        console,
+        "/dead-letters",
+        "By failure reason",
+        "dead-letters",
+    )
+    .await;
+
+    // Narrowed to billing through its group: the filter is in the URL.
+    browser.click("#by-destination + table a").await;
+    browser.wait_for_text("h1", "Dead letters", WAIT).await;
+    assert_eq!(
+        browser.location().await,
+        "/dead-letters?destination=billing"
+    );
+
+    // The redrive says how many it takes before it is confirmed.
+    browser.click("details.redrive summary").await;
+    browser
+        .wait_for_text(
+            "details.redrive",
+            &format!("This queues {DEAD} dead deliveries"),
+            WAIT,
+        )
+        .await;
+    browser.click("details.redrive button[type=submit]").await;
+
+    // The job's page follows the progress to the end, without a reload.
+    browser.wait_for_text("h1", "Replay", WAIT).await;
+    assert!(browser.location().await.starts_with("/replays/"));
+    mark_page(&browser).await;
+    browser
+        .wait_for_text(
+            "#replay-progress",
+            &format!("{DEAD} / {DEAD} (100 %)"),
+            WAIT,
+        )
+        .await;
+    browser
+        .wait_for_text("#replay-progress", "completed", WAIT)
+        .await;
+    assert!(same_page(&browser).await, "the progress updated in place");
+    let progress = browser.find("#replay-progress progress").await;
+    assert_eq!(progress.attr("value").await.unwrap().as_deref(), Some("3"));
+    let job = browser.location().await;
+    screenshots(&browser, console, &job, "completed", "replay-job").await;
+
+    // The sink receives each dead event again, with its Idempotency-Key, and accepts it.
+    billing.wait_for(2 * DEAD, WAIT).await;
+    let received = billing.received();
+    for id in &ids {
+        let times = received
+            .iter()
+            .filter(|r| r.header("idempotency-key") == id)
+            .count();
+        assert_eq!(times, 2, "the dead attempt and the redrive of {id}");
+    }
+    delivered(&app, 2 * DEAD as i64).await;
+
+    // The dead letters are gone, and the job is listed, requested from the console.
+    browser.goto(&format!("{console}/dead-letters")).await;
+    browser.wait_for_text("main", "No dead letters", WAIT).await;
+    screenshots(
+        &browser,
+        console,
+        "/dead-letters",
+        "No dead letters",
+        "dead-letters-empty",
+    )
+    .await;
+    browser.goto(&format!("{console}/replays")).await;
+    let row = browser.text("#replay-rows tr[data-id]").await;
+    for expected in [
+        "completed",
+        &format!("{DEAD} / {DEAD}"),
+        "dead deliveries to billing",
+        "console",
+    ] {
+        assert!(row.contains(expected), "{expected}: {row}");
+    }
+    screenshots(&browser, console, "/replays", "Replay jobs", "replays").await;
+
+    // An address that is no page: a page that says so, inside the console.
+    browser.goto(&format!("{console}/no-such-page")).await;
+    browser
+        .wait_for_text("main", "no page at this address", WAIT)
+        .await;
+    assert!(
+        !browser
+            .find_all("nav[aria-label=Console] a")
+            .await
+            .is_empty()
+    );
+    screenshots(&browser, console, "/no-such-page", "no page", "not-found").await;
+
+    browser.close().await;
+    eprintln!("console redrive browser test took {:?}", started.elapsed());
+}
