@@ -162,12 +162,11 @@ pub fn start(now: OffsetDateTime) -> OffsetDateTime {
         - Duration::minutes(MINUTES as i64 - 1)
 }
 
-/// The average per minute over the last `minutes` complete minutes of `series` (the current
-/// minute is still counting).
+/// The average per minute over the last `minutes` minutes of `series`, the current one
+/// (still counting) included.
 pub fn rate_per_minute(series: &Series, minutes: usize) -> f64 {
-    let complete = &series[..MINUTES - 1];
-    let recent = &complete[complete.len() - minutes.min(complete.len())..];
-    recent.iter().sum::<i64>() as f64 / recent.len().max(1) as f64
+    let recent = &series[MINUTES - minutes.clamp(1, MINUTES)..];
+    recent.iter().sum::<i64>() as f64 / recent.len() as f64
 }
 
 fn share(part: i64, whole: i64) -> Option<f64> {
@@ -267,12 +266,13 @@ mod tests {
     }
 
     #[test]
-    fn rates_average_the_complete_minutes() {
+    fn rates_average_the_last_minutes() {
         let mut series = Series::default();
-        series[MINUTES - 1] = 1000; // the current minute, still counting
-        series[MINUTES - 2] = 10;
-        series[MINUTES - 3] = 20;
+        series[0] = 1000; // an hour ago
+        series[MINUTES - 1] = 10;
+        series[MINUTES - 2] = 20;
         assert_eq!(rate_per_minute(&series, 2), 15.0);
         assert_eq!(rate_per_minute(&series, 5), 6.0);
+        assert_eq!(rate_per_minute(&series, 0), 10.0);
     }
 }

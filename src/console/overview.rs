@@ -21,7 +21,7 @@ pub const PATH: &str = "/";
 
 /// How often the overview refreshes, in milliseconds.
 const LIVE_INTERVAL_MS: u32 = 5000;
-/// The rates are averages over this many complete minutes.
+/// The rates are averages over this many minutes.
 const RATE_MINUTES: usize = 5;
 
 /// What the overview, the sources and the destinations pages read: the totals, the last
@@ -106,15 +106,18 @@ fn tiles(readings: &Readings) -> Markup {
     html! {
         div.tiles {
             section.tile.wide aria-labelledby="t-ingest" {
-                h2 #t-ingest { "Ingested" }
-                p.figure { (format!("{:.1}", rate_per_minute(&summary.ingested, RATE_MINUTES)))
-                    span.unit { " /min" } }
+                h2 #t-ingest { "Webhooks stored" }
+                p.figure { (summary.ingested.iter().sum::<i64>()) span.unit { " in the last hour · "
+                    (format!("{:.1}", rate_per_minute(&summary.ingested, RATE_MINUTES)))
+                    "/min over " (RATE_MINUTES) " min" } }
                 (chart::minutes("Webhooks stored per minute", &summary.ingested, None, readings.first))
             }
             section.tile.wide aria-labelledby="t-delivery" {
                 h2 #t-delivery { "Delivery attempts" }
-                p.figure { (format!("{:.1}", rate_per_minute(&summary.attempted, RATE_MINUTES)))
-                    span.unit { " /min" } }
+                p.figure { (summary.attempted.iter().sum::<i64>()) span.unit { " in the last hour · "
+                    (format!("{:.1}", rate_per_minute(&summary.attempted, RATE_MINUTES)))
+                    "/min over " (RATE_MINUTES) " min · " (summary.failed.iter().sum::<i64>())
+                    " failed" } }
                 (chart::minutes("Delivery attempts per minute, failures in red",
                     &summary.attempted, Some(&summary.failed), readings.first))
             }

@@ -107,7 +107,7 @@ pub async fn show(
         .await?
         .ok_or_else(not_found)?;
     let running = job.state == "running";
-    let title = format!("Replay {}", short_id(job.id));
+    let title = format!("Replay job {}", short_id(job.id));
     let body = html! {
         p.crumbs { a href=(PATH) { "← Replay jobs" } }
         h1 { (title) }
@@ -152,9 +152,9 @@ pub fn job_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
 }
 
-/// The start of an id: enough to tell jobs apart on a page.
+/// The end of an id (its random part; the start is the time): enough to tell jobs apart.
 fn short_id(id: Uuid) -> String {
-    id.simple().to_string()[..12].to_owned()
+    id.simple().to_string()[24..].to_owned()
 }
 
 /// How far a job has come: a bar and its numbers.

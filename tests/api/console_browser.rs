@@ -240,6 +240,29 @@ async fn sign_in(browser: &Browser, console: &str, path: &str, heading: &str) {
     assert_eq!(browser.location().await, path);
 }
 
+/// The row of the table `table` whose first cell is `key`.
+async fn row_of(browser: &Browser, table: &str, key: &str) -> fantoccini::elements::Element {
+    for row in browser.find_all(&format!("{table} tbody tr")).await {
+        if cells(&row).await.first().map(String::as_str) == Some(key) {
+            return row;
+        }
+    }
+    panic!("no row {key} in {table}");
+}
+
+/// The text of each cell of `row`.
+async fn cells(row: &fantoccini::elements::Element) -> Vec<String> {
+    let mut texts = Vec::new();
+    for cell in row
+        .find_all(fantoccini::Locator::Css("th, td"))
+        .await
+        .unwrap()
+    {
+        texts.push(cell.text().await.unwrap());
+    }
+    texts
+}
+
 /// Takes a screenshot of `path` at both widths (the page must show `marker` in `main`).
 async fn screenshots(browser: &Browser, console: &str, path: &str, marker: &str, name: &str) {
     for size in [DESKTOP, PHONE] {
@@ -382,6 +405,56 @@ async fn an_operator_redrives_dead_letters_and_watches_the_job_finish() {
         assert!(row.contains(expected), "{expected}: {row}");
     }
     screenshots(&browser, console, "/replays", "Replay jobs", "replays").await;
+
+    // The overview: the last hour per source and per destination, from the per-minute
+    // activity every process writes (within seconds; the page refreshes itself).
+    browser.goto(&format!("{console}/")).await;
+    browser
+        .wait_for_text("#o-destinations + table", "50.0 %", WAIT)
+        .await;
+    let billing_row = cells(&row_of(&browser, "#o-destinations + table", "billing").await).await;
+    assert_eq!(billing_row[1], "50.0 %", "billing: 3 refused, 3 redriven");
+    assert!(
+        billing_row[2].starts_with('≤'),
+        "latencies: {}",
+        billing_row[2]
+    );
+    assert_eq!(billing_row[3], "circuit closed");
+    let ledger_row = cells(&row_of(&browser, "#o-destinations + table", "ledger").await).await;
+    assert_eq!(ledger_row[1], "100.0 %");
+    let stripe = row_of(&browser, "#o-sources + table", "stripe").await;
+    assert_eq!(
+        cells(&stripe).await[1..4],
+        ["3", "0", "0"][..],
+        "accepted, duplicate, rejected"
+    );
+    assert!(
+        !browser.find_all("#overview svg rect.bar").await.is_empty(),
+        "the charts have bars"
+    );
+    screenshots(&browser, console, "/", "Delivery attempts", "overview").await;
+
+    // Sources and destinations: their settings and counts, never a secret.
+    browser.goto(&format!("{console}/sources")).await;
+    let source = browser.text("section[aria-labelledby=s-stripe]").await;
+    for expected in ["2 configured", "300 s", "billing, ledger", "3 accepted"] {
+        assert!(source.contains(expected), "{expected}: {source}");
+    }
+    assert!(!source.contains(secrets::STRIPE));
+    screenshots(&browser, console, "/sources", "Sources", "sources").await;
+    browser.goto(&format!("{console}/destinations")).await;
+    let destination = browser.text("section[aria-labelledby=d-billing]").await;
+    for expected in ["up to 1,", "50.0 %", "circuit closed", billing.url.as_str()] {
+        assert!(destination.contains(expected), "{expected}: {destination}");
+    }
+    screenshots(
+        &browser,
+        console,
+        "/destinations",
+        "Destinations",
+        "destinations",
+    )
+    .await;
 
     // An address that is no page: a page that says so, inside the console.
     browser.goto(&format!("{console}/no-such-page")).await;
