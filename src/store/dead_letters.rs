@@ -45,8 +45,10 @@ ORDER BY count DESC, destination, reason
 /// Parameters after the match's: $7 and $8 the position after which the page starts, $9
 /// the page size.
 const LIST: &str = concat!(
-    r#"SELECT d.id, d.event_id, e.source_id AS source, d.destination_id AS destination, d.state,
-       d.attempts, d.last_status, d.last_error, d.updated_at "#,
+    r#"SELECT d.id, d.event_id,
+       (SELECT e.source_id FROM events e WHERE e.id = d.event_id) AS source,
+       d.destination_id AS destination, d.state, d.attempts, d.last_status, d.last_error,
+       d.updated_at "#,
     matching!(),
     r#"  AND ($7::timestamptz IS NULL OR (d.updated_at, d.id) < ($7, $8))
 ORDER BY d.updated_at DESC, d.id DESC

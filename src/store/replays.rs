@@ -106,18 +106,29 @@ pub enum BatchOutcome {
     LeaseLost,
 }
 
-/// The match, shared by the count at creation and each batch. Parameters: $1 source,
-/// $2 destination, $3 states, $4 since, $5 until, $6 configured destinations. A delivery that
-/// was already replayed is superseded by its replay and never matches again.
+/// The match, shared by the count at creation and each batch (and the console's dead
+/// letters). Parameters: $1 source, $2 destination, $3 states, $4 since, $5 until, $6
+/// configured destinations. A delivery that was already replayed is superseded by its replay
+/// and never matches again. The event is only looked up when a filter needs it: without one,
+/// matching the dead letters of a large database reads the deliveries alone (every delivery
+/// has its event: retention deletes both in one statement). A delivery is created after its
+/// event was received, so its time-ordered id is at least the first id of `since` (less a few
+/// seconds of clock slack, as `id_time::first_id_at` makes it, written in SQL): that bound
+/// narrows "since" matches through the primary key before any event is looked up.
 macro_rules! matching {
     () => {
         r#"
-FROM deliveries d JOIN events e ON e.id = d.event_id
+FROM deliveries d
 WHERE d.state = ANY($3) AND d.replayed_at IS NULL AND d.destination_id = ANY($6)
-  AND ($1::text IS NULL OR e.source_id = $1)
   AND ($2::text IS NULL OR d.destination_id = $2)
-  AND ($4::timestamptz IS NULL OR e.received_at >= $4)
-  AND ($5::timestamptz IS NULL OR e.received_at < $5)
+  AND ($4::timestamptz IS NULL OR d.id >= rpad(lpad(to_hex(GREATEST(0,
+        floor(extract(epoch FROM $4::timestamptz - interval '5 seconds') * 1000)::bigint)),
+        12, '0'), 32, '0')::uuid)
+  AND (($1::text IS NULL AND $4::timestamptz IS NULL AND $5::timestamptz IS NULL)
+       OR EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id
+                  AND ($1::text IS NULL OR e.source_id = $1)
+                  AND ($4::timestamptz IS NULL OR e.received_at >= $4)
+                  AND ($5::timestamptz IS NULL OR e.received_at < $5)))
 "#
     };
 }

@@ -95,7 +95,8 @@ WITH created AS (
         FROM deliveries WHERE state = 'pending' GROUP BY destination_id
         UNION ALL
         SELECT destination_id, count(*), min(created_at)
-        FROM deliveries WHERE state = 'in_flight' GROUP BY destination_id
+        FROM deliveries WHERE state = 'in_flight' AND lease_until IS NOT NULL
+        GROUP BY destination_id
     ) t GROUP BY key
 ), dead AS (
     SELECT destination_id AS key, count(*) AS n FROM deliveries WHERE state = 'dead'
