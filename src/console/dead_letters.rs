@@ -3,6 +3,7 @@
 //! URL. The redrive itself (`POST /dead-letters/redrive`) is in [`super::redrive`].
 
 use super::error::ConsoleError;
+use super::fields;
 use super::layout::{self, Tone};
 use super::params::{self, blank, given, owned};
 use super::session::Session;
@@ -167,42 +168,14 @@ async fn find(
 }
 
 fn filter_form(params: &DeadLetterParams, admin: &AdminState, destinations: &[String]) -> Markup {
-    let value = |field: &Option<String>| field.clone().unwrap_or_default();
     let source = given(&params.source);
     let destination = given(&params.destination);
     html! {
         form.filters.short method="get" action=(PATH) role="search" data-drop-empty {
-            div.field {
-                label for="d-destination" { "Destination" }
-                select #d-destination name="destination" {
-                    option value="" { "Any destination" }
-                    @for id in destinations {
-                        option value=(id) selected[destination == Some(id.as_str())] { (id) }
-                    }
-                }
-            }
-            div.field {
-                label for="d-source" { "Source" }
-                select #d-source name="source" {
-                    option value="" { "Any source" }
-                    @for configured in admin.sources.sorted() {
-                        option value=(configured.id) selected[source == Some(&*configured.id)] {
-                            (configured.id)
-                        }
-                    }
-                }
-            }
-            div.field {
-                label for="d-since" { "Received since" }
-                input #d-since type="text" name="since" value=(value(&params.since))
-                    placeholder="1h or 2025-06-01" aria-describedby="d-time-hint" autocomplete="off";
-            }
-            div.field {
-                label for="d-until" { "Received until" }
-                input #d-until type="text" name="until" value=(value(&params.until))
-                    placeholder="2025-06-02" aria-describedby="d-time-hint" autocomplete="off";
-            }
-            p #d-time-hint .hint { "Times without a zone are UTC; 30m, 1h, 7d count back from now." }
+            (fields::choice("d-destination", "destination", "Destination", "Any destination",
+                destinations.iter().map(String::as_str), destination))
+            (fields::source_choice("d-source", &admin.sources, source))
+            (fields::time_range("d", "Received", &params.since, &params.until))
             div.actions {
                 button type="submit" { "Filter" }
                 @if params.is_filtered() { a href=(PATH) { "Clear filters" } }
@@ -213,44 +186,42 @@ fn filter_form(params: &DeadLetterParams, admin: &AdminState, destinations: &[St
 
 /// The two groupings side by side; a destination narrows the view to it.
 fn groups(params: &DeadLetterParams, found: &Found) -> Markup {
-    let by_destination = found
-        .groups
-        .iter()
-        .filter_map(|g| Some((g.destination.as_deref()?, g)));
-    let by_reason = found
-        .groups
-        .iter()
-        .filter_map(|g| Some((g.reason.as_deref()?, g)));
+    let by_destination = found.groups.iter().filter_map(|g| {
+        let destination = g.destination.as_deref()?;
+        let link = html! { a href=(params.url(None, Some(destination))) { (destination) } };
+        Some((link, g))
+    });
+    let by_reason = found.groups.iter().filter_map(|g| {
+        let reason = g.reason.as_deref()?;
+        Some((html! { span.mono { (reason) } }, g))
+    });
     html! {
         div.groups {
-            section aria-labelledby="by-destination" {
-                h2 #by-destination { "By destination" }
-                table.list.compact {
-                    thead { tr { th scope="col" { "Destination" } th scope="col" .num { "Dead" }
-                        th scope="col" { "Latest" } } }
-                    tbody {
-                        @for (destination, group) in by_destination {
-                            tr {
-                                th scope="row" { a href=(params.url(None, Some(destination))) { (destination) } }
-                                td.num { (group.count) }
-                                td { (layout::time(group.latest)) }
-                            }
-                        }
-                    }
-                }
-            }
-            section aria-labelledby="by-reason" {
-                h2 #by-reason { "By failure reason" }
-                table.list.compact {
-                    thead { tr { th scope="col" { "Reason" } th scope="col" .num { "Dead" }
-                        th scope="col" { "Latest" } } }
-                    tbody {
-                        @for (reason, group) in by_reason {
-                            tr {
-                                th scope="row" .mono { (reason) }
-                                td.num { (group.count) }
-                                td { (layout::time(group.latest)) }
-                            }
+            (group_table("by-destination", "By destination", "Destination", by_destination))
+            (group_table("by-reason", "By failure reason", "Reason", by_reason))
+        }
+    }
+}
+
+/// One grouping: each group's name (as `rows` render it), count and latest failure.
+fn group_table<'a>(
+    id: &str,
+    title: &str,
+    column: &str,
+    rows: impl Iterator<Item = (Markup, &'a DeadLetterGroup)>,
+) -> Markup {
+    html! {
+        section aria-labelledby=(id) {
+            h2 #(id) { (title) }
+            table.list.compact {
+                thead { tr { th scope="col" { (column) } th scope="col" .num { "Dead" }
+                    th scope="col" { "Latest" } } }
+                tbody {
+                    @for (name, group) in rows {
+                        tr {
+                            th scope="row" { (name) }
+                            td.num { (group.count) }
+                            td { (layout::time(group.latest)) }
                         }
                     }
                 }

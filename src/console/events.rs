@@ -3,6 +3,7 @@
 //! arrive. Every filter is in the URL, so a view can be shared.
 
 use super::error::ConsoleError;
+use super::fields;
 use super::layout::{self, Tone};
 use super::params::{self, blank, given, owned};
 use super::session::Session;
@@ -150,17 +151,7 @@ fn filter_form(params: &EventsParams, admin: &AdminState) -> Markup {
                     value=(value(&params.provider_event_id)) placeholder="evt_1Nx…"
                     autocomplete="off" spellcheck="false";
             }
-            div.field {
-                label for="f-source" { "Source" }
-                select #f-source name="source" {
-                    option value="" { "Any source" }
-                    @for configured in admin.sources.sorted() {
-                        option value=(configured.id) selected[source == Some(&*configured.id)] {
-                            (configured.id)
-                        }
-                    }
-                }
-            }
+            (fields::source_choice("f-source", &admin.sources, source))
             div.field {
                 label for="f-event-type" { "Event type" }
                 input #f-event-type type="text" name="event_type"
@@ -178,19 +169,7 @@ fn filter_form(params: &EventsParams, admin: &AdminState) -> Markup {
                     }
                 }
             }
-            div.field {
-                label for="f-since" { "Since" }
-                input #f-since type="text" name="since" value=(value(&params.since))
-                    placeholder="1h or 2025-06-01" aria-describedby="f-time-hint"
-                    autocomplete="off";
-            }
-            div.field {
-                label for="f-until" { "Until" }
-                input #f-until type="text" name="until" value=(value(&params.until))
-                    placeholder="2025-06-02" aria-describedby="f-time-hint"
-                    autocomplete="off";
-            }
-            p #f-time-hint .hint { "Times without a zone are UTC; 30m, 1h, 7d count back from now." }
+            (fields::time_range("f", "", &params.since, &params.until))
             div.actions {
                 button type="submit" { "Search" }
                 @if params.is_filtered() {

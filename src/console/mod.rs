@@ -14,6 +14,7 @@ mod destinations;
 mod error;
 mod event_detail;
 mod events;
+mod fields;
 mod form;
 mod guard;
 mod layout;
