@@ -62,6 +62,8 @@ pub struct DestinationActivity {
     pub failed: i64,
     /// Attempts per minute.
     pub series: Series,
+    /// Failed attempts per minute.
+    pub failures: Series,
     /// Attempts per latency bucket (its upper bound in ms).
     latency: BTreeMap<i32, i64>,
 }
@@ -142,6 +144,7 @@ impl Summary {
                         destination.succeeded += row.count;
                     } else {
                         destination.failed += row.count;
+                        destination.failures[index] += row.count;
                         summary.failed[index] += row.count;
                     }
                     destination.series[index] += row.count;
@@ -261,6 +264,8 @@ mod tests {
         assert_eq!(billing.latency_within_ms(0.98), Some(250));
         assert_eq!(billing.latency_within_ms(0.99), Some(SLOWER));
         assert_eq!(summary.failed[MINUTES - 2], 2);
+        assert_eq!(billing.failures[MINUTES - 2], 2);
+        assert_eq!(billing.series[MINUTES - 2], 100);
         assert_eq!(DestinationActivity::default().latency_within_ms(0.5), None);
         assert_eq!(DestinationActivity::default().success_rate(), None);
     }

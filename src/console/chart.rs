@@ -14,7 +14,7 @@ const HEIGHT: f64 = 48.0;
 const GAP: f64 = 0.8;
 
 /// A chart of `series` (per minute, the first starting at `first`), labelled `label` for
-/// screen readers; `failed`, when given, is drawn over it.
+/// screen readers; `failed`, when given, is drawn over it. A quiet hour is said in words.
 pub fn minutes(
     label: &str,
     series: &Series,
@@ -23,6 +23,9 @@ pub fn minutes(
 ) -> Markup {
     let top = series.iter().copied().max().unwrap_or(0);
     let total: i64 = series.iter().sum();
+    if total == 0 {
+        return html! { p.chart-empty { "Nothing in the last hour." } };
+    }
     let description = format!("{label}: {total} in the last hour, at most {top} in a minute");
     html! {
         figure.chart {
@@ -109,5 +112,12 @@ mod tests {
         );
         assert!(svg.contains("<title>11:31 UTC: 1 failed</title>"));
         assert!(svg.contains("<title>12:30 UTC: 4</title>"));
+        let quiet = minutes(
+            "Attempts",
+            &Series::default(),
+            None,
+            datetime!(2025-06-15 11:31 UTC),
+        );
+        assert!(quiet.into_string().contains("Nothing in the last hour."));
     }
 }

@@ -69,7 +69,7 @@ pub async fn list(
                     div { dt { "Delivered, all time" } dd { (totals.map_or(0, |t| t.delivered)) } }
                 }
                 (chart::minutes(&format!("Attempts to {} per minute, failures in red", destination.id),
-                    &activity.series, None, readings.first))
+                    &activity.series, Some(&activity.failures), readings.first))
             }
         }
     };
@@ -110,8 +110,8 @@ pub fn activity_table(console: &Console, readings: &Readings) -> Markup {
                                     (readings.dead.get(&destination.id).copied().unwrap_or(0)) }
                             }
                             td.spark data-label="Attempts per minute" {
-                                (chart::minutes(&format!("Attempts to {}", destination.id),
-                                    &activity.series, None, readings.first))
+                                (chart::minutes(&format!("Attempts to {}, failures in red", destination.id),
+                                    &activity.series, Some(&activity.failures), readings.first))
                             }
                         }
                     }

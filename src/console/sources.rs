@@ -43,9 +43,10 @@ pub async fn list(
             @let received = readings.stats.sources.iter().find(|s| *s.source == *source.id);
             @let newest = last.iter().find(|l| *l.source == *source.id);
             section.panel aria-labelledby={ "s-" (source.id) } {
-                h2 #{ "s-" (source.id) } { (source.id) " " span.subtle { (source.provider.name()) } }
+                h2 #{ "s-" (source.id) } { (source.id) }
                 dl.meta.plain {
-                    div { dt { "Scheme" } dd.mono { (source.provider.scheme_name()) } }
+                    div { dt { "Provider" } dd { (source.provider.name()) " ("
+                        span.mono { (source.provider.scheme_name()) } " scheme)" } }
                     div { dt { "Tolerance" } dd { (tolerance(source)) } }
                     div { dt { "Secrets" } dd { (source.keys.len()) " configured" } }
                     div { dt { "Event types" } dd { (filter(source)) } }
