@@ -49,6 +49,7 @@ macro_rules! admin_operations {
             crate::admin::handshakes::list,
             crate::admin::stats::stats,
             crate::replays::api::create,
+            crate::replays::api::list,
             crate::replays::api::progress,
             crate::admin::openapi::document
         }

@@ -7,8 +7,8 @@ use super::layout::{self, Tone};
 use super::params::{self, blank, given};
 use super::session::Session;
 use crate::admin::AdminState;
-use crate::admin::page;
-use crate::store::{FinishedState, ReplayFilter, ReplayPosition, ReplayProgress};
+use crate::replays::api::{ReplayPage, list_page};
+use crate::store::{FinishedState, ReplayFilter, ReplayProgress};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -36,12 +36,13 @@ pub async fn list(
     session: Session,
 ) -> Result<HttpResponse, ConsoleError> {
     let params: JobsParams = params::read(&req)?;
-    let after: Option<ReplayPosition> = page::position(given(&params.cursor))?;
-    let limit = page::DEFAULT_LIMIT;
-    let rows = admin.store.list_replays(after, limit + 1).await?;
-    let (jobs, next_cursor) = page::paginate(rows, limit, |job| job.id);
+    let cursor = given(&params.cursor);
+    let ReplayPage {
+        replays: jobs,
+        next_cursor,
+    } = list_page(&admin.store, cursor, None).await?;
     // The first page follows running replays until they finish.
-    let running = after.is_none() && jobs.iter().any(|job| job.state == "running");
+    let running = cursor.is_none() && jobs.iter().any(|job| job.state == "running");
     let body = html! {
         h1 { "Replay jobs" }
         p.hint { "Bulk replays, newest first: started from the dead letters page or with "
@@ -68,7 +69,7 @@ pub async fn list(
             }
         }
         nav.pages aria-label="Pages" {
-            @if after.is_some() { a href=(PATH) { "← Newest" } }
+            @if cursor.is_some() { a href=(PATH) { "← Newest" } }
             @if let Some(cursor) = &next_cursor {
                 a href=(params::url(PATH, &JobsParams { cursor: Some(cursor.clone()) }))
                     rel="next" { "Older jobs →" }

@@ -1,11 +1,13 @@
-//! `POST /admin/replays` and `GET /admin/replays/{id}`.
+//! `POST /admin/replays`, `GET /admin/replays` and `GET /admin/replays/{id}`.
 
+use crate::admin::error::AdminError;
+use crate::admin::page;
 use crate::admin::{NoQuery, StrictQuery, from_json_object};
 use crate::problem::Problem;
 use crate::store::{ReplayFilter, ReplayProgress, Store, StoreError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, get, post, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What the replay routes need.
@@ -136,6 +138,62 @@ pub async fn create(
     let filter = parse_filter(&body, &api.destinations)?;
     let (id, matched) = start(&api, &filter, "admin API").await?;
     Ok(HttpResponse::Accepted().json(ReplayCreated { id, matched }))
+}
+
+/// Parameters of `GET /admin/replays`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReplayListQuery {
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page (opaque, base64url); absent or empty: the first page.
+    cursor: Option<String>,
+}
+
+/// One page of bulk replays, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplayPage {
+    pub replays: Vec<ReplayProgress>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every bulk replay, newest first, with its progress.
+#[utoipa::path(
+    operation_id = "list_replays",
+    context_path = "/admin",
+    tag = "replays",
+    params(ReplayListQuery),
+    responses(
+        (status = 200, description = "one page of replays", body = ReplayPage),
+        (status = 400, description = "a query parameter that is unknown or invalid", body = Problem),
+    )
+)]
+#[get("/replays")]
+pub async fn list(
+    api: web::Data<ReplayApi>,
+    query: StrictQuery<ReplayListQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let query = query.into_inner();
+    let page = list_page(&api.store, query.cursor.as_deref(), query.limit).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The page of replays after `cursor` (the first without one), of `limit` (or the default):
+/// the API's listing, and the console's.
+pub(crate) async fn list_page(
+    store: &Store,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<ReplayPage, AdminError> {
+    let limit = page::limit(limit)?;
+    let after = page::position(cursor)?;
+    let rows = store.list_replays(after, limit + 1).await?;
+    let (replays, next_cursor) = page::paginate(rows, limit, |replay| replay.id);
+    Ok(ReplayPage {
+        replays,
+        next_cursor,
+    })
 }
 
 /// The progress of a bulk replay.

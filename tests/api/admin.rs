@@ -534,7 +534,7 @@ async fn a_known_route_with_another_method_is_405_with_allow() {
     let event = "/admin/events/0190b6a0-0000-7000-8000-000000000000";
     for (method, path, allow) in [
         (reqwest::Method::POST, "/admin/stats", Some("GET")),
-        (reqwest::Method::GET, "/admin/replays", Some("POST")),
+        (reqwest::Method::DELETE, "/admin/replays", Some("GET, POST")),
         (reqwest::Method::DELETE, event, Some("GET")),
         (reqwest::Method::PUT, "/admin/handshakes", Some("GET")),
         (reqwest::Method::GET, "/admin/no-such-route", None),

@@ -117,6 +117,23 @@ async fn redriving_dead_deliveries_delivers_them_with_the_original_idempotency_k
     assert_eq!(matched, 0, "a second redrive finds nothing left to replay");
     assert_eq!(replay_progress(&app, &again).await["state"], "completed");
     assert_eq!(sink.count(), 6);
+
+    // Both are listed, newest first, a page at a time, as asked for through the API.
+    let list = |query: String| {
+        let request = app
+            .http
+            .get(format!("{}/admin/replays{query}", app.admin))
+            .bearer_auth(TOKEN);
+        async move { json(request.send().await.unwrap()).await }
+    };
+    let first = list("?limit=1".to_owned()).await;
+    assert_eq!(first["replays"][0]["id"], again.as_str(), "{first}");
+    assert_eq!(first["replays"][0]["requested_by"], "admin API");
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = list(format!("?limit=1&cursor={cursor}")).await;
+    assert_eq!(second["replays"][0]["id"], id.as_str(), "{second}");
+    assert_eq!(second["replays"][0]["replayed"], 3);
+    assert!(second["next_cursor"].is_null(), "{second}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
