@@ -436,7 +436,13 @@ async fn session_cookies_are_secure_when_configured() {
 async fn no_console_page_shows_a_secret() {
     const SIGNING_SECRET: &str = "whsec_c29uc29sZS1zaWduaW5nLXNlY3JldA==";
     let sink = Sink::ok();
-    let billing = Dest::at(&sink.url, &format!("signing_secret = \"{SIGNING_SECRET}\""));
+    // Credentials in the destination's URL, which the destinations page must leave out.
+    let url = format!(
+        "{}?token=dest-url-token",
+        sink.url
+            .replace("http://", "http://hookuser:dest-url-password@")
+    );
+    let billing = Dest::at(&url, &format!("signing_secret = \"{SIGNING_SECRET}\""));
     let app = spawn_app_with(TestOptions {
         billing,
         ..TestOptions::default()
@@ -476,11 +482,17 @@ async fn no_console_page_shows_a_secret() {
     let detail = &pages[4];
     assert!(detail.contains("stripe-signature"), "headers are shown");
     assert!(detail.contains("HTTP 200"), "attempts are shown");
-    for secret in
-        secrets::ALL
-            .into_iter()
-            .chain([SIGNING_SECRET, ADMIN_TOKEN, "caller-credential-xyz"])
-    {
+    assert!(
+        pages.iter().any(|page| page.contains("/hook</dd>")),
+        "the destination's URL is shown, without its credentials"
+    );
+    for secret in secrets::ALL.into_iter().chain([
+        SIGNING_SECRET,
+        ADMIN_TOKEN,
+        "caller-credential-xyz",
+        "dest-url-password",
+        "dest-url-token",
+    ]) {
         for page in &pages {
             assert!(!page.contains(secret), "{secret:?} on a page: {page}");
         }
