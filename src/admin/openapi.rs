@@ -140,8 +140,8 @@ mod tests {
             .collect();
         assert_eq!(
             limits.len(),
-            3,
-            "events, deliveries and handshakes take a limit"
+            4,
+            "events, deliveries, handshakes and replays take a limit"
         );
         for parameter in limits {
             let bound = |key: &str| parameter["schema"][key].as_u64().unwrap() as u32;
