@@ -19,6 +19,7 @@ pub mod redact;
 pub mod redis_link;
 pub mod replays;
 pub mod retention;
+pub mod routes;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 mod destination;
 mod env_value;
 mod interpolate;
+mod routes;
 mod tls;
 mod unset_env;
 mod validate;
@@ -11,6 +12,7 @@ mod validate;
 use crate::redact;
 pub use destination::{CircuitConfig, DestinationConfig};
 pub use env_value::EnvLookup;
+pub use routes::{ConnectionConfig, FilterConfig, MatchConfig};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -255,8 +257,9 @@ pub struct SourceConfig {
     /// Any one may match; entries that expand to an empty string are ignored.
     #[serde(deserialize_with = "env_value::string_list", default)]
     pub secrets: Vec<String>,
-    #[serde(deserialize_with = "env_value::string_list", default)]
-    pub destinations: Vec<String>,
+    /// Where its events go: destination ids, or connection tables with their own filter.
+    #[serde(default)]
+    pub destinations: Vec<ConnectionConfig>,
     #[serde(deserialize_with = "env_value::optional_number", default)]
     pub tolerance_secs: Option<u64>,
     #[serde(default)]
@@ -316,15 +319,6 @@ impl SourceConfig {
             token_query: self.token_query.clone(),
         }
     }
-}
-
-/// Which events of a source are delivered.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilterConfig {
-    /// Event type patterns; `*` matches any run of characters.
-    #[serde(deserialize_with = "env_value::string_list", default)]
-    pub event_types: Vec<String>,
 }
 
 impl Config {

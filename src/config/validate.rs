@@ -2,7 +2,8 @@
 //! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
 //! checked: its real value is not known.
 
-use super::{Config, DestinationConfig, SourceConfig};
+use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
+use crate::routes::ContentFilter;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -173,21 +174,27 @@ fn validate_source(
     if source.provider.is_empty() {
         return invalid(key("provider"), "must name a provider file");
     }
-    for destination in &source.destinations {
-        if !destination_ids.contains(destination.as_str()) {
+    let mut connected = HashSet::new();
+    for (i, connection) in source.destinations.iter().enumerate() {
+        let id = &connection.id;
+        if !destination_ids.contains(id.as_str()) {
             return invalid(
                 key("destinations"),
-                format!("unknown destination {destination:?} (no [[destinations]] with that id)"),
+                format!("unknown destination {id:?} (no [[destinations]] with that id)"),
             );
         }
+        if !connected.insert(id) {
+            return invalid(
+                key("destinations"),
+                format!("{id:?} is listed twice: one connection per destination"),
+            );
+        }
+        if let Some(filter) = &connection.filter {
+            check_filter(filter, &key(&format!("destinations[{i}] ({id:?}).filter")))?;
+        }
     }
-    if let Some(filter) = &source.filter
-        && filter.event_types.is_empty()
-    {
-        return invalid(
-            key("filter.event_types"),
-            "is empty: list at least one pattern, or remove the filter",
-        );
+    if let Some(filter) = &source.filter {
+        check_filter(filter, &key("filter"))?;
     }
     if let Some(url) = &source.public_url {
         check_http_url(url).map_err(|m| (key("public_url"), m))?;
@@ -199,6 +206,16 @@ fn validate_source(
         }
     }
     Ok(())
+}
+
+/// Compiles a filter to find what is wrong with it; `key` names the filter.
+fn check_filter(filter: &FilterConfig, key: &str) -> Result<(), Invalid> {
+    ContentFilter::compile(filter)
+        .map(drop)
+        .map_err(|(field, why)| match field.is_empty() {
+            true => (key.to_owned(), why),
+            false => (format!("{key}.{field}"), why),
+        })
 }
 
 fn validate_destination(

@@ -8,6 +8,7 @@ use super::log;
 use super::writer::CommitWriter;
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
+use crate::routes::RouteInput;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
 use crate::verify::{AcceptedResponse, Answer, EventIdentity, Request};
@@ -139,18 +140,25 @@ async fn store_webhook(
         log::stored(source, &log::Stored::new(outcome, &identity, 0));
         return Ok(Handled::Stored(outcome, identity.event_id));
     }
+    let headers = ActixHeaders(req.headers());
+    let fanout = source.routes.fan_out(&RouteInput::new(
+        identity.event_type.as_deref(),
+        &headers,
+        &body,
+    ));
     let mut event = NewEvent {
         id: Uuid::now_v7(),
         source_id: source.id.clone(),
-        deliveries: source
-            .destinations_for(identity.event_type.as_deref())
-            .iter()
+        deliveries: fanout
+            .destinations
+            .into_iter()
             .map(|destination| NewDelivery {
                 id: Uuid::now_v7(),
-                destination_id: destination.clone(),
+                destination_id: destination,
                 lease: None,
             })
             .collect(),
+        filtered: fanout.filtered,
         event_id: identity.event_id,
         event_type: identity.event_type,
         received_at,

@@ -2,6 +2,7 @@
 //! its raw body.
 
 use super::{Store, StoreError};
+use crate::routes::Filtered;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,6 +22,11 @@ pub struct EventDetail {
     #[sqlx(json)]
     #[schema(value_type = Object)]
     pub headers: serde_json::Map<String, serde_json::Value>,
+    /// The connections its filters dropped (the source's own filter with `destination`
+    /// null): no delivery was made for them.
+    #[sqlx(json)]
+    #[serde(default)]
+    pub filtered: Vec<Filtered>,
     /// Every delivery of the event, oldest first (replays add new ones).
     #[sqlx(skip)]
     pub deliveries: Vec<DeliveryDetail>,
@@ -76,7 +82,7 @@ pub struct Payload {
 
 const SELECT_EVENT: &str = r#"
 SELECT id, source_id AS source, event_id, event_type, received_at, content_type,
-       octet_length(body)::bigint AS size, headers
+       octet_length(body)::bigint AS size, headers, COALESCE(filtered, '[]') AS filtered
 FROM events WHERE id = $1
 "#;
 

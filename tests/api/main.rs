@@ -51,6 +51,7 @@ mod read_only_database;
 mod readme;
 mod redis_outage;
 mod replays;
+mod routes;
 mod secrets;
 mod several_instances;
 mod signed_urls;
