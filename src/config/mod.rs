@@ -95,9 +95,13 @@ pub struct ServerConfig {
     /// Admin API and metrics listener.
     #[serde(deserialize_with = "env_value::string")]
     pub admin_listen: String,
-    /// Larger request bodies are refused with 413.
+    /// Larger request bodies are refused with 413; at most 25 MiB (GitHub's largest webhook).
     #[serde(deserialize_with = "env_value::number")]
     pub max_body_bytes: usize,
+    /// Most bytes of request bodies ingest holds in memory at once; a body that does not fit
+    /// is answered 503 + Retry-After without being read.
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_inflight_body_bytes: usize,
     /// Directory of extra `NAME.toml` provider definitions, which add to the built-in ones or
     /// override one by name; relative to the config file (else the working directory). Unset:
     /// only the built-in providers.
@@ -139,6 +143,7 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:8080".into(),
             admin_listen: "127.0.0.1:8081".into(),
             max_body_bytes: 1024 * 1024,
+            max_inflight_body_bytes: 256 * 1024 * 1024,
             providers_dir: None,
             max_queue_wait_ms: 250,
             max_connections: 10_000,

@@ -3,7 +3,11 @@
 //! checked: its real value is not known.
 
 use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
+use crate::ingest::body_budget;
 use crate::routes::ContentFilter;
+
+/// The largest `max_body_bytes`: GitHub's 25 MiB, the largest of the providers.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -59,6 +63,26 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     }
     if server.max_body_bytes == 0 {
         return invalid("server.max_body_bytes", "must be at least 1");
+    }
+    if server.max_body_bytes > MAX_BODY_BYTES {
+        return invalid(
+            "server.max_body_bytes",
+            format!(
+                "must be at most {MAX_BODY_BYTES} (25 MiB, the largest webhook a provider sends)"
+            ),
+        );
+    }
+    if server.max_inflight_body_bytes < server.max_body_bytes {
+        return invalid(
+            "server.max_inflight_body_bytes",
+            "must be at least max_body_bytes, or a body of the largest size could never be accepted",
+        );
+    }
+    if server.max_inflight_body_bytes > body_budget::MAX_BUDGET {
+        return invalid(
+            "server.max_inflight_body_bytes",
+            format!("must be at most {} (4 GiB)", body_budget::MAX_BUDGET),
+        );
     }
     if server.max_queue_wait_ms == 0 {
         return invalid("server.max_queue_wait_ms", "must be at least 1");

@@ -1,5 +1,6 @@
 //! The ingest handler: source → size → signature → identity → duplicate check → commit.
 
+use super::body_budget::{BodyBudget, Exhausted, Reservation};
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::handshake;
@@ -32,6 +33,8 @@ pub struct IngestState {
     pub writer: CommitWriter,
     pub dedup: Option<DedupCache>,
     pub max_body_bytes: usize,
+    /// Bytes of request bodies held in memory at once, across requests.
+    pub body_budget: BodyBudget,
     /// Present when this process also delivers: fresh deliveries go straight to its workers.
     pub inline: Option<InlineDispatch>,
     /// `[server] trust_forwarded_headers`: signed URLs may come from forwarding headers.
@@ -96,9 +99,10 @@ async fn store_webhook(
     source: &Source,
 ) -> Result<Handled, IngestError> {
     let received_at = OffsetDateTime::now_utc();
-    let body = tokio::time::timeout(
+    // Held until the commit is answered: the body stays in memory that long.
+    let (body, _reservation) = tokio::time::timeout(
         state.request_timeout,
-        read_body(req, payload, state.max_body_bytes),
+        read_body(req, payload, state.max_body_bytes, &state.body_budget),
     )
     .await
     .map_err(|_| IngestError::RequestTimeout {
@@ -232,7 +236,8 @@ async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Bytes, IngestError> {
+    budget: &BodyBudget,
+) -> Result<(Bytes, Reservation), IngestError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -241,15 +246,24 @@ async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(IngestError::TooLarge { limit });
     }
-    let mut body = BytesMut::with_capacity(declared.map_or(0, |length| length as usize));
+    let refused = |exhausted: Exhausted| IngestError::BodiesInFlight {
+        budget: exhausted.total,
+    };
+    let mut reservation = budget.empty();
+    let declared = declared.map_or(0, |length| length as usize);
+    budget.grow(&mut reservation, declared).map_err(refused)?;
+    let mut body = BytesMut::with_capacity(declared);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|err| IngestError::UnreadableBody(err.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(IngestError::TooLarge { limit });
         }
+        // Only what goes beyond the declared length (all of a chunked body) is reserved now.
+        let unreserved = (body.len() + chunk.len()).saturating_sub(declared.max(body.len()));
+        budget.grow(&mut reservation, unreserved).map_err(refused)?;
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok((body.freeze(), reservation))
 }
 
 /// The URL the provider signed: the configured public URL, else this request's own, with the

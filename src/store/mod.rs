@@ -19,7 +19,7 @@ mod stats;
 pub use deliveries::{AttemptRecord, AttemptWriter, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
-pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload};
+pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, PayloadStart};
 pub use event_search::{EventFilter, EventSummary};
 pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use handshakes::HandshakeRow;

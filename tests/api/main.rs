@@ -37,6 +37,7 @@ mod hostile_input;
 mod https_delivery;
 mod independent_sign;
 mod ingest;
+mod large_payloads;
 mod log_sink;
 mod observability;
 mod openapi_conformance;
