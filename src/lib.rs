@@ -24,4 +24,5 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod transform;
 pub mod verify;
