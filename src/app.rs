@@ -7,6 +7,7 @@ use crate::config::{Config, ListenerTlsConfig};
 use crate::console::{self, Console, Runtime};
 use crate::delivery::{self, RemoteWake};
 use crate::health::{self, HealthState};
+use crate::ingest::body_budget::BodyBudget;
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
@@ -268,6 +269,7 @@ impl Application {
                 writer,
                 dedup: redis.map(|redis| DedupCache::new(redis, retention)),
                 max_body_bytes: config.server.max_body_bytes,
+                body_budget: BodyBudget::new(config.server.max_inflight_body_bytes),
                 inline,
                 trust_forwarded_headers: config.server.trust_forwarded_headers,
                 request_timeout: Duration::from_millis(config.server.request_timeout_ms),

@@ -1,7 +1,8 @@
 //! The sources hookgate accepts webhooks for, resolved against their provider definitions
 //! and with their secrets decoded once at startup.
 
-use crate::config::Config;
+use crate::config::{Config, FilterConfig, SourceConfig};
+use crate::routes::{Connection, ContentFilter, Routes};
 use crate::verify::{Provider, ProviderRegistry, SecretKey, SourceOptions};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,23 +13,13 @@ pub struct Source {
     pub provider: Arc<Provider>,
     pub keys: Vec<SecretKey>,
     pub tolerance_secs: Option<u64>,
-    pub destinations: Vec<Arc<str>>,
-    pub filter: Option<EventTypeFilter>,
+    /// Which destinations its events go to.
+    pub routes: Routes,
     pub public_url: Option<String>,
     /// The provider-specific keys (`verify_token`, `webhook_id`, …).
     pub options: SourceOptions,
     /// Throttles this source's ingest log lines.
     pub log: crate::ingest::SourceLog,
-}
-
-impl Source {
-    /// The destinations an event of this type fans out to.
-    pub fn destinations_for(&self, event_type: Option<&str>) -> &[Arc<str>] {
-        match &self.filter {
-            Some(filter) if !filter.matches(event_type) => &[],
-            _ => &self.destinations,
-        }
-    }
 }
 
 /// Every configured source, by id.
@@ -86,15 +77,7 @@ impl Sources {
                 provider,
                 keys,
                 tolerance_secs: source.tolerance_secs,
-                destinations: source
-                    .destinations
-                    .iter()
-                    .map(|d| d.as_str().into())
-                    .collect(),
-                filter: source
-                    .filter
-                    .as_ref()
-                    .map(|f| EventTypeFilter::new(f.event_types.clone())),
+                routes: routes(source).map_err(|(field, why)| (key(&field), why))?,
                 public_url: source.public_url.clone(),
                 options,
                 log: Default::default(),
@@ -120,73 +103,38 @@ impl Sources {
     }
 }
 
-/// Event type patterns where `*` matches any run of characters.
-#[derive(Debug, Clone)]
-pub struct EventTypeFilter {
-    patterns: Vec<String>,
-}
-
-impl EventTypeFilter {
-    pub fn new(patterns: Vec<String>) -> EventTypeFilter {
-        EventTypeFilter { patterns }
-    }
-
-    /// The event type patterns that pass.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
-    /// Whether an event of this type passes; an event without a type matches no pattern.
-    pub fn matches(&self, event_type: Option<&str>) -> bool {
-        event_type.is_some_and(|t| self.patterns.iter().any(|p| glob_matches(p, t)))
-    }
-}
-
-/// `*`-only glob matching, linear in the input (no backtracking blow-up).
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
+/// Compiles a source's filter and connections (their config was validated: an error here
+/// is one `check-config` reports too).
+fn routes(source: &SourceConfig) -> Result<Routes, (String, String)> {
+    let compile = |filter: &Option<FilterConfig>, key: &str| {
+        filter
+            .as_ref()
+            .map(|filter| {
+                ContentFilter::compile(filter)
+                    .map_err(|(field, why)| (format!("{key}.{field}"), why))
+            })
+            .transpose()
     };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
+    let connections = source
+        .destinations
+        .iter()
+        .enumerate()
+        .map(|(i, connection)| {
+            Ok(Connection {
+                destination: connection.id.as_str().into(),
+                filter: compile(&connection.filter, &format!("destinations[{i}].filter"))?,
+            })
+        })
+        .collect::<Result<_, (String, String)>>()?;
+    Ok(Routes {
+        filter: compile(&source.filter, "filter")?,
+        connections,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_prefixes_suffixes_and_exact_names() {
-        assert!(glob_matches("invoice.*", "invoice.paid"));
-        assert!(!glob_matches("invoice.*", "charge.paid"));
-        assert!(glob_matches("*.succeeded", "charge.succeeded"));
-        assert!(glob_matches("charge.succeeded", "charge.succeeded"));
-        assert!(!glob_matches("charge.succeeded", "charge.succeeded.x"));
-        assert!(glob_matches("*", ""));
-        assert!(glob_matches("a*b*c", "a-b-b-c"));
-        assert!(!glob_matches("a*b*c", "a-c-b"));
-        assert!(!glob_matches("ab*ba", "aba"));
-    }
-
-    #[test]
-    fn a_filter_passes_matching_types_and_drops_untyped_events() {
-        let filter = EventTypeFilter::new(vec!["invoice.*".into(), "charge.succeeded".into()]);
-        assert!(filter.matches(Some("invoice.created")));
-        assert!(filter.matches(Some("charge.succeeded")));
-        assert!(!filter.matches(Some("charge.failed")));
-        assert!(!filter.matches(None));
-    }
 
     fn build(sources: &str) -> Result<Sources, (String, String)> {
         let text =

@@ -3,11 +3,10 @@
 use super::error::AdminError;
 use super::event_id::EventPath;
 use super::strict_query::{NoQuery, StrictQuery};
-use super::{AdminState, PREFIX, page};
+use super::{AdminState, PREFIX, page, payload_stream};
 use crate::ingest::headers::is_secret_header;
 use crate::store::{DeliveryState, EventDetail, EventFilter, EventSummary, Store};
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
-use actix_web::{HttpResponse, get, mime, web};
+use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -158,18 +157,10 @@ pub async fn payload(
     _: StrictQuery<NoQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let id = path.event_id()?;
-    let payload = state
+    let start = state
         .store
-        .event_payload(id)
+        .event_payload_start(id, payload_stream::SLICE_BYTES)
         .await?
         .ok_or(AdminError::EventNotFound)?;
-    let content_type = payload
-        .content_type
-        .as_deref()
-        .filter(|value| value.parse::<mime::Mime>().is_ok())
-        .and_then(|value| HeaderValue::from_str(value).ok())
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, content_type))
-        .body(payload.body))
+    Ok(payload_stream::respond(state.store.clone(), id, start))
 }

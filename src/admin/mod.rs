@@ -11,6 +11,7 @@ mod json_body;
 mod method_not_allowed;
 mod openapi;
 pub(crate) mod page;
+mod payload_stream;
 pub(crate) mod replay;
 mod rollup;
 mod stats;

@@ -64,12 +64,12 @@ pub(crate) async fn replay(
         .event_source(id)
         .await?
         .ok_or(AdminError::EventNotFound)?;
-    let configured = state
+    let configured: Vec<Arc<str>> = state
         .sources
         .get(&source)
-        .map(|source| source.destinations.as_slice())
+        .map(|source| source.routes.destination_ids().cloned().collect())
         .unwrap_or_default();
-    let destinations = choose(configured, destinations)?;
+    let destinations = choose(&configured, destinations)?;
     let deliveries = state.store.redeliver(id, &destinations).await?;
     state.wake_workers();
     tracing::info!(event = %id, count = deliveries.len(), "event replayed");

@@ -4,6 +4,7 @@
 mod destination;
 mod env_value;
 mod interpolate;
+mod routes;
 mod tls;
 mod unset_env;
 mod validate;
@@ -11,6 +12,7 @@ mod validate;
 use crate::redact;
 pub use destination::{CircuitConfig, DestinationConfig};
 pub use env_value::EnvLookup;
+pub use routes::{ConnectionConfig, FilterConfig, MatchConfig};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -93,9 +95,13 @@ pub struct ServerConfig {
     /// Admin API and metrics listener.
     #[serde(deserialize_with = "env_value::string")]
     pub admin_listen: String,
-    /// Larger request bodies are refused with 413.
+    /// Larger request bodies are refused with 413; at most 25 MiB (GitHub's largest webhook).
     #[serde(deserialize_with = "env_value::number")]
     pub max_body_bytes: usize,
+    /// Most bytes of request bodies ingest holds in memory at once; a body that does not fit
+    /// is answered 503 + Retry-After without being read.
+    #[serde(deserialize_with = "env_value::number")]
+    pub max_inflight_body_bytes: usize,
     /// Directory of extra `NAME.toml` provider definitions, which add to the built-in ones or
     /// override one by name; relative to the config file (else the working directory). Unset:
     /// only the built-in providers.
@@ -137,6 +143,7 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:8080".into(),
             admin_listen: "127.0.0.1:8081".into(),
             max_body_bytes: 1024 * 1024,
+            max_inflight_body_bytes: 256 * 1024 * 1024,
             providers_dir: None,
             max_queue_wait_ms: 250,
             max_connections: 10_000,
@@ -255,8 +262,9 @@ pub struct SourceConfig {
     /// Any one may match; entries that expand to an empty string are ignored.
     #[serde(deserialize_with = "env_value::string_list", default)]
     pub secrets: Vec<String>,
-    #[serde(deserialize_with = "env_value::string_list", default)]
-    pub destinations: Vec<String>,
+    /// Where its events go: destination ids, or connection tables with their own filter.
+    #[serde(default)]
+    pub destinations: Vec<ConnectionConfig>,
     #[serde(deserialize_with = "env_value::optional_number", default)]
     pub tolerance_secs: Option<u64>,
     #[serde(default)]
@@ -316,15 +324,6 @@ impl SourceConfig {
             token_query: self.token_query.clone(),
         }
     }
-}
-
-/// Which events of a source are delivered.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilterConfig {
-    /// Event type patterns; `*` matches any run of characters.
-    #[serde(deserialize_with = "env_value::string_list", default)]
-    pub event_types: Vec<String>,
 }
 
 impl Config {

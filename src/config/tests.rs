@@ -272,6 +272,27 @@ fn keep_alive_defaults_to_five_seconds_and_must_be_positive() {
 }
 
 #[test]
+fn bodies_go_up_to_25_mib_within_an_in_flight_budget_that_holds_one() {
+    let defaults = parse(VALID).unwrap().server;
+    assert_eq!(defaults.max_inflight_body_bytes, 256 * 1024 * 1024);
+    let largest = with_server_key("max_body_bytes", "26214400");
+    assert_eq!(parse(&largest).unwrap().server.max_body_bytes, 26_214_400);
+    let err = error_of(&with_server_key("max_body_bytes", "26214401"));
+    assert!(
+        err.contains("server.max_body_bytes: must be at most 26214400"),
+        "{err}"
+    );
+    let small_budget = with_server_key("max_inflight_body_bytes", "1000");
+    let err = error_of(&small_budget);
+    assert!(
+        err.contains("server.max_inflight_body_bytes: must be at least max_body_bytes"),
+        "{err}"
+    );
+    let huge_budget = with_server_key("max_inflight_body_bytes", "5000000000");
+    assert!(error_of(&huge_budget).contains("must be at most 4294967295"));
+}
+
+#[test]
 fn a_destination_circuit_is_read_checked_and_defaults_to_five_failures_and_thirty_seconds() {
     let with = |circuit: &str| {
         VALID.replace(

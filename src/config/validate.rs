@@ -2,7 +2,12 @@
 //! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
 //! checked: its real value is not known.
 
-use super::{Config, DestinationConfig, SourceConfig};
+use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
+use crate::ingest::body_budget;
+use crate::routes::ContentFilter;
+
+/// The largest `max_body_bytes`: GitHub's 25 MiB, the largest of the providers.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -58,6 +63,26 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     }
     if server.max_body_bytes == 0 {
         return invalid("server.max_body_bytes", "must be at least 1");
+    }
+    if server.max_body_bytes > MAX_BODY_BYTES {
+        return invalid(
+            "server.max_body_bytes",
+            format!(
+                "must be at most {MAX_BODY_BYTES} (25 MiB, the largest webhook a provider sends)"
+            ),
+        );
+    }
+    if server.max_inflight_body_bytes < server.max_body_bytes {
+        return invalid(
+            "server.max_inflight_body_bytes",
+            "must be at least max_body_bytes, or a body of the largest size could never be accepted",
+        );
+    }
+    if server.max_inflight_body_bytes > body_budget::MAX_BUDGET {
+        return invalid(
+            "server.max_inflight_body_bytes",
+            format!("must be at most {} (4 GiB)", body_budget::MAX_BUDGET),
+        );
     }
     if server.max_queue_wait_ms == 0 {
         return invalid("server.max_queue_wait_ms", "must be at least 1");
@@ -173,21 +198,27 @@ fn validate_source(
     if source.provider.is_empty() {
         return invalid(key("provider"), "must name a provider file");
     }
-    for destination in &source.destinations {
-        if !destination_ids.contains(destination.as_str()) {
+    let mut connected = HashSet::new();
+    for (i, connection) in source.destinations.iter().enumerate() {
+        let id = &connection.id;
+        if !destination_ids.contains(id.as_str()) {
             return invalid(
                 key("destinations"),
-                format!("unknown destination {destination:?} (no [[destinations]] with that id)"),
+                format!("unknown destination {id:?} (no [[destinations]] with that id)"),
             );
         }
+        if !connected.insert(id) {
+            return invalid(
+                key("destinations"),
+                format!("{id:?} is listed twice: one connection per destination"),
+            );
+        }
+        if let Some(filter) = &connection.filter {
+            check_filter(filter, &key(&format!("destinations[{i}] ({id:?}).filter")))?;
+        }
     }
-    if let Some(filter) = &source.filter
-        && filter.event_types.is_empty()
-    {
-        return invalid(
-            key("filter.event_types"),
-            "is empty: list at least one pattern, or remove the filter",
-        );
+    if let Some(filter) = &source.filter {
+        check_filter(filter, &key("filter"))?;
     }
     if let Some(url) = &source.public_url {
         check_http_url(url).map_err(|m| (key("public_url"), m))?;
@@ -199,6 +230,16 @@ fn validate_source(
         }
     }
     Ok(())
+}
+
+/// Compiles a filter to find what is wrong with it; `key` names the filter.
+fn check_filter(filter: &FilterConfig, key: &str) -> Result<(), Invalid> {
+    ContentFilter::compile(filter)
+        .map(drop)
+        .map_err(|(field, why)| match field.is_empty() {
+            true => (key.to_owned(), why),
+            false => (format!("{key}.{field}"), why),
+        })
 }
 
 fn validate_destination(

@@ -50,7 +50,7 @@ pub async fn show(
     let destinations: Vec<&str> = admin
         .sources
         .get(&event.source)
-        .map(|source| source.destinations.iter().map(|d| &**d).collect())
+        .map(|source| source.routes.destination_ids().map(|d| &**d).collect())
         .unwrap_or_default();
     let flash = replay::take_flash(&req);
     let title = event.event_type.clone().unwrap_or_else(|| "Event".into());

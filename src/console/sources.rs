@@ -9,6 +9,7 @@ use super::session::Session;
 use super::{chart, events};
 use crate::admin::AdminState;
 use crate::replays::ReplayApi;
+use crate::routes::ContentFilter;
 use crate::sources::Source;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -49,10 +50,16 @@ pub async fn list(
                         span.mono { (source.provider.scheme_name()) } " scheme)" } }
                     div { dt { "Tolerance" } dd { (tolerance(source)) } }
                     div { dt { "Secrets" } dd { (source.keys.len()) " configured" } }
-                    div { dt { "Event types" } dd { (filter(source)) } }
+                    div { dt { "Filter" } dd { (rules(source.routes.filter.as_ref())) } }
                     div { dt { "Destinations" } dd {
-                        @if source.destinations.is_empty() { span.muted { "none" } }
-                        @else { (source.destinations.join(", ")) }
+                        @if source.routes.connections.is_empty() { span.muted { "none" } }
+                        @for connection in &source.routes.connections {
+                            div { (connection.destination)
+                                @if let Some(filter) = &connection.filter {
+                                    " " span.subtle { "(" (rules(Some(filter))) ")" }
+                                }
+                            }
+                        }
                     } }
                     div { dt { "Newest event" } dd {
                         @match newest {
@@ -121,9 +128,10 @@ fn tolerance(source: &Source) -> String {
     }
 }
 
-fn filter(source: &Source) -> String {
-    match &source.filter {
-        Some(filter) => filter.patterns().join(", "),
+/// A filter's rules, or "all" without one.
+fn rules(filter: Option<&ContentFilter>) -> String {
+    match filter {
+        Some(filter) => filter.rules().collect::<Vec<_>>().join("; "),
         None => "all".to_owned(),
     }
 }

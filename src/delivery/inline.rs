@@ -183,6 +183,7 @@ mod tests {
                     lease: None,
                 })
                 .collect(),
+            filtered: Vec::new(),
         }
     }
 

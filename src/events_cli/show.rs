@@ -40,6 +40,13 @@ pub fn render_event(event: &EventDetail) -> String {
     if event.deliveries.is_empty() {
         text.push("no deliveries".to_owned());
     }
+    for dropped in &event.filtered {
+        let connection = match &dropped.destination {
+            Some(destination) => format!("not delivered to {destination}"),
+            None => "not delivered (source filter)".to_owned(),
+        };
+        text.push(format!("{connection}: filtered by {}", dropped.rule));
+    }
     for delivery in &event.deliveries {
         text.push(delivery_heading(delivery));
         if delivery.attempt_history.is_empty() {
@@ -101,6 +108,7 @@ fn attempt_row(attempt: &AttemptDetail) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::Filtered;
     use time::macros::datetime;
     use uuid::Uuid;
 
@@ -127,6 +135,10 @@ mod tests {
             content_type: Some("application/json".into()),
             size: 84,
             headers: serde_json::from_str(r#"{"content-type":"application/json"}"#).unwrap(),
+            filtered: vec![Filtered {
+                destination: Some("ledger".into()),
+                rule: r#"match[0]: pointer "/data/object/currency" equals "eur""#.into(),
+            }],
             deliveries: vec![DeliveryDetail {
                 id: Uuid::nil(),
                 destination: "billing".into(),
@@ -152,6 +164,7 @@ mod tests {
             "provider event id  evt_0001",
             "body               84 bytes, application/json",
             "  content-type: application/json",
+            r#"not delivered to ledger: filtered by match[0]: pointer "/data/object/currency" equals "eur""#,
             "delivery to billing: delivered after 2 attempts (delivery 00000000-0000-0000-0000-000000000000)",
             "  TIME                      ATTEMPT  OUTCOME         LATENCY  RESPONSE",
             "  2025-06-01T12:00:01.000Z  #1       error: connect  10 ms",

@@ -23,6 +23,9 @@ pub enum IngestError {
     RequestTimeout { limit: std::time::Duration },
     #[error("signature rejected: {}", .0.code())]
     Rejected(Rejection),
+    /// Its body would take ingest past `max_inflight_body_bytes`: not read, not stored.
+    #[error("bodies in flight would exceed {budget} bytes")]
+    BodiesInFlight { budget: usize },
     #[error(transparent)]
     NotStored(#[from] CommitError),
 }
@@ -37,7 +40,8 @@ impl IngestError {
             IngestError::UnreadableBody(_) => "unreadable_body".into(),
             IngestError::RequestTimeout { .. } => "request_timeout".into(),
             IngestError::Rejected(rejection) => format!("rejected_{}", rejection.code()).into(),
-            IngestError::NotStored(CommitError::Overloaded) => "overloaded".into(),
+            IngestError::NotStored(CommitError::Overloaded)
+            | IngestError::BodiesInFlight { .. } => "overloaded".into(),
             IngestError::NotStored(_) => "unavailable".into(),
         }
     }
@@ -54,7 +58,9 @@ impl ResponseError for IngestError {
             // Authentic, but from a topic this source does not take.
             IngestError::Rejected(Rejection::TopicNotAllowed) => StatusCode::FORBIDDEN,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
-            IngestError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::NotStored(_) | IngestError::BodiesInFlight { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -90,6 +96,14 @@ impl ResponseError for IngestError {
             IngestError::NotStored(CommitError::Overloaded) => {
                 Problem::new(status, "overloaded", "Gateway overloaded; retry later")
             }
+            IngestError::BodiesInFlight { budget } => Problem::new(
+                status,
+                "overloaded",
+                "Gateway overloaded; retry later",
+            )
+            .with_detail(format!(
+                "request bodies in memory would exceed {budget} bytes (max_inflight_body_bytes)"
+            )),
             IngestError::NotStored(_) => Problem::new(
                 status,
                 "storage_unavailable",
@@ -103,7 +117,7 @@ impl ResponseError for IngestError {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
             }
             // The rest of the body is never read: the connection cannot carry another request.
-            IngestError::RequestTimeout { .. } => {
+            IngestError::RequestTimeout { .. } | IngestError::BodiesInFlight { .. } => {
                 headers.insert(
                     header::CONNECTION,
                     header::HeaderValue::from_static("close"),

@@ -1,5 +1,6 @@
 //! The ingest handler: source → size → signature → identity → duplicate check → commit.
 
+use super::body_budget::{BodyBudget, Exhausted, Reservation};
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
 use super::handshake;
@@ -9,6 +10,7 @@ use super::writer::CommitWriter;
 use crate::activity::{Activity, IngestOutcome};
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
+use crate::routes::RouteInput;
 use crate::sources::{Source, Sources};
 use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
 use crate::verify::{AcceptedResponse, Answer, EventIdentity, Request};
@@ -32,6 +34,8 @@ pub struct IngestState {
     pub writer: CommitWriter,
     pub dedup: Option<DedupCache>,
     pub max_body_bytes: usize,
+    /// Bytes of request bodies held in memory at once, across requests.
+    pub body_budget: BodyBudget,
     /// Present when this process also delivers: fresh deliveries go straight to its workers.
     pub inline: Option<InlineDispatch>,
     /// `[server] trust_forwarded_headers`: signed URLs may come from forwarding headers.
@@ -102,9 +106,10 @@ async fn store_webhook(
     source: &Source,
 ) -> Result<Handled, IngestError> {
     let received_at = OffsetDateTime::now_utc();
-    let body = tokio::time::timeout(
+    // Held until the commit is answered: the body stays in memory that long.
+    let (body, _reservation) = tokio::time::timeout(
         state.request_timeout,
-        read_body(req, payload, state.max_body_bytes),
+        read_body(req, payload, state.max_body_bytes, &state.body_budget),
     )
     .await
     .map_err(|_| IngestError::RequestTimeout {
@@ -146,18 +151,25 @@ async fn store_webhook(
         log::stored(source, &log::Stored::new(outcome, &identity, 0));
         return Ok(Handled::Stored(outcome, identity.event_id));
     }
+    let headers = ActixHeaders(req.headers());
+    let fanout = source.routes.fan_out(&RouteInput::new(
+        identity.event_type.as_deref(),
+        &headers,
+        &body,
+    ));
     let mut event = NewEvent {
         id: Uuid::now_v7(),
         source_id: source.id.clone(),
-        deliveries: source
-            .destinations_for(identity.event_type.as_deref())
-            .iter()
+        deliveries: fanout
+            .destinations
+            .into_iter()
             .map(|destination| NewDelivery {
                 id: Uuid::now_v7(),
-                destination_id: destination.clone(),
+                destination_id: destination,
                 lease: None,
             })
             .collect(),
+        filtered: fanout.filtered,
         event_id: identity.event_id,
         event_type: identity.event_type,
         received_at,
@@ -231,7 +243,8 @@ async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Bytes, IngestError> {
+    budget: &BodyBudget,
+) -> Result<(Bytes, Reservation), IngestError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -240,15 +253,24 @@ async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(IngestError::TooLarge { limit });
     }
-    let mut body = BytesMut::with_capacity(declared.map_or(0, |length| length as usize));
+    let refused = |exhausted: Exhausted| IngestError::BodiesInFlight {
+        budget: exhausted.total,
+    };
+    let mut reservation = budget.empty();
+    let declared = declared.map_or(0, |length| length as usize);
+    budget.grow(&mut reservation, declared).map_err(refused)?;
+    let mut body = BytesMut::with_capacity(declared);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|err| IngestError::UnreadableBody(err.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(IngestError::TooLarge { limit });
         }
+        // Only what goes beyond the declared length (all of a chunked body) is reserved now.
+        let unreserved = (body.len() + chunk.len()).saturating_sub(declared.max(body.len()));
+        budget.grow(&mut reservation, unreserved).map_err(refused)?;
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok((body.freeze(), reservation))
 }
 
 /// The URL the provider signed: the configured public URL, else this request's own, with the

@@ -1,8 +1,10 @@
 //! The request headers as verification sees them and as they are stored.
 
+use crate::routes::HeaderValues;
 use crate::verify::HeaderSource;
 use actix_web::http::header::HeaderMap;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Lets verification read actix's header map.
 pub struct ActixHeaders<'a>(pub &'a HeaderMap);
@@ -14,6 +16,20 @@ impl HeaderSource for ActixHeaders<'_> {
 
     fn is_repeated(&self, name: &str) -> bool {
         self.0.get_all(name).nth(1).is_some()
+    }
+}
+
+/// Lets filters read actix's header map: repeated headers joined with ", ", as stored.
+impl HeaderValues for ActixHeaders<'_> {
+    fn joined(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self
+            .0
+            .get_all(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let first = values.next()?;
+        Some(values.fold(first, |joined, next| {
+            Cow::Owned(format!("{joined}, {next}"))
+        }))
     }
 }
 

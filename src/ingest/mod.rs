@@ -2,6 +2,7 @@
 //! subscription checks are GET requests.
 
 mod admission;
+pub mod body_budget;
 mod dedup_cache;
 mod error;
 mod handler;

@@ -2,6 +2,7 @@
 //! its raw body.
 
 use super::{Store, StoreError};
+use crate::routes::Filtered;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,6 +22,11 @@ pub struct EventDetail {
     #[sqlx(json)]
     #[schema(value_type = Object)]
     pub headers: serde_json::Map<String, serde_json::Value>,
+    /// The connections its filters dropped (the source's own filter with `destination`
+    /// null): no delivery was made for them.
+    #[sqlx(json)]
+    #[serde(default)]
+    pub filtered: Vec<Filtered>,
     /// Every delivery of the event, oldest first (replays add new ones).
     #[sqlx(skip)]
     pub deliveries: Vec<DeliveryDetail>,
@@ -67,6 +73,16 @@ pub struct AttemptDetail {
     pub response_excerpt: Option<String>,
 }
 
+/// The start of reading an event's body: its size and Content-Type, and the body itself when
+/// it is small.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PayloadStart {
+    pub content_type: Option<String>,
+    pub size: i64,
+    /// `None` when the body is larger than asked: read it with [`Store::event_payload_slice`].
+    pub body: Option<Vec<u8>>,
+}
+
 /// An event's body, byte-exact, and the Content-Type it came with.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Payload {
@@ -76,7 +92,7 @@ pub struct Payload {
 
 const SELECT_EVENT: &str = r#"
 SELECT id, source_id AS source, event_id, event_type, received_at, content_type,
-       octet_length(body)::bigint AS size, headers
+       octet_length(body)::bigint AS size, headers, COALESCE(filtered, '[]') AS filtered
 FROM events WHERE id = $1
 "#;
 
@@ -95,6 +111,18 @@ ORDER BY a.attempt, a.started_at
 "#;
 
 const SELECT_PAYLOAD: &str = "SELECT body, content_type FROM events WHERE id = $1";
+
+/// The body itself only when it is at most `$2` bytes: a larger one is read in slices.
+const SELECT_PAYLOAD_START: &str = r#"
+SELECT content_type, octet_length(body)::bigint AS size,
+       CASE WHEN octet_length(body) <= $2 THEN body END AS body
+FROM events WHERE id = $1
+"#;
+
+/// `substring` on a bytea reads only the slice from storage (for a compressed value, only
+/// the prefix up to its end is decompressed).
+const SELECT_PAYLOAD_SLICE: &str =
+    "SELECT substring(body FROM $2 FOR $3) FROM events WHERE id = $1";
 
 impl Store {
     /// The event with this hookgate id, its deliveries and their attempts; `None` if unknown.
@@ -130,6 +158,38 @@ impl Store {
     pub async fn event_payload(&self, id: Uuid) -> Result<Option<Payload>, StoreError> {
         Ok(sqlx::query_as(SELECT_PAYLOAD)
             .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The size and Content-Type of the event's body, and the body itself if it is at most
+    /// `whole_up_to` bytes; `None` if the event is unknown.
+    pub async fn event_payload_start(
+        &self,
+        id: Uuid,
+        whole_up_to: usize,
+    ) -> Result<Option<PayloadStart>, StoreError> {
+        Ok(sqlx::query_as(SELECT_PAYLOAD_START)
+            .bind(id)
+            .bind(i32::try_from(whole_up_to).unwrap_or(i32::MAX))
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// `len` bytes of the event's body from byte `offset` (0-based); `None` if the event is
+    /// gone (retention may purge it between two slices).
+    pub async fn event_payload_slice(
+        &self,
+        id: Uuid,
+        offset: usize,
+        len: usize,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        // A bytea holds at most 1 GiB: every real position fits an int4.
+        let position = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(sqlx::query_scalar(SELECT_PAYLOAD_SLICE)
+            .bind(id)
+            .bind(position(offset + 1))
+            .bind(position(len))
             .fetch_optional(&self.pool)
             .await?)
     }

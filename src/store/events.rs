@@ -2,6 +2,7 @@
 
 use super::own_connection::OwnConnection;
 use super::{Store, StoreError};
+use crate::routes::Filtered;
 use bytes::Bytes;
 use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,8 @@ pub struct NewEvent {
     pub body: Bytes,
     /// One per destination the event fans out to; written only if the event is new.
     pub deliveries: Vec<NewDelivery>,
+    /// The connections its filters dropped, shown with the event.
+    pub filtered: Vec<Filtered>,
 }
 
 /// A delivery to create together with its event.
@@ -49,11 +52,14 @@ pub enum InsertOutcome {
 const INSERT_EVENTS_AND_DELIVERIES: &str = r#"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                         $6::text[], $7::text[], $8::bytea[])
-        AS t(id, source_id, event_id, event_type, received_at, content_type, headers, body)
+                         $6::text[], $7::text[], $8::bytea[], $9::text[])
+        AS t(id, source_id, event_id, event_type, received_at, content_type, headers, body,
+             filtered)
 ), inserted AS (
-    INSERT INTO events (id, source_id, event_id, event_type, received_at, content_type, headers, body)
-    SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body
+    INSERT INTO events (id, source_id, event_id, event_type, received_at, content_type, headers, body,
+                        filtered)
+    SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body,
+           filtered::jsonb
     FROM input
     ON CONFLICT (source_id, event_id) DO NOTHING
     RETURNING id
@@ -63,7 +69,7 @@ WITH input AS (
            CASE WHEN d.lease_secs IS NULL THEN 'pending' ELSE 'in_flight' END,
            CASE WHEN d.lease_secs IS NULL THEN 0 ELSE 1 END,
            now() + make_interval(secs => d.lease_secs)
-    FROM UNNEST($9::uuid[], $10::uuid[], $11::text[], $12::float8[])
+    FROM UNNEST($10::uuid[], $11::uuid[], $12::text[], $13::float8[])
         AS d(id, event_id, destination_id, lease_secs)
     JOIN inserted ON inserted.id = d.event_id
 )
@@ -206,6 +212,12 @@ fn first_of_each_key(batch: &[NewEvent]) -> Vec<usize> {
         .collect()
 }
 
+/// The `filtered` column: NULL, the common case, when every connection passed.
+fn filtered_json(event: &NewEvent) -> Option<String> {
+    (!event.filtered.is_empty())
+        .then(|| serde_json::to_string(&event.filtered).expect("filtered entries serialize"))
+}
+
 fn bind_events<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     events: &[&'q NewEvent],
@@ -252,6 +264,7 @@ fn bind_events<'q, O>(
                 .collect::<Vec<_>>(),
         )
         .bind(events.iter().map(|e| &e.body[..]).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| filtered_json(e)).collect::<Vec<_>>())
         .bind(delivery_ids)
         .bind(delivery_events)
         .bind(delivery_destinations)

@@ -23,7 +23,7 @@ pub use dead_letters::DeadLetterGroup;
 pub use deliveries::{AttemptRecord, AttemptWriter, ClaimedDelivery, NextState, WAKE_CHANNEL};
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
-pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload};
+pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, PayloadStart};
 pub use event_search::{EventFilter, EventSummary};
 pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use handshakes::HandshakeRow;

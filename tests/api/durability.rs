@@ -301,6 +301,7 @@ async fn a_retried_batch_whose_first_try_committed_is_reported_accepted() {
             destination_id: "billing".into(),
             lease: None,
         }],
+        filtered: Vec::new(),
     };
     let batch = vec![event("retried-1"), event("retried-2")];
     let first_try = store.insert_events(&batch).await.unwrap();

@@ -150,6 +150,8 @@ impl Sink {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(shared.clone())
+                // Deliveries of the largest webhooks (25 MiB) arrive whole.
+                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
                 .default_service(web::to(receive))
         })
         .workers(2)

@@ -97,14 +97,28 @@ async fn trickle_second_head(address: String) -> Cut {
 }
 
 /// Times `n` signed webhooks sent one after another; answers their 99th percentile.
+///
+/// Like a well-behaved provider's client, this one drops a pooled connection before the
+/// server's keep-alive would: a request sent on an idle connection just as the server closes
+/// it fails without an answer (HTTP/1.1's keep-alive race, which a provider meets as a retry).
+/// With `keep_alive_ms = 1000` and a busy machine the pool's connection easily idles that
+/// long while the tricklers connect.
 async fn healthy_p99(app: &TestApp, n: usize) -> Duration {
+    let client = reqwest::Client::builder()
+        .pool_idle_timeout(KEEP_ALIVE / 4)
+        .build()
+        .unwrap();
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let body = unique_body();
         let delivery = uuid::Uuid::now_v7().to_string();
         let signed = sign::github(secrets::GITHUB, body.as_bytes(), &delivery);
+        let mut request = client.post(app.webhook_url("github")).body(body);
+        for (name, value) in &signed {
+            request = request.header(name, value);
+        }
         let started = Instant::now();
-        assert_eq!(app.post("github", &signed, body).await.status(), 202);
+        assert_eq!(request.send().await.unwrap().status(), 202);
         times.push(started.elapsed());
     }
     times.sort();
@@ -165,10 +179,18 @@ async fn slow_heads_bodies_and_kept_alive_tricklers_are_cut_off_while_providers_
         cuts
     };
     let body_cuts = collect(bodies).await;
+    // The 408 is written as the connection closes on body bytes still arriving, so the
+    // kernel may reset it and discard the answer before the trickler reads it (more often
+    // on a busy machine): an answer is the 408 or nothing, and the 408 does arrive.
     assert!(
         body_cuts
             .iter()
-            .all(|cut| cut.answer.contains("request_timeout"))
+            .all(|cut| cut.answer.is_empty() || cut.answer.contains("request_timeout"))
+    );
+    assert!(
+        body_cuts
+            .iter()
+            .any(|cut| cut.answer.contains("request_timeout"))
     );
     let bodies_cut = assert_cut_within(body_cuts, "a body trickler", REQUEST_TIMEOUT);
     let heads_cut = assert_cut_within(collect(heads).await, "a head trickler", HEAD_TIMEOUT);
