@@ -9,7 +9,7 @@ mod unset_env;
 mod validate;
 
 use crate::redact;
-pub use destination::{CircuitConfig, DestinationConfig};
+pub use destination::{CircuitConfig, DestinationConfig, DestinationKind};
 pub use env_value::EnvLookup;
 use serde::Deserialize;
 use std::fmt;

@@ -46,6 +46,7 @@ mod private_pg;
 mod private_redis;
 mod process;
 mod providers;
+mod pull;
 mod raw_http;
 mod read_only_database;
 mod readme;
