@@ -13,6 +13,7 @@ mod cli;
 mod cli_providers;
 mod console;
 mod console_browser;
+mod consume_cli;
 mod crash_loop;
 mod database_outage;
 mod delivery;

@@ -15,7 +15,7 @@ const JOBS_TOKEN: &str = "test-jobs-token";
 
 /// A hookgate whose `ledger` is a pull destination with these extra settings, and a second
 /// pull destination `jobs`.
-async fn spawn_pull_app(ledger_settings: &str) -> (TestApp, Sink) {
+pub async fn spawn_pull_app(ledger_settings: &str) -> (TestApp, Sink) {
     let sink = Sink::ok();
     let app = spawn_app_with(TestOptions {
         billing: Dest::at(&sink.url, ""),
