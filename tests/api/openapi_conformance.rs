@@ -1,8 +1,9 @@
 //! The admin API against its own OpenAPI document, as a generated client or an API fuzzer
 //! sees it: schemathesis (installed by `scripts/test`, found through `HOOKGATE_SCHEMATHESIS`)
 //! generates requests from the document served at `/admin/openapi.json`, valid and invalid,
-//! against a hookgate holding events, delivered and dead deliveries, replays and a handshake,
-//! and checks every answer: no 5xx, a documented status, content type and headers, a body
+//! against a hookgate holding events, delivered and dead deliveries, replays, a handshake and
+//! messages for a pull consumer (its routes asked with its consumer token), and checks every
+//! answer: no 5xx, a documented status, content type and headers, a body
 //! valid against its schema, invalid input refused, `405` with `Allow` for another method, and
 //! nothing served without the token.
 
@@ -28,6 +29,20 @@ const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 const WAIT: Duration = Duration::from_secs(15);
 
+/// A pull destination for the consumer routes, fed by its own source.
+const PULL_DESTINATION: &str = r#"
+[[destinations]]
+id = "jobs"
+kind = "pull"
+consumer_tokens = ["test-jobs-token"]
+
+[[sources]]
+id = "jobs-github"
+provider = "github"
+secrets = ["It's a Secret to Everybody"]
+destinations = ["jobs"]
+"#;
+
 /// What the seeded hookgate holds, for schemathesis to ask about besides what it generates.
 struct Seeded {
     events: Vec<String>,
@@ -42,6 +57,7 @@ async fn the_admin_api_answers_as_its_openapi_document_says() {
         billing: Dest::at(&sink.url, ""),
         // Nothing listens there, and one attempt is all it gets: dead deliveries.
         ledger: Dest::at("http://127.0.0.1:9/", "max_attempts = 1"),
+        extra_config: PULL_DESTINATION.into(),
         ..Default::default()
     })
     .await;
@@ -141,6 +157,11 @@ async fn seed(app: &TestApp) -> Seeded {
         .await;
     assert_eq!(bulk.status(), 202);
     let replay = json(bulk).await["id"].as_str().unwrap().to_owned();
+    for delivery in ["jobs-1", "jobs-2"] {
+        let body = unique_body();
+        let signed = sign::github(secrets::GITHUB, body.as_bytes(), delivery);
+        assert_eq!(app.post("jobs-github", &signed, body).await.status(), 202);
+    }
     Seeded { events, replay }
 }
 
@@ -155,6 +176,8 @@ fn config(seeded: &Seeded) -> String {
     ids.push(&seeded.replay);
     format!(
         r#"
+headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
+
 [dictionaries.ids]
 values = [{ids}]
 
@@ -164,10 +187,26 @@ values = ["github", "stripe", "slack"]
 [dictionaries.destinations]
 values = ["billing", "ledger"]
 
+[dictionaries.pull]
+values = ["jobs"]
+
 [parameters]
 "path.id" = {{ dictionary = "ids", probability = 0.5 }}
 "query.source" = {{ dictionary = "sources", probability = 0.5 }}
 "query.destination" = {{ dictionary = "destinations", probability = 0.5 }}
+"path.destination" = {{ dictionary = "pull", probability = 0.5 }}
+
+# The consumer routes take the pull destination's token, not the admin token.
+[[operations]]
+include-operation-id-regex = "^(ack|nack)_messages$"
+headers = {{ Authorization = "Bearer test-jobs-token" }}
+
+# A valid lease with nothing due waits up to wait_ms (20 s) by design, beyond the request
+# timeout: only invalid lease requests are generated (tests/api/pull.rs covers valid ones).
+[[operations]]
+include-operation-id = "lease_messages"
+headers = {{ Authorization = "Bearer test-jobs-token" }}
+generation.mode = "negative"
 "#,
         ids = list(&ids),
     )
@@ -181,7 +220,6 @@ async fn run(st: &str, dir: &Path, admin: &str) -> (bool, String) {
         .current_dir(dir)
         .args(["--config-file", "schemathesis.toml", "--no-color", "run"])
         .args(["openapi.json", "--url", admin])
-        .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         .args(["--checks", "all", "--exclude-checks", EXCLUDED_CHECKS])
         .args(["--max-examples", MAX_EXAMPLES, "--request-timeout", "10"])
         .args(["--generation-database", "none"])
