@@ -18,8 +18,9 @@ mod handler;
 mod handlers;
 mod lease_id;
 
-pub use api::{LeaseResponse, LeaseResults, LeaseStatus, Message};
+pub use api::{LeaseRequest, LeaseResponse, LeaseResults, LeaseStatus, Message};
 pub use body::BodyEncoding;
+pub use client::ConsumerClient;
 
 use crate::admin::method_not_allowed_or_not_found;
 use crate::config::Config;
