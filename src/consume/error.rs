@@ -1,6 +1,6 @@
 //! Everything a consumer request can fail with, mapped once to status and problem body.
 
-use crate::problem::Problem;
+use crate::problem::{Problem, storage_problem, storage_status};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
@@ -28,8 +28,7 @@ impl ResponseError for ConsumeError {
             ConsumeError::Unauthorized => StatusCode::UNAUTHORIZED,
             ConsumeError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsumeError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ConsumeError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            ConsumeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ConsumeError::Store(err) => storage_status(err),
         }
     }
 
@@ -49,18 +48,7 @@ impl ResponseError for ConsumeError {
             ConsumeError::BadRequest(detail) => {
                 Problem::new(status, "invalid_request", "Invalid request").with_detail(detail)
             }
-            ConsumeError::Store(StoreError::Unavailable(err)) => {
-                tracing::warn!(error = %err, "consumer request: database unavailable");
-                Problem::new(
-                    status,
-                    "storage_unavailable",
-                    "Storage unavailable; retry later",
-                )
-            }
-            ConsumeError::Store(err) => {
-                tracing::error!(error = %err, "consumer request failed");
-                Problem::new(status, "internal", "Internal error")
-            }
+            ConsumeError::Store(err) => storage_problem(err, "consumer request"),
         };
         let mut response = problem.response();
         if matches!(self, ConsumeError::Unauthorized) {

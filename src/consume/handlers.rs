@@ -21,6 +21,10 @@ use time::OffsetDateTime;
 /// While a long poll waits, it looks again this often: for messages whose nack delay or
 /// lease ran out, which no commit announces.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// A wake-up says that some destination has new deliveries, not which: a waiting long poll
+/// looks at most this often, so commits for other destinations cost each one at most 50
+/// looks a second.
+const MIN_LOOK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Lease up to `max` due messages for `visibility_ms`, waiting up to `wait_ms` for one.
 #[utoipa::path(
@@ -66,7 +70,10 @@ pub async fn lease_messages(
         }
         let next_look = deadline.min(now + POLL_INTERVAL);
         tokio::select! {
-            Ok(()) = wakes.changed() => {}
+            Ok(()) = wakes.changed() => {
+                let soonest = deadline.min(now + MIN_LOOK_INTERVAL);
+                tokio::time::sleep_until(soonest.into()).await;
+            }
             () = tokio::time::sleep_until(next_look.into()) => {}
             () = state.shutdown.cancelled() => {}
         }

@@ -2,9 +2,10 @@
 //! per message, or forwarding to a local server, acking what succeeded and nacking the rest
 //! (retried after the destination's backoff), and handing back what it holds on Ctrl-C.
 
+use crate::events_cli::next_line;
 use crate::helpers::*;
 use crate::process::empty_dir;
-use crate::pull::spawn_pull_app;
+use crate::pull::{ledger_delivery, spawn_pull_app};
 use crate::sink::{Reply, Sink};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -31,15 +32,6 @@ fn consume(app: &TestApp, args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>
     (child, lines)
 }
 
-/// The next line it prints (panics after [`WAIT`]).
-async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
-    tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("a line within the wait")
-        .unwrap()
-        .expect("still running")
-}
-
 /// Sends `SIGINT` and waits for a clean exit.
 async fn interrupt(child: &mut Child) {
     let pid = child.id().unwrap().to_string();
@@ -57,13 +49,7 @@ async fn interrupt(child: &mut Child) {
 }
 
 async fn ledger_state(app: &TestApp, event: &str) -> String {
-    sqlx::query_scalar(
-        "SELECT state FROM deliveries WHERE event_id = $1::uuid AND destination_id = 'ledger'",
-    )
-    .bind(event)
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
+    ledger_delivery(app, event).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

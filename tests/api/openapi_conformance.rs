@@ -11,6 +11,7 @@ use crate::admin_routes::documented_operations;
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::process::empty_dir;
+use crate::pull::{JOBS_TOKEN, jobs_config};
 use crate::sink::Sink;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,20 +30,6 @@ const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A pull destination for the consumer routes, fed by its own source.
-const PULL_DESTINATION: &str = r#"
-[[destinations]]
-id = "jobs"
-kind = "pull"
-consumer_tokens = ["test-jobs-token"]
-
-[[sources]]
-id = "jobs-github"
-provider = "github"
-secrets = ["It's a Secret to Everybody"]
-destinations = ["jobs"]
-"#;
-
 /// What the seeded hookgate holds, for schemathesis to ask about besides what it generates.
 struct Seeded {
     events: Vec<String>,
@@ -57,7 +44,7 @@ async fn the_admin_api_answers_as_its_openapi_document_says() {
         billing: Dest::at(&sink.url, ""),
         // Nothing listens there, and one attempt is all it gets: dead deliveries.
         ledger: Dest::at("http://127.0.0.1:9/", "max_attempts = 1"),
-        extra_config: PULL_DESTINATION.into(),
+        extra_config: jobs_config(),
         ..Default::default()
     })
     .await;
@@ -199,13 +186,13 @@ values = ["jobs"]
 # The consumer routes take the pull destination's token, not the admin token.
 [[operations]]
 include-operation-id-regex = "^(ack|nack)_messages$"
-headers = {{ Authorization = "Bearer test-jobs-token" }}
+headers = {{ Authorization = "Bearer {JOBS_TOKEN}" }}
 
 # A valid lease with nothing due waits up to wait_ms (20 s) by design, beyond the request
 # timeout: only invalid lease requests are generated (tests/api/pull.rs covers valid ones).
 [[operations]]
 include-operation-id = "lease_messages"
-headers = {{ Authorization = "Bearer test-jobs-token" }}
+headers = {{ Authorization = "Bearer {JOBS_TOKEN}" }}
 generation.mode = "negative"
 "#,
         ids = list(&ids),

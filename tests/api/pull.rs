@@ -10,18 +10,13 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(15);
-/// A second pull destination, fed by the source `jobs-github`.
-const JOBS_TOKEN: &str = "test-jobs-token";
+/// The consumer token of `jobs`, a second pull destination (see [`jobs_config`]).
+pub const JOBS_TOKEN: &str = "test-jobs-token";
 
-/// A hookgate whose `ledger` is a pull destination with these extra settings, and a second
-/// pull destination `jobs`.
-pub async fn spawn_pull_app(ledger_settings: &str) -> (TestApp, Sink) {
-    let sink = Sink::ok();
-    let app = spawn_app_with(TestOptions {
-        billing: Dest::at(&sink.url, ""),
-        ledger: Dest::pull(ledger_settings),
-        extra_config: format!(
-            r#"
+/// Config lines for a pull destination `jobs` fed by the GitHub source `jobs-github`.
+pub fn jobs_config() -> String {
+    format!(
+        r#"
 [[destinations]]
 id = "jobs"
 kind = "pull"
@@ -33,8 +28,17 @@ provider = "github"
 secrets = ["{}"]
 destinations = ["jobs"]
 "#,
-            secrets::GITHUB
-        ),
+        secrets::GITHUB
+    )
+}
+
+/// A hookgate whose `ledger` is a pull destination with these extra settings, besides `jobs`.
+pub async fn spawn_pull_app(ledger_settings: &str) -> (TestApp, Sink) {
+    let sink = Sink::ok();
+    let app = spawn_app_with(TestOptions {
+        billing: Dest::at(&sink.url, ""),
+        ledger: Dest::pull(ledger_settings),
+        extra_config: jobs_config(),
         ..Default::default()
     })
     .await;
@@ -86,7 +90,7 @@ fn lease_id(message: &Value) -> &str {
 }
 
 /// The state and attempts of the ledger delivery of `event`.
-async fn ledger_delivery(app: &TestApp, event: &str) -> (String, i32) {
+pub async fn ledger_delivery(app: &TestApp, event: &str) -> (String, i32) {
     sqlx::query_as(
         "SELECT state, attempts FROM deliveries WHERE event_id = $1::uuid AND destination_id = 'ledger'",
     )
