@@ -272,3 +272,62 @@ fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<
 fn required_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ConsumeError> {
     from_json_object(body).map_err(|err| ConsumeError::BadRequest(format!("body: {err}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consume::auth::ConsumerTokens;
+    use crate::delivery::RetryPolicy;
+    use uuid::Uuid;
+
+    fn jobs(max_attempts: u32) -> PullDestination {
+        PullDestination {
+            id: "jobs".into(),
+            tokens: ConsumerTokens::new(&[]),
+            retry: RetryPolicy {
+                max_attempts,
+                backoff_base: Duration::from_secs(60),
+                backoff_max: Duration::from_secs(60),
+            },
+        }
+    }
+
+    fn attempt(attempt: i32) -> LeaseRef {
+        LeaseRef {
+            delivery_id: Uuid::now_v7(),
+            attempt,
+            token: Uuid::now_v7(),
+        }
+    }
+
+    #[test]
+    fn a_nack_is_due_after_its_delay_or_the_backoff_until_the_last_attempt_makes_it_dead() {
+        let refused = Outcome::Refused("busy".into());
+        let before = OffsetDateTime::now_utc();
+        let (next, error) = nack_step(&jobs(3), &attempt(1), &refused, Some(Duration::ZERO));
+        let NextState::RetryAt(at) = next else {
+            panic!("{next:?}")
+        };
+        assert!(
+            at >= before && at <= OffsetDateTime::now_utc(),
+            "due at once"
+        );
+        assert_eq!(error.as_deref(), Some("nack: busy"));
+
+        let (next, _) = nack_step(&jobs(3), &attempt(2), &refused, None);
+        let NextState::RetryAt(at) = next else {
+            panic!("{next:?}")
+        };
+        assert!(
+            at <= OffsetDateTime::now_utc() + Duration::from_secs(60),
+            "within the backoff"
+        );
+
+        let (next, error) = nack_step(&jobs(3), &attempt(3), &refused, Some(Duration::ZERO));
+        assert_eq!(next, NextState::Dead);
+        assert_eq!(
+            error.as_deref(),
+            Some("exhausted after 3 attempts; last: nack: busy")
+        );
+    }
+}
