@@ -189,7 +189,7 @@ async fn a_nack_retries_after_its_delay_until_the_last_attempt_makes_it_dead() {
         .await;
     let first = lease(&app, json!({})).await;
     assert_eq!(first[0]["attempt"], 1);
-    let nack = json!({"delay_ms": 300, "reason": "database locked"});
+    let nack = json!({"delay_ms": 2000, "reason": "database locked"});
     assert_eq!(
         end(&app, "nack", nack.clone(), &[lease_id(&first[0])]).await,
         ["nacked"]
@@ -198,10 +198,8 @@ async fn a_nack_retries_after_its_delay_until_the_last_attempt_makes_it_dead() {
         lease(&app, json!({})).await.is_empty(),
         "not due before its delay"
     );
-    let started = Instant::now();
-    let second = lease(&app, json!({"wait_ms": 5000})).await;
+    let second = lease(&app, json!({"wait_ms": 10000})).await;
     assert_eq!(second.len(), 1, "due again after the delay");
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(second[0]["attempt"], 2);
     assert_eq!(
         end(&app, "nack", nack, &[lease_id(&second[0])]).await,
@@ -244,7 +242,7 @@ async fn an_expired_lease_comes_back_as_a_new_attempt_and_its_late_ack_is_refuse
         .await;
     let first = lease(&app, json!({"visibility_ms": 200})).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let second = lease(&app, json!({"visibility_ms": 200})).await;
+    let second = lease(&app, json!({"visibility_ms": 2000})).await;
     assert_eq!(second.len(), 1, "back by itself once its lease ran out");
     assert_eq!(second[0]["delivery_id"], first[0]["delivery_id"]);
     assert_eq!(second[0]["attempt"], 2);
@@ -255,7 +253,7 @@ async fn an_expired_lease_comes_back_as_a_new_attempt_and_its_late_ack_is_refuse
     );
     assert_eq!(ledger_delivery(&app, &event).await, ("in_flight".into(), 2));
     // The second lease runs out too, on the last attempt: dead, with both attempts recorded.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     assert!(lease(&app, json!({})).await.is_empty());
     assert_eq!(ledger_delivery(&app, &event).await, ("dead".into(), 2));
     let errors: Vec<String> = sqlx::query_scalar(
