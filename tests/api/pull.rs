@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::sink::Sink;
 use base64::Engine;
+use hookgate::app::Role;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -276,11 +277,11 @@ async fn an_expired_lease_comes_back_as_a_new_attempt_and_its_late_ack_is_refuse
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_poll_answers_as_soon_as_an_event_is_committed() {
-    let (app, _sink) = spawn_pull_app("").await;
+/// Starts a long poll on `poller`, commits an event through `ingest` once it waits, and checks
+/// that the poll answered with it long before its wait ran out; prints how long after the 202.
+async fn long_poll_answers_a_commit(poller: &TestApp, ingest: &TestApp) {
     let poll = {
-        let (admin, http) = (app.admin.clone(), app.http.clone());
+        let (admin, http) = (poller.admin.clone(), poller.http.clone());
         tokio::spawn(async move {
             let response = http
                 .post(format!("{admin}/consume/ledger/lease"))
@@ -295,7 +296,7 @@ async fn a_long_poll_answers_as_soon_as_an_event_is_committed() {
     };
     // Long enough for the poll to have looked once and started waiting.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let event = app
+    let event = ingest
         .post_github_event("push", unique_body().as_bytes(), "application/json")
         .await;
     let committed = Instant::now();
@@ -307,7 +308,30 @@ async fn a_long_poll_answers_as_soon_as_an_event_is_committed() {
         latency < Duration::from_secs(10),
         "answered by the commit, not by wait_ms running out: {latency:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_answers_as_soon_as_an_event_is_committed() {
+    let (app, _sink) = spawn_pull_app("").await;
+    long_poll_answers_a_commit(&app, &app).await;
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_in_another_process_is_woken_by_the_commit_too() {
+    let database = create_database(&server_url()).await;
+    let sink = Sink::ok();
+    let text = config_text(
+        &database.url,
+        &Dest::at(&sink.url, ""),
+        &Dest::pull(""),
+        &jobs_config(),
+    );
+    let ingest = start(&text, database.clone(), Role::Ingest).await;
+    let worker = start(&text, database, Role::Worker).await;
+    long_poll_answers_a_commit(&worker, &ingest).await;
+    ingest.stop().await;
+    worker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
