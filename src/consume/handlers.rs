@@ -13,10 +13,11 @@ use crate::metrics;
 use crate::store::{ClaimedDelivery, LeaseEnd, LeaseRef, NextState};
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// While a long poll waits, it looks again this often: for messages whose nack delay or
 /// lease ran out, which no commit announces.
@@ -227,37 +228,50 @@ async fn end_leases(
             .deliveries_of(&destination.id, &not_ended)
             .await?
     };
-    for end in ends
+    let applied: HashMap<LeaseRef, NextState> = ends
         .iter()
         .filter(|end| ended.contains(&end.lease.delivery_id))
-    {
-        metrics::attempt_outcome(&destination.id, end.next);
+        .map(|end| (end.lease, end.next))
+        .collect();
+    for next in applied.values() {
+        metrics::attempt_outcome(&destination.id, *next);
     }
-    let status = |lease: &Option<LeaseRef>| -> LeaseStatus {
-        let Some(lease) = lease else {
-            return LeaseStatus::Unknown;
-        };
-        let applied = ends
-            .iter()
-            .find(|end| end.lease == *lease && ended.contains(&lease.delivery_id));
-        match applied.map(|end| end.next) {
-            Some(NextState::Delivered) => LeaseStatus::Acked,
-            Some(NextState::RetryAt(_)) => LeaseStatus::Nacked,
-            Some(NextState::Dead) => LeaseStatus::Dead,
-            None if known.contains(&lease.delivery_id) || ended.contains(&lease.delivery_id) => {
-                LeaseStatus::Expired
-            }
-            None => LeaseStatus::Unknown,
-        }
+    let outcomes = Outcomes {
+        applied,
+        known: known.into_iter().chain(ended).collect(),
     };
     let results = leases
         .iter()
         .map(|(id, lease)| LeaseResult {
             lease_id: (*id).clone(),
-            status: status(lease),
+            status: outcomes.status(lease.as_ref()),
         })
         .collect();
     Ok(LeaseResults { results })
+}
+
+/// What ending a request's leases did, to answer each lease id with.
+struct Outcomes {
+    /// The leases ended, and how.
+    applied: HashMap<LeaseRef, NextState>,
+    /// Deliveries of the destination among those named (ended or not).
+    known: HashSet<Uuid>,
+}
+
+impl Outcomes {
+    /// The answer for one lease id (`None`: not a lease id at all).
+    fn status(&self, lease: Option<&LeaseRef>) -> LeaseStatus {
+        let Some(lease) = lease else {
+            return LeaseStatus::Unknown;
+        };
+        match self.applied.get(lease) {
+            Some(NextState::Delivered) => LeaseStatus::Acked,
+            Some(NextState::RetryAt(_)) => LeaseStatus::Nacked,
+            Some(NextState::Dead) => LeaseStatus::Dead,
+            None if self.known.contains(&lease.delivery_id) => LeaseStatus::Expired,
+            None => LeaseStatus::Unknown,
+        }
+    }
 }
 
 /// An empty body or JSON `null` asks for the defaults; anything else must be a `T` object.
@@ -278,7 +292,6 @@ mod tests {
     use super::*;
     use crate::consume::auth::ConsumerTokens;
     use crate::delivery::RetryPolicy;
-    use uuid::Uuid;
 
     fn jobs(max_attempts: u32) -> PullDestination {
         PullDestination {
@@ -298,6 +311,39 @@ mod tests {
             attempt,
             token: Uuid::now_v7(),
         }
+    }
+
+    #[test]
+    fn each_lease_id_is_answered_by_what_became_of_its_own_lease() {
+        let (acked, nacked, dead, stale, foreign) =
+            (attempt(1), attempt(2), attempt(3), attempt(1), attempt(1));
+        let current = LeaseRef {
+            attempt: 2,
+            token: Uuid::now_v7(),
+            ..stale
+        };
+        let outcomes = Outcomes {
+            applied: HashMap::from([
+                (acked, NextState::Delivered),
+                (nacked, NextState::RetryAt(OffsetDateTime::now_utc())),
+                (dead, NextState::Dead),
+                (current, NextState::Delivered),
+            ]),
+            known: [acked, nacked, dead, stale]
+                .iter()
+                .map(|lease| lease.delivery_id)
+                .collect(),
+        };
+        assert_eq!(outcomes.status(Some(&acked)), LeaseStatus::Acked);
+        assert_eq!(outcomes.status(Some(&nacked)), LeaseStatus::Nacked);
+        assert_eq!(outcomes.status(Some(&dead)), LeaseStatus::Dead);
+        assert_eq!(
+            outcomes.status(Some(&stale)),
+            LeaseStatus::Expired,
+            "an earlier lease of a delivery ended by its current one"
+        );
+        assert_eq!(outcomes.status(Some(&foreign)), LeaseStatus::Unknown);
+        assert_eq!(outcomes.status(None), LeaseStatus::Unknown);
     }
 
     #[test]
