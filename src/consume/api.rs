@@ -18,6 +18,9 @@ pub const VISIBILITY_MS: (u64, u64) = (100, 43_200_000);
 pub const DEFAULT_VISIBILITY_MS: u64 = 30_000;
 /// Longest long poll, in milliseconds.
 pub const MAX_WAIT_MS: u64 = 20_000;
+/// Most body bytes one lease answer may carry, counting every body at `max_body_bytes`: a
+/// lease returns fewer than `max` messages when they could be larger than that together.
+pub const MAX_LEASE_BODY_BYTES: usize = 128 * 1024 * 1024;
 /// Most lease ids one ack or nack may carry.
 pub const MAX_LEASE_IDS: usize = 1_000;
 /// Longest delay a nack may ask for: a day, as for a destination's `Retry-After`.
@@ -29,7 +32,8 @@ pub const MAX_REASON_BYTES: usize = 1_024;
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
-    /// Most messages to lease, 1 to 500 (default 10).
+    /// Most messages to lease, 1 to 500 (default 10); fewer come when their bodies could
+    /// together pass 128 MiB (each counted at the server's max_body_bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 500)]
     pub max: Option<u32>,
@@ -78,6 +82,19 @@ impl LeaseRequest {
             visibility: Duration::from_millis(visibility),
             wait: Duration::from_millis(wait),
         })
+    }
+}
+
+impl LeaseLimits {
+    /// These limits with `max` lowered (to 1 at least) so that bodies of up to
+    /// `max_body_bytes` each stay within [`MAX_LEASE_BODY_BYTES`] together.
+    pub fn within_body_budget(self, max_body_bytes: usize) -> LeaseLimits {
+        let fits = MAX_LEASE_BODY_BYTES / max_body_bytes.max(1);
+        let fits = u32::try_from(fits).unwrap_or(u32::MAX).max(1);
+        LeaseLimits {
+            max: self.max.min(fits),
+            ..self
+        }
     }
 }
 
@@ -239,6 +256,16 @@ mod tests {
             let err = bad.limits().unwrap_err();
             assert!(err.starts_with(word), "{err}");
         }
+    }
+
+    #[test]
+    fn a_lease_of_large_bodies_takes_fewer_messages() {
+        let limits = request(Some(500), None, None).limits().unwrap();
+        assert_eq!(limits.within_body_budget(64 * 1024).max, 500);
+        assert_eq!(limits.within_body_budget(1024 * 1024).max, 128);
+        assert_eq!(limits.within_body_budget(25 * 1024 * 1024).max, 5);
+        assert_eq!(limits.within_body_budget(usize::MAX).max, 1);
+        assert_eq!(limits.within_body_budget(0).max, 500);
     }
 
     #[test]

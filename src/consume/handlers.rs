@@ -49,7 +49,10 @@ pub async fn lease_messages(
     request: web::Bytes,
 ) -> Result<HttpResponse, ConsumeError> {
     let request = optional_body::<LeaseRequest>(&request)?;
-    let limits = request.limits().map_err(ConsumeError::BadRequest)?;
+    let limits = request
+        .limits()
+        .map_err(ConsumeError::BadRequest)?
+        .within_body_budget(state.max_body_bytes);
     let deadline = Instant::now() + limits.wait;
     // Subscribed before the first look, so a commit between a look and the wait still wakes it.
     let mut wakes = state.consumers.subscribe();

@@ -56,6 +56,9 @@ pub struct ConsumeState {
     remote_wake: RemoteWake,
     /// Cancelled when hookgate starts stopping: long polls answer at once.
     shutdown: CancellationToken,
+    /// Bodies are at most this large (`[server] max_body_bytes`, unless lowered since they
+    /// were stored): what bounds the size of a lease's answer.
+    max_body_bytes: usize,
 }
 
 impl ConsumeState {
@@ -86,6 +89,7 @@ impl ConsumeState {
             consumers,
             remote_wake,
             shutdown,
+            max_body_bytes: config.server.max_body_bytes,
         }
     }
 
