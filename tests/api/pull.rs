@@ -383,7 +383,7 @@ async fn only_the_destinations_own_consumer_tokens_open_its_routes() {
         };
         for token in [
             None,
-            Some("wrong"),
+            Some("guessed-token"),
             Some(ADMIN_TOKEN),
             Some(JOBS_TOKEN),
             Some(&CONSUMER_TOKEN[1..]),
@@ -395,7 +395,12 @@ async fn only_the_destinations_own_consumer_tokens_open_its_routes() {
                 response.headers()["content-type"],
                 "application/problem+json"
             );
-            assert_eq!(json(response).await["code"], "unauthorized");
+            let problem = response.text().await.unwrap();
+            assert!(problem.contains(r#""code":"unauthorized""#), "{problem}");
+            assert!(
+                token.is_none_or(|token| !problem.contains(token)),
+                "the token presented is not echoed: {problem}"
+            );
         }
         for token in [CONSUMER_TOKEN, CONSUMER_TOKEN_PREVIOUS] {
             let response = call(&app, "ledger", action, Some(token), &body).await;
@@ -421,6 +426,17 @@ async fn only_the_destinations_own_consumer_tokens_open_its_routes() {
             .await
             .unwrap();
         assert_eq!(response.status(), 401, "{path}");
+    }
+    // The tokens show nowhere an operator or a scraper looks.
+    let metrics = metrics_text(&app.admin).await;
+    let document = app
+        .admin_get("/admin/openapi.json")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for token in [CONSUMER_TOKEN, CONSUMER_TOKEN_PREVIOUS, JOBS_TOKEN] {
+        assert!(!metrics.contains(token) && !document.contains(token));
     }
     // Another method on a consumer route, with its token, is 405.
     let response = app
