@@ -81,22 +81,37 @@ impl AdminClient {
             .clone()
             .filter(|token| !token.is_empty())
             .ok_or(AdminClientError::NoToken)?;
+        AdminClient::with_token(&target.admin_url, token)
+    }
+
+    /// A client of the admin listener at `base_url` that presents `token`: the admin token,
+    /// or a pull destination's consumer token for `/consume`.
+    pub fn with_token(base_url: &str, token: String) -> Result<AdminClient, AdminClientError> {
         let http = http_client_builder(&ClientTlsConfig::default())
             .map_err(|err| AdminClientError::Transport {
-                url: target.admin_url.clone(),
+                url: base_url.to_owned(),
                 cause: err.to_string(),
             })?
             .timeout(TIMEOUT)
             .build()
             .map_err(|err| AdminClientError::Transport {
-                url: target.admin_url.clone(),
+                url: base_url.to_owned(),
                 cause: root_cause(&err),
             })?;
         Ok(AdminClient {
             http,
-            base: target.admin_url.trim_end_matches('/').to_owned(),
+            base: base_url.trim_end_matches('/').to_owned(),
             token,
         })
+    }
+
+    /// POSTs `body` as JSON to `path` and reads the JSON answer.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, AdminClientError> {
+        self.send(self.http.post(self.url(path)).json(body)).await
     }
 
     /// `GET /admin/events`: one page of the search. `T` is [`EventPage`], or
@@ -215,7 +230,7 @@ impl AdminClient {
 }
 
 /// `id` as one path segment, so that whatever a user types stays inside it.
-fn path_segment(id: &str) -> String {
+pub fn path_segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

@@ -5,7 +5,8 @@ use crate::activity::Activity;
 use crate::admin::{self, AdminState, AdminToken};
 use crate::config::{Config, ListenerTlsConfig};
 use crate::console::{self, Console, Runtime};
-use crate::delivery::{self, RemoteWake};
+use crate::consume::{self, ConsumeState};
+use crate::delivery::{self, ConsumerWake, RemoteWake, Wakers};
 use crate::health::{self, HealthState};
 use crate::ingest::body_budget::BodyBudget;
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
@@ -167,18 +168,20 @@ impl Application {
         let background_shutdown = CancellationToken::new();
         let mut background_tasks = JoinSet::new();
         let activity = Activity::default();
+        let queue_store = Store::connect_lazy_relaxed(
+            &config.database.url,
+            DELIVERY_QUEUE_CONNECTIONS.min(config.database.max_connections),
+        )
+        .context("invalid database.url")?;
+        let consumers = ConsumerWake::default();
         let (local_wakers, inline, circuits) = if options.role.delivers() {
-            let queue_store = Store::connect_lazy_relaxed(
-                &config.database.url,
-                DELIVERY_QUEUE_CONNECTIONS.min(config.database.max_connections),
-            )
-            .context("invalid database.url")?;
             let delivery = delivery::start(
                 &config,
                 &queue_store,
                 redis.as_ref(),
                 &activity,
                 &background_shutdown,
+                consumers.clone(),
             )?;
             background_tasks = delivery.tasks;
             background_tasks.spawn(retention::run(
@@ -187,18 +190,28 @@ impl Application {
                 background_shutdown.clone(),
             ));
             (
-                Some(delivery.wakers),
+                delivery.wakers,
                 Some(delivery.inline),
                 Some(delivery.circuits),
             )
         } else {
-            (None, None, None)
+            (Wakers::consumers_only(consumers.clone()), None, None)
         };
         background_tasks.spawn(crate::activity::keep_flushing(
             activity.clone(),
             store.clone(),
             background_shutdown.clone(),
         ));
+        // Workers, and the long polls of pull consumers (served by every role), hear of
+        // commits made by other processes.
+        let serves_pull = config.destinations.iter().any(|d| d.is_pull());
+        if options.role.delivers() || serves_pull {
+            background_tasks.spawn(delivery::listen_for_work(
+                store.clone(),
+                local_wakers.clone(),
+                background_shutdown.clone(),
+            ));
+        }
         let (remote_wake, notifier) = RemoteWake::start(store.clone(), background_shutdown.clone());
         background_tasks.spawn(async move {
             let _ = notifier.await;
@@ -210,6 +223,13 @@ impl Application {
             wakers: local_wakers.clone(),
             remote_wake: remote_wake.clone(),
         });
+        let consume = web::Data::new(ConsumeState::new(
+            &config,
+            queue_store,
+            consumers,
+            remote_wake.clone(),
+            shutdown.clone(),
+        ));
         let console = web::Data::new(Console::new(
             config.admin.token.as_deref(),
             config.admin.secure_cookies,
@@ -224,9 +244,7 @@ impl Application {
         ));
         let on_commit: CommitHook = Arc::new(move |accepted: usize| {
             if accepted > 0 {
-                if let Some(wakers) = &local_wakers {
-                    wakers.wake_all();
-                }
+                local_wakers.wake_all();
                 remote_wake.mark();
             }
         });
@@ -317,9 +335,11 @@ impl Application {
                     .app_data(replay_api.clone())
                     .app_data(admin.clone())
                     .app_data(console.clone())
+                    .app_data(consume.clone())
                     .configure(health::routes)
                     .configure(metrics::routes)
                     .configure(admin::routes)
+                    .configure(consume::routes)
                     .configure(console::routes);
             },
         )?;

@@ -61,6 +61,8 @@ enum Command {
     },
     /// List, show and tail events through the admin API.
     Events(crate::events_cli::EventsArgs),
+    /// Consume a pull destination: run a command per message, or forward each to a URL.
+    Consume(crate::consume::cli::ConsumeArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -91,6 +93,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Replay(args) => crate::replays::cli::run(args).await,
         Command::DemoSink { listen } => crate::demo_sink::run(&listen).await,
         Command::Events(args) => crate::events_cli::run(args).await,
+        Command::Consume(args) => crate::consume::cli::run(args).await,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod consume;
 pub mod delivery;
 pub mod demo_sink;
 pub mod events_cli;

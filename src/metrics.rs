@@ -5,7 +5,7 @@
 //! never secrets, event ids or raw request paths, so cardinality stays bounded.
 
 use crate::delivery::CircuitState;
-use crate::store::{NextState, Store};
+use crate::store::{ExpiredLeases, NextState, Store};
 use actix_web::{HttpResponse, web};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -145,6 +145,14 @@ pub fn commit_batch(events: usize, queue_wait: Duration, duration: Duration) {
 
 /// One delivery attempt to `destination` took `duration` and moved the delivery to `next`.
 pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) {
+    attempt_outcome(destination, next);
+    histogram!(DELIVERY_SECONDS, "destination" => destination.to_owned())
+        .record(duration.as_secs_f64());
+}
+
+/// One attempt to `destination` moved the delivery to `next`: a push attempt, or a pull
+/// consumer's ack or nack (whose duration is the consumer's, not measured here).
+pub fn attempt_outcome(destination: &str, next: NextState) {
     let outcome = match next {
         NextState::Delivered => "delivered",
         NextState::RetryAt(_) => "retry",
@@ -152,8 +160,20 @@ pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) 
     };
     counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
         .increment(1);
-    histogram!(DELIVERY_SECONDS, "destination" => destination.to_owned())
-        .record(duration.as_secs_f64());
+}
+
+/// Pull leases expired unacknowledged: failed attempts, counted like a push's (`retry` when
+/// the delivery is due again, `dead` when its attempts were spent).
+pub fn expired_leases(expired: &[ExpiredLeases]) {
+    for group in expired {
+        let outcome = if group.state == "dead" {
+            "dead"
+        } else {
+            "retry"
+        };
+        counter!(DELIVERY_ATTEMPTS, "destination" => group.destination_id.clone(), "outcome" => outcome)
+            .increment(group.count.unsigned_abs());
+    }
 }
 
 /// The pause before the next gauge refresh, after one that took `took`.

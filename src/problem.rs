@@ -52,3 +52,28 @@ impl Problem {
         builder.json(self)
     }
 }
+
+/// The status a storage failure is answered with: `503` when retrying later can help, else `500`.
+pub fn storage_status(err: &crate::store::StoreError) -> StatusCode {
+    match err {
+        crate::store::StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The problem a storage failure is answered with (`storage_unavailable`, or an opaque
+/// `internal`); the cause goes to the log only, as a failure of `request`.
+pub fn storage_problem(err: &crate::store::StoreError, request: &str) -> Problem {
+    let status = storage_status(err);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(error = %err, "{request}: database unavailable");
+        Problem::new(
+            status,
+            "storage_unavailable",
+            "Storage unavailable; retry later",
+        )
+    } else {
+        tracing::error!(error = %err, "{request} failed");
+        Problem::new(status, "internal", "Internal error")
+    }
+}

@@ -7,6 +7,7 @@ mod drain;
 mod latency;
 mod load;
 mod payload;
+mod pull;
 mod report;
 mod rss;
 mod servers;
@@ -123,6 +124,23 @@ enum Command {
         timeout_secs: u64,
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Consume a pull destination as fast as the API allows (lease a batch, ack it) until its
+    /// queue is empty; `watch-queue` measures the drain.
+    PullConsumer {
+        /// Base URL of hookgate's admin listener.
+        #[arg(long)]
+        admin_url: String,
+        /// A consumer token of the destination.
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        destination: String,
+        /// Messages leased (and acked) at once.
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
     },
     /// Print the summary of the phase results in DIR (ratios to the ceilings, targets).
     Report { dir: PathBuf },
@@ -265,6 +283,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let run = delivery_cpu::watch(&database_url, pid, &label, timeout).await?;
             run.print();
             write_json(out.as_deref(), &run)
+        }
+        Command::PullConsumer {
+            admin_url,
+            token,
+            destination,
+            batch,
+            timeout_secs,
+        } => {
+            let timeout = Duration::from_secs(timeout_secs);
+            pull::consume(&admin_url, &token, &destination, batch, timeout).await
         }
         Command::Report { dir } => report::print(&dir),
         Command::DbCreate { url } => db::create(&url).await,

@@ -44,7 +44,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-fn digest(token: &str) -> [u8; 32] {
+/// The SHA-256 of a token: what token comparisons compare, in constant time.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 

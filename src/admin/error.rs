@@ -1,6 +1,6 @@
 //! Everything an admin request can fail with, mapped once to status and problem body.
 
-use crate::problem::Problem;
+use crate::problem::{Problem, storage_problem, storage_status};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
@@ -42,8 +42,7 @@ impl ResponseError for AdminError {
             | AdminError::UnknownDestination(_) => StatusCode::BAD_REQUEST,
             AdminError::EventNotFound => StatusCode::NOT_FOUND,
             AdminError::NoDestinations => StatusCode::CONFLICT,
-            AdminError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AdminError::Store(err) => storage_status(err),
         }
     }
 
@@ -76,18 +75,7 @@ impl ResponseError for AdminError {
                 "no_destinations",
                 "The event's source has no destination configured",
             ),
-            AdminError::Store(StoreError::Unavailable(err)) => {
-                tracing::warn!(error = %err, "admin request: database unavailable");
-                Problem::new(
-                    status,
-                    "storage_unavailable",
-                    "Storage unavailable; retry later",
-                )
-            }
-            AdminError::Store(err) => {
-                tracing::error!(error = %err, "admin request failed");
-                Problem::new(status, "internal", "Internal error")
-            }
+            AdminError::Store(err) => storage_problem(err, "admin request"),
         };
         let mut response = problem.response();
         if matches!(self, AdminError::Unauthorized) {

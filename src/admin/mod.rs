@@ -1,7 +1,7 @@
 //! The admin API on the admin listener: search and inspect events, replay them, the
 //! dead-letter view, stats and the OpenAPI document. Every route is behind the bearer token.
 
-mod auth;
+pub(crate) mod auth;
 mod deliveries;
 pub(crate) mod error;
 mod event_id;
@@ -20,6 +20,7 @@ mod strict_query;
 pub use auth::AdminToken;
 pub use events::{EventPage, EventQuery};
 pub use json_body::from_json_object;
+pub(crate) use method_not_allowed::method_not_allowed_or_not_found;
 pub use openapi::AdminApi;
 pub use page::MAX_LIMIT;
 pub use rollup::keep_stats_rollup;
@@ -64,8 +65,8 @@ pub struct AdminState {
     /// The configured sources, for the destinations a replay defaults to.
     pub sources: Arc<Sources>,
     pub token: AdminToken,
-    /// This process's delivery workers, when it runs them.
-    pub wakers: Option<Wakers>,
+    /// This process's delivery workers (when it runs them) and pull consumers' long polls.
+    pub wakers: Wakers,
     /// Wakes delivery workers in other processes.
     pub remote_wake: RemoteWake,
 }
@@ -73,9 +74,7 @@ pub struct AdminState {
 impl AdminState {
     /// Tells workers here and elsewhere that deliveries are due now.
     fn wake_workers(&self) {
-        if let Some(wakers) = &self.wakers {
-            wakers.wake_all();
-        }
+        self.wakers.wake_all();
         self.remote_wake.mark();
     }
 }

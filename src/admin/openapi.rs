@@ -4,6 +4,7 @@ use super::PREFIX;
 use super::error::AdminError;
 use super::page::PageParameters;
 use super::strict_query::{NoQuery, StrictQuery};
+use crate::consume::ConsumeOperations;
 use actix_web::{HttpResponse, get};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
@@ -19,7 +20,7 @@ macro_rules! document_operations {
             paths($($($segment)::+),*),
             // Used as a query parameter's type, which utoipa refers to without registering it.
             components(schemas(crate::store::DeliveryState)),
-            modifiers(&EveryRoute, &PageParameters),
+            modifiers(&ConsumeOperations, &EveryRoute, &PageParameters),
             security(("bearer" = []))
         )]
         pub struct AdminApi;
@@ -30,7 +31,8 @@ super::admin_operations!(document_operations);
 const JSON: &str = "application/json";
 const PROBLEM_JSON: &str = "application/problem+json";
 
-/// What every admin route shares: the bearer scheme, 401 without it, 503 without storage,
+/// What every route of the document shares: the bearer scheme (the admin token's; consumer
+/// routes name their own), 401 without it, 503 without storage,
 /// 400 for a query parameter it does not take, and errors served as `application/problem+json`
 /// (utoipa writes `application/json` for a `body = Problem`).
 struct EveryRoute;
@@ -54,11 +56,16 @@ impl Modify for EveryRoute {
                 .build()
                 .into()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let token = if path.starts_with("/consume/") {
+                "missing or wrong consumer token"
+            } else {
+                "missing or wrong admin token"
+            };
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
                 let responses = &mut operation.responses.responses;
                 for (status, description) in [
-                    ("401", "missing or wrong admin token"),
+                    ("401", token),
                     ("503", "storage unavailable; retry after Retry-After"),
                 ] {
                     responses.insert(status.into(), problem(description));

@@ -7,15 +7,24 @@ use crate::redact;
 use serde::Deserialize;
 use std::fmt;
 
-/// `[[destinations]]`: an internal API that receives deliveries. `Debug` hides
-/// `signing_secret` and any password in the URL.
+/// `[[destinations]]`: an internal API that receives deliveries, or a queue its consumers
+/// pull them from. `Debug` hides `signing_secret`, `consumer_tokens` and any password in the
+/// URL.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
     #[serde(deserialize_with = "env_value::string")]
     pub id: String,
-    #[serde(deserialize_with = "env_value::string")]
+    /// How deliveries reach it: pushed to `url`, or pulled by its consumers.
+    #[serde(default)]
+    pub kind: DestinationKind,
+    /// Where deliveries are pushed; empty for a pull destination, which has none.
+    #[serde(deserialize_with = "env_value::string", default)]
     pub url: String,
+    /// The bearer tokens a pull destination's consumers present (any one may match, for
+    /// rotation); entries that expand to nothing are dropped.
+    #[serde(deserialize_with = "env_value::string_list", default)]
+    pub consumer_tokens: Vec<String>,
     #[serde(
         deserialize_with = "env_value::number",
         default = "defaults::timeout_ms"
@@ -54,6 +63,24 @@ pub struct DestinationConfig {
     pub circuit: CircuitConfig,
 }
 
+/// `kind` of a destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// Workers POST each delivery to its `url`.
+    #[default]
+    Http,
+    /// Deliveries wait until a consumer leases them over `/consume/{id}` and acknowledges them.
+    Pull,
+}
+
+impl DestinationConfig {
+    /// Whether consumers pull its deliveries (no worker pushes them).
+    pub fn is_pull(&self) -> bool {
+        self.kind == DestinationKind::Pull
+    }
+}
+
 /// `circuit = { failure_threshold, cool_down_ms, max_cool_down_ms }` of a destination: after
 /// this many consecutive failures its deliveries wait `cool_down_ms` without spending attempts,
 /// then one probe tries; each failed probe doubles the wait up to `max_cool_down_ms`.
@@ -82,7 +109,9 @@ impl fmt::Debug for DestinationConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DestinationConfig")
             .field("id", &self.id)
+            .field("kind", &self.kind)
             .field("url", &redact::url(&self.url))
+            .field("consumer_tokens", &redact::list(&self.consumer_tokens))
             .field("timeout_ms", &self.timeout_ms)
             .field("max_attempts", &self.max_attempts)
             .field("backoff_base_ms", &self.backoff_base_ms)

@@ -10,7 +10,7 @@ mod unset_env;
 mod validate;
 
 use crate::redact;
-pub use destination::{CircuitConfig, DestinationConfig};
+pub use destination::{CircuitConfig, DestinationConfig, DestinationKind};
 pub use env_value::EnvLookup;
 pub use routes::{ConnectionConfig, FilterConfig, MatchConfig};
 use serde::Deserialize;

@@ -365,3 +365,64 @@ fn a_bad_destination_url_is_shown_without_its_password() {
     assert!(err.contains("must be an http:// or https:// URL"), "{err}");
     assert!(!err.contains("url-password"), "{err}");
 }
+
+/// [`VALID`] with a pull destination `jobs` of these extra lines.
+fn with_pull_destination(lines: &str) -> String {
+    format!("{VALID}\n[[destinations]]\nid = \"jobs\"\nkind = \"pull\"\n{lines}\n")
+}
+
+#[test]
+fn a_pull_destination_takes_its_consumer_tokens_from_the_environment_and_hides_them() {
+    let text = with_pull_destination(r#"consumer_tokens = ["${JOBS_TOKEN}", "${JOBS_OLD:-}"]"#);
+    let env = env(&[
+        ("DATABASE_URL", "postgres://localhost/db"),
+        ("HOOKGATE_ADMIN_TOKEN", "token"),
+        ("STRIPE_SECRET", "whsec_abc"),
+        ("JOBS_TOKEN", "consumer-secret-1"),
+    ]);
+    let config = Config::parse(Path::new("hookgate.toml"), &text, env).unwrap();
+    let jobs = config.destination("jobs").unwrap();
+    assert!(jobs.is_pull() && !config.destinations[0].is_pull());
+    assert_eq!(jobs.consumer_tokens, ["consumer-secret-1"]);
+    assert!(jobs.url.is_empty());
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("consumer-secret-1"), "{shown}");
+    assert!(shown.contains("kind: Pull"), "{shown}");
+}
+
+#[test]
+fn a_pull_destination_needs_tokens_and_no_url_and_an_http_one_no_tokens() {
+    let err = error_of(&with_pull_destination(""));
+    assert!(
+        err.contains(r#"destinations[1] ("jobs").consumer_tokens: not set"#),
+        "{err}"
+    );
+    let err = error_of(&with_pull_destination(
+        "consumer_tokens = [\"t\"]\nurl = \"http://jobs.internal/\"",
+    ));
+    assert!(
+        err.contains(r#"destinations[1] ("jobs").url: a pull destination has no url"#),
+        "{err}"
+    );
+    let err = error_of(&with_pull_destination(
+        "consumer_tokens = [\"t\"]\nsigning_secret = \"whsec_abc\"",
+    ));
+    assert!(err.contains(r#"("jobs").signing_secret: a pull"#), "{err}");
+    let err = error_of(&with_pull_destination("consumer_tokens = [\"token\"]"));
+    assert!(err.contains("must differ from admin.token"), "{err}");
+    let http_with_tokens = VALID.replace(
+        "url = \"http://billing.internal:9000/hooks\"",
+        "url = \"http://billing.internal:9000/hooks\"\nconsumer_tokens = [\"t\"]",
+    );
+    let err = error_of(&http_with_tokens);
+    assert!(
+        err.contains(
+            r#"destinations[0] ("billing").consumer_tokens: applies only to kind = "pull""#
+        ),
+        "{err}"
+    );
+    let unknown_kind =
+        with_pull_destination("consumer_tokens = [\"t\"]").replace("\"pull\"", "\"ftp\"");
+    let err = error_of(&unknown_kind);
+    assert!(err.contains("unknown variant `ftp`"), "{err}");
+}

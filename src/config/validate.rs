@@ -248,8 +248,18 @@ fn validate_destination(
     destination: &DestinationConfig,
 ) -> Result<(), Invalid> {
     let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
-    if !config.uses_unset_env(&format!("destinations[{index}].url")) {
-        check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    if destination.is_pull() {
+        validate_pull_destination(config, index, destination)?;
+    } else {
+        if !config.uses_unset_env(&format!("destinations[{index}].url")) {
+            check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+        }
+        if !destination.consumer_tokens.is_empty() {
+            return invalid(
+                key("consumer_tokens"),
+                "applies only to kind = \"pull\": an http destination's deliveries are pushed",
+            );
+        }
     }
     if destination.timeout_ms == 0 {
         return invalid(key("timeout_ms"), "must be at least 1");
@@ -286,6 +296,50 @@ fn validate_destination(
         return invalid(
             key("circuit.max_cool_down_ms"),
             "must not be less than cool_down_ms",
+        );
+    }
+    Ok(())
+}
+
+/// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
+/// the settings that only shape a push.
+fn validate_pull_destination(
+    config: &Config,
+    index: usize,
+    destination: &DestinationConfig,
+) -> Result<(), Invalid> {
+    let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
+    let pushed_only = [
+        ("url", !destination.url.is_empty()),
+        ("signing_secret", destination.signing_secret.is_some()),
+        (
+            "rate_limit_per_sec",
+            destination.rate_limit_per_sec.is_some(),
+        ),
+    ];
+    if let Some((field, _)) = pushed_only.iter().find(|(_, set)| *set) {
+        return invalid(
+            key(field),
+            format!(
+                "a pull destination has no {field}: its consumers lease deliveries from \
+                 /consume/{}/lease",
+                destination.id
+            ),
+        );
+    }
+    let tokens_key = format!("destinations[{index}].consumer_tokens");
+    if destination.consumer_tokens.is_empty() && !config.uses_unset_env(&tokens_key) {
+        return invalid(
+            key("consumer_tokens"),
+            "not set: a pull destination needs at least one consumer token",
+        );
+    }
+    if let Some(admin) = &config.admin.token
+        && destination.consumer_tokens.contains(admin)
+    {
+        return invalid(
+            key("consumer_tokens"),
+            "must differ from admin.token: a consumer token opens only /consume",
         );
     }
     Ok(())

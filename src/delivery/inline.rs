@@ -89,6 +89,8 @@ impl InlineDispatch {
             event_type: event.event_type.clone(),
             content_type: event.content_type.clone(),
             body: event.body.clone(),
+            received_at: event.received_at,
+            lease_token: None,
         });
         Handover {
             reservations,

@@ -19,7 +19,7 @@ pub use circuit::{CircuitBreaker, CircuitSettings, CircuitState, Permit};
 pub use policy::{Outcome, RetryPolicy, Step, jitter, parse_retry_after};
 pub use rate_limit::RateLimiter;
 pub use request::{Attempt, AttemptResult, client, send};
-pub use runner::{Circuits, Delivery, RemoteWake, Wakers, start};
+pub use runner::{Circuits, ConsumerWake, Delivery, RemoteWake, Wakers, listen_for_work, start};
 pub use signing::{SigningKey, SigningKeyError};
 
 /// A destination with the configured defaults, for tests.
@@ -27,7 +27,9 @@ pub use signing::{SigningKey, SigningKeyError};
 fn test_destination(url: &str) -> crate::config::DestinationConfig {
     crate::config::DestinationConfig {
         id: "billing".into(),
+        kind: Default::default(),
         url: url.into(),
+        consumer_tokens: Vec::new(),
         timeout_ms: 5_000,
         max_attempts: 15,
         backoff_base_ms: 2_000,

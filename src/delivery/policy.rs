@@ -28,6 +28,8 @@ pub enum Outcome {
     /// The TLS handshake failed: the destination's certificate did not verify, or it refused
     /// ours. Retried like any transport failure: a certificate gets fixed or renewed.
     Tls(String),
+    /// A pull destination's consumer handed the delivery back (nack), saying why. Retried.
+    Refused(String),
 }
 
 impl Outcome {
@@ -58,9 +60,11 @@ impl Outcome {
     pub fn is_retryable(&self) -> bool {
         match self {
             Outcome::Status(status, _) => matches!(status, 408 | 425 | 429 | 500..=599),
-            Outcome::Timeout | Outcome::Connect(_) | Outcome::Transport(_) | Outcome::Tls(_) => {
-                true
-            }
+            Outcome::Timeout
+            | Outcome::Connect(_)
+            | Outcome::Transport(_)
+            | Outcome::Tls(_)
+            | Outcome::Refused(_) => true,
         }
     }
 
@@ -81,6 +85,7 @@ impl fmt::Display for Outcome {
             Outcome::Connect(detail) => write!(f, "connect: {detail}"),
             Outcome::Transport(detail) => write!(f, "transport: {detail}"),
             Outcome::Tls(detail) => write!(f, "tls: {detail}"),
+            Outcome::Refused(reason) => write!(f, "nack: {reason}"),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Starts and wires the delivery side: one worker per destination, the finisher, the lease
-//! reclaimer and the cross-process wake-up listener.
+//! Starts and wires the delivery side: one worker per push destination, the finisher, the
+//! lease reclaimer (which also expires pull leases nobody asks for), and the wake-ups: of
+//! local workers and pull consumers' long polls, and across processes.
 
 use super::circuit::{CircuitBreaker, CircuitSettings};
 use super::clients::Clients;
@@ -11,31 +12,73 @@ use super::signing::SigningKey;
 use super::worker::{DestinationWorker, inline_lease};
 use crate::activity::Activity;
 use crate::config::Config;
+use crate::metrics;
 use crate::redis_link::RedisLink;
 use crate::store::Store;
 use anyhow::Context;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// How often leases are checked for workers that died mid-attempt.
 const RECLAIM_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Wakes the local destination workers when new deliveries are committed.
+/// Wakes what waits in this process for deliveries to become due: the push destinations'
+/// workers (none when the process does not deliver) and pull consumers' long polls.
 #[derive(Clone, Default)]
 pub struct Wakers {
     all: Arc<Vec<Arc<Notify>>>,
+    consumers: ConsumerWake,
 }
 
 impl Wakers {
-    /// Wakes every local worker (each keeps the wake-up if it is busy right now).
+    /// Only the long polls of `consumers`: for a process that runs no workers.
+    pub fn consumers_only(consumers: ConsumerWake) -> Wakers {
+        Wakers {
+            all: Arc::default(),
+            consumers,
+        }
+    }
+
+    /// Wakes every local worker (each keeps the wake-up if it is busy right now) and every
+    /// waiting long poll.
     pub fn wake_all(&self) {
         for wake in self.all.iter() {
             wake.notify_one();
         }
+        self.consumers.wake();
+    }
+}
+
+/// Wakes pull consumers' long polls: a counter bumped at each wake-up, which every waiting
+/// lease request watches. A wake-up between a request's empty lease and its wait is not lost:
+/// the request subscribed before it leased.
+#[derive(Clone)]
+pub struct ConsumerWake {
+    counter: Arc<watch::Sender<u64>>,
+}
+
+impl Default for ConsumerWake {
+    fn default() -> Self {
+        ConsumerWake {
+            counter: Arc::new(watch::Sender::new(0)),
+        }
+    }
+}
+
+impl ConsumerWake {
+    /// Wakes every long poll waiting now.
+    pub fn wake(&self) {
+        self.counter
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// A receiver that sees every wake-up from now on (`changed()`).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.counter.subscribe()
     }
 }
 
@@ -51,14 +94,17 @@ pub struct Delivery {
     pub tasks: JoinSet<()>,
 }
 
-/// Starts the workers for every destination of `config`. They stop when `shutdown` is
-/// cancelled; await `tasks` for the drain to finish.
+/// Starts the workers for every push destination of `config`, whose wakers also wake
+/// `consumers`. They stop when `shutdown` is cancelled; await `tasks` for the drain to finish.
+/// The cross-process wake-up is the caller's to start (see [`listen_for_work`]): a process
+/// that serves pull consumers needs it too.
 pub fn start(
     config: &Config,
     store: &Store,
     redis: Option<&RedisLink>,
     activity: &Activity,
     shutdown: &CancellationToken,
+    consumers: ConsumerWake,
 ) -> anyhow::Result<Delivery> {
     let mut circuits = HashMap::new();
     let mut clients = Clients::default();
@@ -66,7 +112,7 @@ pub fn start(
     let mut tasks = JoinSet::new();
     let mut wakers = Vec::new();
     let mut inline = InlineDispatch::default();
-    for destination in &config.destinations {
+    for destination in config.destinations.iter().filter(|d| !d.is_pull()) {
         let signing_key = destination
             .signing_secret
             .as_deref()
@@ -110,14 +156,17 @@ pub fn start(
     });
     let wakers = Wakers {
         all: Arc::new(wakers),
+        consumers,
     };
+    let pull_limits = config
+        .destinations
+        .iter()
+        .filter(|d| d.is_pull())
+        .map(|d| (d.id.clone(), d.max_attempts))
+        .collect();
     tasks.spawn(reclaim_expired_leases(
         store.clone(),
-        wakers.clone(),
-        shutdown.clone(),
-    ));
-    tasks.spawn(listen_for_work(
-        store.clone(),
+        pull_limits,
         wakers.clone(),
         shutdown.clone(),
     ));
@@ -129,7 +178,19 @@ pub fn start(
     })
 }
 
-async fn reclaim_expired_leases(store: Store, wakers: Wakers, shutdown: CancellationToken) {
+/// Every few seconds: makes pushed deliveries whose worker died claimable again, and expires
+/// the pull leases of destinations whose consumers stopped asking (`pull_limits`: each pull
+/// destination's `max_attempts`), so attempts and dead letters show them without a consumer.
+async fn reclaim_expired_leases(
+    store: Store,
+    pull_limits: Vec<(String, u32)>,
+    wakers: Wakers,
+    shutdown: CancellationToken,
+) {
+    let limits: Vec<(&str, u32)> = pull_limits
+        .iter()
+        .map(|(id, n)| (id.as_str(), *n))
+        .collect();
     loop {
         match store.reclaim_expired_leases().await {
             Ok(0) => {}
@@ -142,6 +203,14 @@ async fn reclaim_expired_leases(store: Store, wakers: Wakers, shutdown: Cancella
             }
             Err(err) => tracing::warn!(error = %err, "lease reclaim failed"),
         }
+        match store.expire_pull_leases(&limits, None).await {
+            Ok(expired) if expired.is_empty() => {}
+            Ok(expired) => {
+                metrics::expired_leases(&expired);
+                wakers.wake_all();
+            }
+            Err(err) => tracing::warn!(error = %err, "pull lease expiry failed"),
+        }
         tokio::select! {
             () = tokio::time::sleep(RECLAIM_INTERVAL) => {}
             () = shutdown.cancelled() => return,
@@ -149,8 +218,8 @@ async fn reclaim_expired_leases(store: Store, wakers: Wakers, shutdown: Cancella
     }
 }
 
-/// Wakes local workers when an ingest process elsewhere commits deliveries.
-async fn listen_for_work(store: Store, wakers: Wakers, shutdown: CancellationToken) {
+/// Wakes local workers and long polls when a process elsewhere commits deliveries.
+pub async fn listen_for_work(store: Store, wakers: Wakers, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let mut listener = match store.listen_for_work().await {
             Ok(listener) => listener,

@@ -25,6 +25,9 @@ pub struct ClaimedDelivery {
     pub content_type: Option<String>,
     #[sqlx(try_from = "Vec<u8>")]
     pub body: Bytes,
+    pub received_at: OffsetDateTime,
+    /// The random part of a pull lease's id; `None` for a push claim.
+    pub lease_token: Option<Uuid>,
 }
 
 /// Where a delivery goes after an attempt.
@@ -48,6 +51,9 @@ pub struct AttemptRecord {
     pub next: NextState,
 }
 
+/// The one claim both kinds of destination take deliveries with: pushed by a worker (`$4`
+/// false) or leased by a pull consumer (`$4` true: the lease gets a random token). Whatever
+/// decides which deliveries are due (ordering keys, say) belongs here, for both at once.
 const CLAIM: &str = r#"
 WITH picked AS (
     SELECT id FROM deliveries
@@ -60,11 +66,13 @@ UPDATE deliveries d
 SET state = 'in_flight',
     lease_until = now() + make_interval(secs => $3),
     attempts = d.attempts + 1,
+    lease_token = CASE WHEN $4 THEN gen_random_uuid() END,
     updated_at = now()
 FROM picked, events e
 WHERE d.id = picked.id AND e.id = d.event_id
 RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
-          e.event_id AS provider_event_id, e.event_type, e.content_type, e.body
+          e.event_id AS provider_event_id, e.event_type, e.content_type, e.body,
+          e.received_at, d.lease_token
 "#;
 
 const FINISH: &str = r#"
@@ -100,7 +108,7 @@ const RECLAIM_EXPIRED: &str = r#"
 UPDATE deliveries
 SET state = 'pending', run_at = now(), lease_until = NULL,
     last_error = 'lease expired: the worker stopped during the attempt', updated_at = now()
-WHERE state = 'in_flight' AND lease_until < now()
+WHERE state = 'in_flight' AND lease_until < now() AND lease_token IS NULL
 "#;
 
 /// The channel workers LISTEN on for new deliveries.
@@ -114,10 +122,22 @@ impl Store {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.claim(destination, limit, lease, false).await
+    }
+
+    /// [`CLAIM`]: for a pull lease (`pull`), each delivery gets a lease token.
+    pub(super) async fn claim(
+        &self,
+        destination: &str,
+        limit: u32,
+        lease: Duration,
+        pull: bool,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         Ok(sqlx::query_as(CLAIM)
             .bind(destination)
             .bind(i64::from(limit))
             .bind(lease.as_secs_f64())
+            .bind(pull)
             .fetch_all(&self.pool)
             .await?)
     }
@@ -135,8 +155,8 @@ impl Store {
         Ok(())
     }
 
-    /// Makes deliveries whose lease ran out (their worker died) claimable again; answers
-    /// how many.
+    /// Makes pushed deliveries whose lease ran out (their worker died) claimable again;
+    /// answers how many. Pull leases run out differently: see [`Store::expire_pull_leases`].
     pub async fn reclaim_expired_leases(&self) -> Result<u64, StoreError> {
         Ok(sqlx::query(RECLAIM_EXPIRED)
             .execute(&self.pool)

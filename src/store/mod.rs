@@ -11,6 +11,7 @@ mod event_search;
 mod events;
 mod handshakes;
 mod id_time;
+mod leases;
 mod own_connection;
 mod queue_stats;
 mod redeliver;
@@ -27,6 +28,7 @@ pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, Payl
 pub use event_search::{EventFilter, EventSummary};
 pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use handshakes::HandshakeRow;
+pub use leases::{ExpiredLeases, LEASE_EXPIRED, LeaseEnd, LeaseRef};
 pub use queue_stats::PendingSummary;
 pub use redeliver::Redelivery;
 pub use replays::{

@@ -1,7 +1,8 @@
 //! Every admin operation wants the bearer token, whatever the method, and none is served on
-//! the ingest listener. The operations come from the OpenAPI document, which lists exactly the
-//! ones the admin scope registers (both are made from one table, `admin_operations!` in
-//! src/admin/mod.rs): a new route is asked here without anyone adding it to a list.
+//! the ingest listener (nor are the consumer routes, which want tokens of their own). The
+//! operations come from the OpenAPI document, which lists exactly the ones the admin scope
+//! registers (both are made from one table, `admin_operations!` in src/admin/mod.rs) and the
+//! consumer routes: a new route is asked here without anyone adding it to a list.
 
 use crate::helpers::*;
 use reqwest::Method;
@@ -77,14 +78,22 @@ async fn seed(app: &TestApp) -> Ids {
     Ids { event, replay }
 }
 
-/// `template` with its `{id}` filled in: a replay's under `/admin/replays/`, else an event's.
+/// `template` with its `{id}` filled in (a replay's under `/admin/replays/`, else an event's)
+/// and its `{destination}` (the consumer routes').
 fn fill(template: &str, ids: &Ids) -> String {
     let id = if template.starts_with("/admin/replays/") {
         &ids.replay
     } else {
         &ids.event
     };
-    template.replace("{id}", id)
+    template
+        .replace("{id}", id)
+        .replace("{destination}", "ledger")
+}
+
+/// The consumer routes take a pull destination's own tokens, never the admin token.
+fn takes_the_admin_token(path: &str) -> bool {
+    !path.starts_with("/consume/")
 }
 
 async fn documented(app: &TestApp) -> Vec<(Method, String)> {
@@ -148,16 +157,25 @@ async fn every_admin_route_wants_the_token_whatever_the_method() {
             }
         }
     }
-    // With the token each operation reaches its handler: the 401s above were the token's.
+    // With the token each admin operation reaches its handler: the 401s above were the
+    // token's. The consumer routes refuse it (tests/api/pull.rs asks them with theirs).
     let bearer = format!("Bearer {ADMIN_TOKEN}");
     for (method, template) in &operations {
         let path = fill(template, &ids);
         let response = ask(&app, &app.admin, method, &path, Some(&bearer)).await;
-        assert!(
-            response.status().is_success(),
-            "{method} {path} with the token: {}",
-            response.status()
-        );
+        if takes_the_admin_token(template) {
+            assert!(
+                response.status().is_success(),
+                "{method} {path} with the token: {}",
+                response.status()
+            );
+        } else {
+            assert_eq!(
+                response.status(),
+                401,
+                "{method} {path} with the admin token"
+            );
+        }
     }
     app.stop().await;
 }

@@ -167,7 +167,7 @@ async fn events_show_prints_the_attempts_and_accepts_a_provider_id() {
 }
 
 /// The next line a running command prints.
-async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+pub async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     tokio::time::timeout(WAIT, lines.next_line())
         .await
         .expect("a line within the wait")

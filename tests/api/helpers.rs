@@ -162,6 +162,31 @@ impl Dest {
     }
 }
 
+impl Dest {
+    /// A pull destination (no URL) whose consumers present [`CONSUMER_TOKEN`] or
+    /// [`CONSUMER_TOKEN_PREVIOUS`], with extra `settings` lines.
+    pub fn pull(settings: &str) -> Dest {
+        Dest::at(
+            "",
+            &format!(
+                "kind = \"pull\"\nconsumer_tokens = [\"{CONSUMER_TOKEN}\", \"{CONSUMER_TOKEN_PREVIOUS}\"]\n{settings}"
+            ),
+        )
+    }
+
+    /// `url = "…"`, or nothing for a pull destination.
+    fn url_line(&self) -> String {
+        match self.url.is_empty() {
+            true => String::new(),
+            false => format!("url = \"{}\"", self.url),
+        }
+    }
+}
+
+/// The consumer tokens of a [`Dest::pull`] destination, current and previous.
+pub const CONSUMER_TOKEN: &str = "test-consumer-token";
+pub const CONSUMER_TOKEN_PREVIOUS: &str = "test-consumer-token-previous";
+
 impl Default for Dest {
     /// Nothing listens on port 9: deliveries there fail and are retried.
     fn default() -> Dest {
@@ -197,18 +222,18 @@ token = "test-admin-token"
 
 [[destinations]]
 id = "billing"
-url = "{billing_url}"
+{billing_url}
 {billing_settings}
 
 [[destinations]]
 id = "ledger"
-url = "{ledger_url}"
+{ledger_url}
 {ledger_settings}
 "#,
         providers = providers.display(),
-        billing_url = billing.url,
+        billing_url = billing.url_line(),
         billing_settings = billing.settings,
-        ledger_url = ledger.url,
+        ledger_url = ledger.url_line(),
         ledger_settings = ledger.settings,
     );
     let sources: [(&str, Vec<&str>); 9] = [

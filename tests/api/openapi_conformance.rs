@@ -1,8 +1,9 @@
 //! The admin API against its own OpenAPI document, as a generated client or an API fuzzer
 //! sees it: schemathesis (installed by `scripts/test`, found through `HOOKGATE_SCHEMATHESIS`)
 //! generates requests from the document served at `/admin/openapi.json`, valid and invalid,
-//! against a hookgate holding events, delivered and dead deliveries, replays and a handshake,
-//! and checks every answer: no 5xx, a documented status, content type and headers, a body
+//! against a hookgate holding events, delivered and dead deliveries, replays, a handshake and
+//! messages for a pull consumer (its routes asked with its consumer token), and checks every
+//! answer: no 5xx, a documented status, content type and headers, a body
 //! valid against its schema, invalid input refused, `405` with `Allow` for another method, and
 //! nothing served without the token.
 
@@ -10,6 +11,7 @@ use crate::admin_routes::documented_operations;
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::process::empty_dir;
+use crate::pull::{JOBS_TOKEN, jobs_config};
 use crate::sink::Sink;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -42,6 +44,7 @@ async fn the_admin_api_answers_as_its_openapi_document_says() {
         billing: Dest::at(&sink.url, ""),
         // Nothing listens there, and one attempt is all it gets: dead deliveries.
         ledger: Dest::at("http://127.0.0.1:9/", "max_attempts = 1"),
+        extra_config: jobs_config(),
         ..Default::default()
     })
     .await;
@@ -141,6 +144,11 @@ async fn seed(app: &TestApp) -> Seeded {
         .await;
     assert_eq!(bulk.status(), 202);
     let replay = json(bulk).await["id"].as_str().unwrap().to_owned();
+    for delivery in ["jobs-1", "jobs-2"] {
+        let body = unique_body();
+        let signed = sign::github(secrets::GITHUB, body.as_bytes(), delivery);
+        assert_eq!(app.post("jobs-github", &signed, body).await.status(), 202);
+    }
     Seeded { events, replay }
 }
 
@@ -155,6 +163,8 @@ fn config(seeded: &Seeded) -> String {
     ids.push(&seeded.replay);
     format!(
         r#"
+headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
+
 [dictionaries.ids]
 values = [{ids}]
 
@@ -164,10 +174,26 @@ values = ["github", "stripe", "slack"]
 [dictionaries.destinations]
 values = ["billing", "ledger"]
 
+[dictionaries.pull]
+values = ["jobs"]
+
 [parameters]
 "path.id" = {{ dictionary = "ids", probability = 0.5 }}
 "query.source" = {{ dictionary = "sources", probability = 0.5 }}
 "query.destination" = {{ dictionary = "destinations", probability = 0.5 }}
+"path.destination" = {{ dictionary = "pull", probability = 0.5 }}
+
+# The consumer routes take the pull destination's token, not the admin token.
+[[operations]]
+include-operation-id-regex = "^(ack|nack)_messages$"
+headers = {{ Authorization = "Bearer {JOBS_TOKEN}" }}
+
+# A valid lease with nothing due waits up to wait_ms (20 s) by design, beyond the request
+# timeout: only invalid lease requests are generated (tests/api/pull.rs covers valid ones).
+[[operations]]
+include-operation-id = "lease_messages"
+headers = {{ Authorization = "Bearer {JOBS_TOKEN}" }}
+generation.mode = "negative"
 "#,
         ids = list(&ids),
     )
@@ -181,7 +207,6 @@ async fn run(st: &str, dir: &Path, admin: &str) -> (bool, String) {
         .current_dir(dir)
         .args(["--config-file", "schemathesis.toml", "--no-color", "run"])
         .args(["openapi.json", "--url", admin])
-        .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         .args(["--checks", "all", "--exclude-checks", EXCLUDED_CHECKS])
         .args(["--max-examples", MAX_EXAMPLES, "--request-timeout", "10"])
         .args(["--generation-database", "none"])
