@@ -184,11 +184,30 @@ impl AdminClient {
         format!("{}{path}", self.base)
     }
 
+    /// `GET /admin/events/{id}/payload`: the body as received.
+    pub async fn payload(&self, id: Uuid) -> Result<Vec<u8>, AdminClientError> {
+        let path = format!("/admin/events/{id}/payload");
+        let body = self.send_raw(self.http.get(self.url(&path))).await?;
+        Ok(body.to_vec())
+    }
+
     /// Sends with the token and reads a JSON answer, or the problem an error answer carries.
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, AdminClientError> {
+        let body = self.send_raw(request).await?;
+        serde_json::from_slice(&body).map_err(|err| AdminClientError::Unexpected {
+            url: self.base.clone(),
+            cause: err.to_string(),
+        })
+    }
+
+    /// Sends with the token: the answer's bytes, or the problem an error answer carries.
+    async fn send_raw(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<bytes::Bytes, AdminClientError> {
         let response = request
             .bearer_auth(&self.token)
             .send()
@@ -205,10 +224,7 @@ impl AdminClient {
                 message: problem_message(&body),
             });
         }
-        serde_json::from_slice(&body).map_err(|err| AdminClientError::Unexpected {
-            url: self.base.clone(),
-            cause: err.to_string(),
-        })
+        Ok(body)
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> AdminClientError {

@@ -15,6 +15,7 @@ use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
 use crate::problem::Problem;
 use crate::redis_link::RedisLink;
+use crate::reload::Reloader;
 use crate::replays::{ReplayApi, ReplayRunner};
 use crate::retention;
 use crate::sources::Sources;
@@ -22,6 +23,7 @@ use crate::store::Store;
 use crate::telemetry;
 use crate::tls::reload::CertificateReloader;
 use crate::tls::server::ListenerCertificate;
+use crate::transform::Transforms;
 use crate::verify::ProviderRegistry;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
@@ -91,7 +93,7 @@ pub struct Application {
     ingest_addr: Option<SocketAddr>,
     admin_addr: SocketAddr,
     servers: Vec<(Server, &'static str)>,
-    certificates: CertificateReloader,
+    reloader: Reloader,
     store: Store,
     writer_tasks: JoinSet<()>,
     writer_shutdown: CancellationToken,
@@ -120,6 +122,13 @@ pub fn load_sources(config: &Config, config_path: &Path) -> anyhow::Result<Sourc
         .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
 }
 
+/// Reads and compiles the transforms the config's connections name; the error names the
+/// config key and the script's file and line at fault.
+pub fn load_transforms(config: &Config, config_path: &Path) -> anyhow::Result<Transforms> {
+    Transforms::load(config)
+        .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
+}
+
 impl Application {
     /// Connects, migrates (unless told not to), binds both listeners and starts every task
     /// of `options.role`.
@@ -129,6 +138,7 @@ impl Application {
         options: ServeOptions,
     ) -> anyhow::Result<Application> {
         let sources = Arc::new(load_sources(&config, config_path)?);
+        let transforms = Arc::new(load_transforms(&config, config_path)?);
         for warning in &sources.secret_warnings {
             tracing::warn!("{}: {warning}", config_path.display());
         }
@@ -180,6 +190,7 @@ impl Application {
                 &queue_store,
                 redis.as_ref(),
                 &activity,
+                &transforms,
                 &background_shutdown,
                 consumers.clone(),
             )?;
@@ -350,7 +361,10 @@ impl Application {
             ingest_addr,
             admin_addr,
             servers,
-            certificates: CertificateReloader::new(ingest_tls.into_iter().chain(admin_tls)),
+            reloader: Reloader {
+                certificates: CertificateReloader::new(ingest_tls.into_iter().chain(admin_tls)),
+                transforms,
+            },
             store,
             writer_tasks,
             writer_shutdown,
@@ -370,9 +384,9 @@ impl Application {
         self.admin_addr
     }
 
-    /// What reloads the certificates of the listeners served over TLS (on `SIGHUP`).
-    pub fn certificate_reloader(&self) -> CertificateReloader {
-        self.certificates.clone()
+    /// What `SIGHUP` reloads: the listeners' certificates and the transforms' scripts.
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
     }
 
     /// Cancel this token to stop gracefully.

@@ -63,6 +63,8 @@ enum Command {
     Events(crate::events_cli::EventsArgs),
     /// Consume a pull destination: run a command per message, or forward each to a URL.
     Consume(crate::consume::cli::ConsumeArgs),
+    /// Try a transform script on an event.
+    Transform(crate::transform::cli::TransformArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -94,6 +96,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::DemoSink { listen } => crate::demo_sink::run(&listen).await,
         Command::Events(args) => crate::events_cli::run(args).await,
         Command::Consume(args) => crate::consume::cli::run(args).await,
+        Command::Transform(args) => crate::transform::cli::run(args).await,
     }
 }
 
@@ -106,10 +109,10 @@ fn load(flag: Option<PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
 async fn serve(config: Option<PathBuf>, options: ServeOptions) -> anyhow::Result<()> {
     let (config, path) = load(config)?;
     // Taken before the listeners start: SIGHUP's default action would end the process, and
-    // an operator renewing a certificate must never stop hookgate.
+    // an operator renewing a certificate or a transform must never stop hookgate.
     let hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     let app = Application::build(config, &path, options).await?;
-    tokio::spawn(app.certificate_reloader().reload_on(hangups));
+    tokio::spawn(app.reloader().reload_on(hangups));
     let shutdown = app.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod problem;
 pub mod redact;
 pub mod redis_link;
+pub mod reload;
 pub mod replays;
 pub mod retention;
 pub mod routes;

@@ -157,6 +157,7 @@ pub fn attempt_outcome(destination: &str, next: NextState) {
         NextState::Delivered => "delivered",
         NextState::RetryAt(_) => "retry",
         NextState::Dead => "dead",
+        NextState::Filtered => "filtered",
     };
     counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
         .increment(1);

@@ -199,6 +199,7 @@ pub fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &By
             destination_id: destination.clone(),
             lease: None,
         }],
+        filtered: Vec::new(),
     }
 }
 

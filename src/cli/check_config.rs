@@ -32,6 +32,7 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
         eprintln!("note: {}: {variable}; not checked", path.display());
     }
     let sources = app::load_sources(&config, &path)?;
+    app::load_transforms(&config, &path)?;
     for warning in &sources.secret_warnings {
         eprintln!("warning: {}: {warning}", path.display());
     }

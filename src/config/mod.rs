@@ -107,6 +107,16 @@ pub struct ServerConfig {
     /// only the built-in providers.
     #[serde(deserialize_with = "env_value::optional_string")]
     pub providers_dir: Option<String>,
+    /// Where `transform = "NAME"` finds `NAME.js`; relative to the config file (else the
+    /// working directory).
+    #[serde(deserialize_with = "env_value::string")]
+    pub transforms_dir: String,
+    /// Wall-clock limit of one transform call; a script still running is stopped.
+    #[serde(deserialize_with = "env_value::number")]
+    pub transform_timeout_ms: u64,
+    /// Memory one transform runtime may hold; a script that needs more is stopped.
+    #[serde(deserialize_with = "env_value::number")]
+    pub transform_memory_mb: usize,
     /// Ingest answers 503 at once when the events already waiting for a commit are expected
     /// to take longer than this many milliseconds to store.
     #[serde(deserialize_with = "env_value::number")]
@@ -145,6 +155,9 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_inflight_body_bytes: 256 * 1024 * 1024,
             providers_dir: None,
+            transforms_dir: "transforms".into(),
+            transform_timeout_ms: 50,
+            transform_memory_mb: 16,
             max_queue_wait_ms: 250,
             max_connections: 10_000,
             request_timeout_ms: 30_000,
@@ -401,7 +414,7 @@ impl Config {
         }
     }
 
-    /// Relative paths (`providers_dir`, TLS files) are looked up beside the config file
+    /// Relative paths (`providers_dir`, `transforms_dir`, TLS files) are looked up beside the config file
     /// first, then in the working directory.
     fn resolve_paths(&mut self, config_path: &Path) {
         let base = config_path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -409,6 +422,8 @@ impl Config {
             let resolved = tls::beside_config(base, Path::new(providers_dir));
             self.server.providers_dir = Some(resolved.to_string_lossy().into_owned());
         }
+        let transforms = tls::beside_config(base, Path::new(&self.server.transforms_dir));
+        self.server.transforms_dir = transforms.to_string_lossy().into_owned();
         if let Some(redis_ca) = self.redis.as_mut().and_then(|redis| redis.ca_file.as_mut()) {
             *redis_ca = tls::beside_config(base, redis_ca);
         }

@@ -7,11 +7,14 @@ use serde::{Deserialize, de::value::MapAccessDeserializer};
 use std::fmt;
 
 /// One entry of a source's `destinations`: `"ledger"`, or
-/// `{ id = "ledger", filter = { … } }` for a rule of this source and this destination only.
+/// `{ id = "ledger", filter = { … }, transform = "NAME" }` for rules of this source and this
+/// destination only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionConfig {
     pub id: String,
     pub filter: Option<FilterConfig>,
+    /// Runs `handler(event)` of `transforms/NAME.js` on each delivery of this connection.
+    pub transform: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -21,6 +24,8 @@ struct ConnectionTable {
     id: String,
     #[serde(default)]
     filter: Option<FilterConfig>,
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    transform: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for ConnectionConfig {
@@ -30,13 +35,14 @@ impl<'de> Deserialize<'de> for ConnectionConfig {
             type Value = ConnectionConfig;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a destination id, or a table { id, filter }")
+                f.write_str("a destination id, or a table { id, filter, transform }")
             }
 
             fn visit_str<E: de::Error>(self, id: &str) -> Result<ConnectionConfig, E> {
                 Ok(ConnectionConfig {
                     id: env_value::string(de::value::StrDeserializer::<E>::new(id))?,
                     filter: None,
+                    transform: None,
                 })
             }
 
@@ -45,6 +51,7 @@ impl<'de> Deserialize<'de> for ConnectionConfig {
                 Ok(ConnectionConfig {
                     id: table.id,
                     filter: table.filter,
+                    transform: table.transform,
                 })
             }
         }

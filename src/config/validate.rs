@@ -72,6 +72,12 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
             ),
         );
     }
+    if server.transform_timeout_ms == 0 {
+        return invalid("server.transform_timeout_ms", "must be at least 1");
+    }
+    if !(1..=4096).contains(&server.transform_memory_mb) {
+        return invalid("server.transform_memory_mb", "must be from 1 to 4096");
+    }
     if server.max_inflight_body_bytes < server.max_body_bytes {
         return invalid(
             "server.max_inflight_body_bytes",
@@ -215,6 +221,10 @@ fn validate_source(
         }
         if let Some(filter) = &connection.filter {
             check_filter(filter, &key(&format!("destinations[{i}] ({id:?}).filter")))?;
+        }
+        if let Some(name) = &connection.transform {
+            // The name is a file name under transforms_dir: the id alphabet keeps it there.
+            check_id(&key(&format!("destinations[{i}] ({id:?}).transform")), name)?;
         }
     }
     if let Some(filter) = &source.filter {

@@ -114,6 +114,7 @@ async fn forward(
         url,
         body: &body,
         content_type: message.content_type.as_deref(),
+        headers: &[],
         event_id: message.event_id,
         source_id: &message.source,
         provider_event_id: &message.provider_event_id,

@@ -268,7 +268,9 @@ impl Outcomes {
             return LeaseStatus::Unknown;
         };
         match self.applied.get(lease) {
-            Some(NextState::Delivered) => LeaseStatus::Acked,
+            // A consumer's answers are acks and nacks: `Filtered` (a transform's) never comes
+            // from one, and would mean "done" as an ack does.
+            Some(NextState::Delivered | NextState::Filtered) => LeaseStatus::Acked,
             Some(NextState::RetryAt(_)) => LeaseStatus::Nacked,
             Some(NextState::Dead) => LeaseStatus::Dead,
             None if self.known.contains(&lease.delivery_id) => LeaseStatus::Expired,

@@ -10,6 +10,7 @@ mod log;
 pub mod policy;
 pub mod rate_limit;
 pub mod request;
+mod reshape;
 mod runner;
 pub mod signing;
 mod tls_failure;

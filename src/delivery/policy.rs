@@ -30,6 +30,10 @@ pub enum Outcome {
     Tls(String),
     /// A pull destination's consumer handed the delivery back (nack), saying why. Retried.
     Refused(String),
+    /// The connection's transform failed (threw, ran too long, ran out of memory, answered
+    /// nonsense): nothing was sent. Retried, so that fixing the script is enough, and never
+    /// held against the destination, which was not asked.
+    Transform(String),
 }
 
 impl Outcome {
@@ -42,7 +46,8 @@ impl Outcome {
     }
 
     /// The transport error for the attempt log (`timeout`, `connect: …`, `transport: …`,
-    /// `tls: …`); `None` when the destination answered, whatever the status.
+    /// `tls: …`, `transform_error: …`); `None` when the destination answered, whatever the
+    /// status.
     pub fn error(&self) -> Option<String> {
         match self {
             Outcome::Status(..) => None,
@@ -50,13 +55,19 @@ impl Outcome {
         }
     }
 
+    /// Whether the destination itself failed, which counts against its circuit: a retryable
+    /// failure other than a transform's.
+    pub fn counts_against_destination(&self) -> bool {
+        self.is_retryable() && !matches!(self, Outcome::Transform(_))
+    }
+
     /// A 2xx answer.
     pub fn is_success(&self) -> bool {
         matches!(self, Outcome::Status(200..=299, _))
     }
 
-    /// A failure worth trying again: 408, 425, 429, 5xx, timeouts and transport errors. These
-    /// are also the failures that count against a destination's circuit.
+    /// A failure worth trying again: 408, 425, 429, 5xx, timeouts, transport errors and failed
+    /// transforms.
     pub fn is_retryable(&self) -> bool {
         match self {
             Outcome::Status(status, _) => matches!(status, 408 | 425 | 429 | 500..=599),
@@ -64,7 +75,8 @@ impl Outcome {
             | Outcome::Connect(_)
             | Outcome::Transport(_)
             | Outcome::Tls(_)
-            | Outcome::Refused(_) => true,
+            | Outcome::Refused(_)
+            | Outcome::Transform(_) => true,
         }
     }
 
@@ -86,6 +98,7 @@ impl fmt::Display for Outcome {
             Outcome::Transport(detail) => write!(f, "transport: {detail}"),
             Outcome::Tls(detail) => write!(f, "tls: {detail}"),
             Outcome::Refused(reason) => write!(f, "nack: {reason}"),
+            Outcome::Transform(why) => write!(f, "transform_error: {why}"),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Client, Response, redirect};
 use uuid::Uuid;
 
@@ -54,6 +54,8 @@ pub struct Attempt<'a> {
     pub body: &'a Bytes,
     /// The event's original Content-Type; `application/octet-stream` when unknown or unusable.
     pub content_type: Option<&'a str>,
+    /// Headers a transform added or replaced (lower-case names, never hookgate's own).
+    pub headers: &'a [(String, String)],
     /// The hookgate event id: `Idempotency-Key`, `X-Hookgate-Event-Id` and `webhook-id`.
     pub event_id: Uuid,
     pub source_id: &'a str,
@@ -125,6 +127,15 @@ fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
         .unwrap_or(HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
     let mut headers = HeaderMap::with_capacity(12);
     headers.insert(CONTENT_TYPE, content_type);
+    // A transform's headers (Content-Type included) go in before hookgate's own, which
+    // therefore always win.
+    for (name, value) in attempt.headers {
+        if let (Ok(name), Some(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), header_value(value))
+        {
+            headers.insert(name, value);
+        }
+    }
     let mut put = |name: &'static str, value: &str| {
         if let Some(value) = header_value(value) {
             headers.insert(name, value);
@@ -287,6 +298,7 @@ mod tests {
             url,
             body,
             content_type: None,
+            headers: &[],
             event_id: Uuid::now_v7(),
             source_id: "stripe",
             provider_event_id: "evt_1",
@@ -322,6 +334,7 @@ mod tests {
         let body = Bytes::from_static(b"{\"a\":1}\r\n\x00\xff binary tail");
         let attempt = Attempt {
             content_type: Some("application/json; charset=utf-8"),
+            headers: &[],
             event_type: Some("invoice.paid"),
             attempt: 3,
             signing_key: Some(&key),
@@ -362,6 +375,7 @@ mod tests {
         let body = Bytes::from_static(b"raw");
         let attempt = Attempt {
             content_type: Some("bad\nvalue"),
+            headers: &[],
             event_type: Some("line\nbreak"),
             ..plain_attempt(&url, &body)
         };

@@ -8,6 +8,7 @@ use super::finisher::Finisher;
 use super::inline::InlineDispatch;
 use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
+use super::reshape::DestinationTransforms;
 use super::signing::SigningKey;
 use super::worker::{DestinationWorker, inline_lease};
 use crate::activity::Activity;
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::metrics;
 use crate::redis_link::RedisLink;
 use crate::store::Store;
+use crate::transform::Transforms;
 use anyhow::Context;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,6 +105,7 @@ pub fn start(
     store: &Store,
     redis: Option<&RedisLink>,
     activity: &Activity,
+    transforms: &Arc<Transforms>,
     shutdown: &CancellationToken,
     consumers: ConsumerWake,
 ) -> anyhow::Result<Delivery> {
@@ -135,6 +138,7 @@ pub fn start(
         circuits.insert(destination.id.clone(), circuit.clone());
         let worker = DestinationWorker {
             limiter: RateLimiter::for_destination(destination, redis.cloned()),
+            transforms: DestinationTransforms::for_destination(config, &destination.id, transforms),
             retry: RetryPolicy::for_destination(destination),
             destination: Arc::new(destination.clone()),
             signing_key,

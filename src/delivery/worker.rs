@@ -2,18 +2,20 @@
 //! and hands the outcome to the finisher. Respects the destination's concurrency, rate limit
 //! and circuit breaker, so one slow or dead destination never holds up another.
 
-use super::circuit::{CircuitBreaker, Permit};
+use super::circuit::{CircuitBreaker, Permit, Transition};
 use super::finisher::Finisher;
 use super::inline::{InlineDelivery, InlineLane};
 use super::log::DestinationLog;
-use super::policy::{self, RetryPolicy, Step};
+use super::policy::{self, Outcome, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
-use super::request::{self, Attempt};
+use super::request::{self, Attempt, AttemptResult};
+use super::reshape::{self, DestinationTransforms, Prepared};
 use super::signing::SigningKey;
 use crate::activity::Activity;
 use crate::config::DestinationConfig;
 use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
+use crate::transform::Reshaped;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,6 +47,8 @@ pub struct DestinationWorker {
     /// Throttles this destination's log lines.
     pub log: DestinationLog,
     pub limiter: Option<RateLimiter>,
+    /// The transforms of the connections to this destination, if any has one.
+    pub transforms: Option<DestinationTransforms>,
     pub wake: Arc<Notify>,
     pub finisher: Finisher,
     /// Deliveries ingest in this process hands over directly, when it ingests too.
@@ -255,12 +259,37 @@ impl DestinationWorker {
         }
         let started_at = OffsetDateTime::now_utc();
         let destination = &self.destination;
+        let prepared = match &self.transforms {
+            Some(transforms) => transforms.prepare(&self.store, &delivery).await,
+            None => Prepared::Unchanged,
+        };
+        let reshaped = match prepared {
+            Prepared::Unchanged => Reshaped::default(),
+            Prepared::Reshaped(reshaped) => reshaped,
+            Prepared::Skip => return self.skip(&delivery, started_at).await,
+            Prepared::Failed(why) => {
+                let failed = AttemptResult {
+                    outcome: Outcome::Transform(why),
+                    duration: Duration::ZERO,
+                    response_excerpt: None,
+                };
+                return self.finish(&delivery, started_at, failed).await;
+            }
+        };
+        let url = match &reshaped.path {
+            Some(path) => reshape::url_with_path(&destination.url, path),
+            None => destination.url.clone(),
+        };
         let result = request::send(
             &self.client,
             &Attempt {
-                url: &destination.url,
-                body: &delivery.body,
-                content_type: delivery.content_type.as_deref(),
+                url: &url,
+                body: reshaped.body.as_ref().unwrap_or(&delivery.body),
+                content_type: reshaped
+                    .content_type
+                    .as_deref()
+                    .or(delivery.content_type.as_deref()),
+                headers: &reshaped.headers,
                 event_id: delivery.event_id,
                 source_id: &delivery.source_id,
                 provider_event_id: &delivery.provider_event_id,
@@ -273,16 +302,30 @@ impl DestinationWorker {
             started_at.unix_timestamp(),
         )
         .await;
+        self.finish(&delivery, started_at, result).await;
+    }
+
+    /// Decides and records what follows an attempt.
+    async fn finish(
+        &self,
+        delivery: &ClaimedDelivery,
+        started_at: OffsetDateTime,
+        result: AttemptResult,
+    ) {
+        let destination = &self.destination;
         let step = self
             .retry
             .next_step(delivery.attempt as u32, &result.outcome, policy::jitter());
-        let circuit = if result.outcome.is_retryable() {
+        let circuit = if result.outcome.counts_against_destination() {
             self.circuit.record_failure(Instant::now())
+        } else if let Outcome::Transform(_) = result.outcome {
+            // The destination was not asked: its circuit learns nothing.
+            Transition::Unchanged
         } else {
             self.circuit.record_success()
         };
         self.log
-            .attempt(&destination.id, &delivery, &result.outcome, &step, circuit);
+            .attempt(&destination.id, delivery, &result.outcome, &step, circuit);
         let next = match step {
             Step::Delivered => NextState::Delivered,
             Step::Retry { after } => NextState::RetryAt(OffsetDateTime::now_utc() + after),
@@ -307,6 +350,26 @@ impl DestinationWorker {
                     _ => result.outcome.error(),
                 },
                 response_excerpt: result.response_excerpt,
+                next,
+            })
+            .await;
+    }
+
+    /// The connection's transform returned `null`: the delivery ends as filtered, its
+    /// attempt recorded as the transform's choice; the destination is not asked.
+    async fn skip(&self, delivery: &ClaimedDelivery, started_at: OffsetDateTime) {
+        let next = NextState::Filtered;
+        metrics::attempt_outcome(&self.destination.id, next);
+        tracing::debug!(destination = %self.destination.id, delivery = %delivery.id, "transform skipped the delivery");
+        self.finisher
+            .record(AttemptRecord {
+                delivery_id: delivery.id,
+                attempt: delivery.attempt,
+                started_at,
+                duration: Duration::ZERO,
+                status: None,
+                error: Some("filtered: the transform returned null".into()),
+                response_excerpt: None,
                 next,
             })
             .await;

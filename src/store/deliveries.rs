@@ -2,7 +2,7 @@
 //! back what was claimed but not attempted, and reclaim what a dead worker held.
 
 use super::own_connection::OwnConnection;
-use super::{Store, StoreError};
+use super::{DeliveryState, Store, StoreError};
 use bytes::Bytes;
 use sqlx::PgConnection;
 use std::time::Duration;
@@ -36,6 +36,29 @@ pub enum NextState {
     Delivered,
     RetryAt(OffsetDateTime),
     Dead,
+    /// The connection's transform chose not to deliver it.
+    Filtered,
+}
+
+impl NextState {
+    /// The `deliveries.state` it leads to.
+    pub fn stored_state(self) -> &'static str {
+        match self {
+            NextState::Delivered => DeliveryState::Delivered,
+            NextState::RetryAt(_) => DeliveryState::Pending,
+            NextState::Dead => DeliveryState::Dead,
+            NextState::Filtered => DeliveryState::Filtered,
+        }
+        .as_str()
+    }
+
+    /// When it is due again, for a retry.
+    pub fn run_at(self) -> Option<OffsetDateTime> {
+        match self {
+            NextState::RetryAt(at) => Some(at),
+            _ => None,
+        }
+    }
 }
 
 /// How one attempt ended, to be recorded.
@@ -201,15 +224,8 @@ async fn finish_deliveries_on(
     conn: &mut PgConnection,
     records: &[AttemptRecord],
 ) -> Result<(), StoreError> {
-    let state = |r: &AttemptRecord| match r.next {
-        NextState::Delivered => "delivered",
-        NextState::RetryAt(_) => "pending",
-        NextState::Dead => "dead",
-    };
-    let run_at = |r: &AttemptRecord| match r.next {
-        NextState::RetryAt(at) => Some(at),
-        _ => None,
-    };
+    let state = |r: &AttemptRecord| r.next.stored_state();
+    let run_at = |r: &AttemptRecord| r.next.run_at();
     sqlx::query(FINISH)
         .bind(records.iter().map(|r| r.delivery_id).collect::<Vec<_>>())
         .bind(records.iter().map(|r| r.attempt).collect::<Vec<_>>())

@@ -14,6 +14,8 @@ pub enum DeliveryState {
     Delivered,
     /// Given up on: a final 4xx or attempts exhausted.
     Dead,
+    /// Not delivered by choice: the connection's transform returned `null`.
+    Filtered,
 }
 
 impl DeliveryState {
@@ -24,6 +26,7 @@ impl DeliveryState {
             DeliveryState::InFlight => "in_flight",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Dead => "dead",
+            DeliveryState::Filtered => "filtered",
         }
     }
 }

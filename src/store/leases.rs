@@ -151,15 +151,8 @@ impl Store {
         destination: &str,
         ends: &[LeaseEnd],
     ) -> Result<HashSet<Uuid>, StoreError> {
-        let state = |end: &LeaseEnd| match end.next {
-            NextState::Delivered => "delivered",
-            NextState::RetryAt(_) => "pending",
-            NextState::Dead => "dead",
-        };
-        let run_at = |end: &LeaseEnd| match end.next {
-            NextState::RetryAt(at) => Some(at),
-            _ => None,
-        };
+        let state = |end: &LeaseEnd| end.next.stored_state();
+        let run_at = |end: &LeaseEnd| end.next.run_at();
         let ended: Vec<Uuid> = sqlx::query_scalar(END)
             .bind(destination)
             .bind(ends.iter().map(|e| e.lease.delivery_id).collect::<Vec<_>>())

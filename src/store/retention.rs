@@ -11,7 +11,8 @@ const PURGE_DELIVERED: &str = r#"
 WITH doomed AS (
     SELECT e.id FROM events e
     WHERE e.id < $1
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state <> 'delivered')
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id
+                      AND d.state NOT IN ('delivered', 'filtered'))
     ORDER BY e.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -26,7 +27,7 @@ DELETE FROM events e USING doomed WHERE e.id = doomed.id
 
 impl Store {
     /// Deletes up to `limit` events received before `cutoff` whose deliveries were all
-    /// delivered (or that have none), with those deliveries and their attempts; answers how
+    /// delivered or filtered out by a transform (or that have none), with those deliveries and their attempts; answers how
     /// many events.
     pub async fn purge_delivered_events(
         &self,

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use tokio::signal::unix::Signal;
-
 use super::server::ListenerCertificate;
 
 /// The certificates of the listeners this process serves over TLS (none, one or both).
@@ -30,17 +28,6 @@ impl CertificateReloader {
                     tracing::error!("{finding}; still serving the certificate loaded before")
                 }
             }
-        }
-    }
-
-    /// Reloads on every signal `hangups` receives, for as long as the process runs.
-    pub async fn reload_on(self, mut hangups: Signal) {
-        while hangups.recv().await.is_some() {
-            tracing::info!(
-                listeners = self.0.len(),
-                "SIGHUP: reloading listener certificates"
-            );
-            self.reload_all();
         }
     }
 }

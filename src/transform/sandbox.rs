@@ -38,6 +38,9 @@ pub enum Failure {
     TimedOut(Duration),
     #[error("exceeded its memory limit of {0} MiB")]
     OutOfMemory(usize),
+    /// Every sandbox thread is taken and the queue is full: tried again later.
+    #[error("every transform thread is busy")]
+    Busy,
 }
 
 /// The QuickJS intrinsics a transform gets: no `Date`, no `Promise` (nothing to wait for).
@@ -63,6 +66,13 @@ fn wrapped(source: &str) -> String {
            return JSON.stringify(result);\
          }}; }})()"
     )
+}
+
+/// An exception a call ended with, as read inside the context.
+struct Thrown {
+    message: String,
+    /// The script (or QuickJS itself) threw `null`.
+    null: bool,
 }
 
 pub struct Sandbox {
@@ -120,9 +130,13 @@ impl Sandbox {
                 self.arm(limit);
                 let answer = function.call::<_, String>((input,)).catch(&ctx);
                 self.disarm();
-                answer.map_err(|caught| self.failure(caught, limit, &script.file))
+                Ok(answer.map_err(|caught| Thrown {
+                    message: describe(&caught, &script.file),
+                    null: matches!(&caught, CaughtError::Value(value) if value.is_null()),
+                }))
             })
         });
+        let result = result.and_then(|answer| answer.map_err(|thrown| self.failure(thrown, limit)));
         if matches!(result, Err(Failure::TimedOut(_) | Failure::OutOfMemory(_))) {
             self.rebuild();
         }
@@ -168,14 +182,18 @@ impl Sandbox {
         self.deadline.store(0, Ordering::Relaxed);
     }
 
-    fn failure(&self, caught: CaughtError, limit: Duration, file: &str) -> Failure {
-        let message = describe(&caught, file);
-        if message.contains("interrupted") {
+    /// What a call's exception means. Out of memory, QuickJS may not even manage to build
+    /// its "out of memory" error and throws `null` instead (and by the time the call returns,
+    /// the heap the script built is freed, so usage cannot tell): a thrown `null` is read as
+    /// the memory limit. A script's own `throw null` reads the same; it is rare, and the only
+    /// cost is the message.
+    fn failure(&self, thrown: Thrown, limit: Duration) -> Failure {
+        if thrown.message.contains("interrupted") {
             Failure::TimedOut(limit)
-        } else if message.contains("out of memory") {
+        } else if thrown.null || thrown.message.contains("out of memory") {
             Failure::OutOfMemory(self.memory_mb)
         } else {
-            Failure::Threw(message)
+            Failure::Threw(thrown.message)
         }
     }
 
@@ -218,7 +236,10 @@ fn describe(caught: &CaughtError, file: &str) -> String {
                 None => message,
             }
         }
-        CaughtError::Value(value) => format!("threw {value:?}"),
+        CaughtError::Value(value) => match value.as_string().and_then(|s| s.to_string().ok()) {
+            Some(text) => format!("threw {text:?}"),
+            None => format!("threw a {}", value.type_name()),
+        },
         CaughtError::Error(err) => err.to_string(),
     }
 }

@@ -65,6 +65,7 @@ mod stalled_database;
 mod storage_tls;
 mod tls_files;
 mod tls_listeners;
+mod transforms;
 mod two_instances;
 mod verify_properties;
 mod x509_sources;

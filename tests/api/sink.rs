@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 pub struct Received {
     pub at: Instant,
     pub version: Version,
+    /// The request's path and query.
+    pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
 }
@@ -242,6 +244,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) ->
     state.received.lock().unwrap().push(Received {
         at: Instant::now(),
         version: req.version(),
+        path: req.uri().to_string(),
         headers,
         body: body.to_vec(),
     });
