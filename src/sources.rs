@@ -2,7 +2,7 @@
 //! and with their secrets decoded once at startup.
 
 use crate::config::{Config, FilterConfig, SourceConfig};
-use crate::routes::{Connection, ContentFilter, Routes};
+use crate::routes::{Connection, ContentFilter, OrderingKey, Routes};
 use crate::verify::{Provider, ProviderRegistry, SecretKey, SourceOptions};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,7 +77,7 @@ impl Sources {
                 provider,
                 keys,
                 tolerance_secs: source.tolerance_secs,
-                routes: routes(source).map_err(|(field, why)| (key(&field), why))?,
+                routes: routes(source, config).map_err(|(field, why)| (key(&field), why))?,
                 public_url: source.public_url.clone(),
                 options,
                 log: Default::default(),
@@ -105,7 +105,7 @@ impl Sources {
 
 /// Compiles a source's filter and connections (their config was validated: an error here
 /// is one `check-config` reports too).
-fn routes(source: &SourceConfig) -> Result<Routes, (String, String)> {
+fn routes(source: &SourceConfig, config: &Config) -> Result<Routes, (String, String)> {
     let compile = |filter: &Option<FilterConfig>, key: &str| {
         filter
             .as_ref()
@@ -123,6 +123,8 @@ fn routes(source: &SourceConfig) -> Result<Routes, (String, String)> {
             Ok(Connection {
                 destination: connection.id.as_str().into(),
                 filter: compile(&connection.filter, &format!("destinations[{i}].filter"))?,
+                ordering: ordering(config, &connection.id)
+                    .map_err(|why| (format!("destinations[{i}] ordering.key"), why))?,
             })
         })
         .collect::<Result<_, (String, String)>>()?;
@@ -130,6 +132,17 @@ fn routes(source: &SourceConfig) -> Result<Routes, (String, String)> {
         filter: compile(&source.filter, "filter")?,
         connections,
     })
+}
+
+/// The ordering key of the destination `id`, if it delivers in order.
+fn ordering(config: &Config, id: &str) -> Result<Option<OrderingKey>, String> {
+    config
+        .destinations
+        .iter()
+        .find(|d| d.id == id)
+        .and_then(|d| d.ordering.as_ref())
+        .map(OrderingKey::compile)
+        .transpose()
 }
 
 #[cfg(test)]

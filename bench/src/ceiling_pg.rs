@@ -198,6 +198,7 @@ pub fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &By
             id: uuid::Uuid::now_v7(),
             destination_id: destination.clone(),
             lease: None,
+            ordering_key: None,
         }],
         filtered: Vec::new(),
     }

@@ -2,6 +2,7 @@
 //! dead-letter view, stats and the OpenAPI document. Every route is behind the bearer token.
 
 pub(crate) mod auth;
+mod blocked_keys;
 mod deliveries;
 pub(crate) mod error;
 mod event_id;
@@ -50,6 +51,8 @@ macro_rules! admin_operations {
             crate::admin::deliveries::list,
             crate::admin::handshakes::list,
             crate::admin::stats::stats,
+            crate::admin::blocked_keys::list,
+            crate::admin::blocked_keys::skip,
             crate::replays::api::create,
             crate::replays::api::list,
             crate::replays::api::progress,

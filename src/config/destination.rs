@@ -2,6 +2,7 @@
 //! circuit opens.
 
 use super::env_value;
+use super::ordering::{OnDead, OrderingConfig};
 use super::tls::ClientTlsConfig;
 use crate::redact;
 use serde::Deserialize;
@@ -61,6 +62,9 @@ pub struct DestinationConfig {
     /// When the destination's circuit opens and for how long.
     #[serde(default)]
     pub circuit: CircuitConfig,
+    /// Deliveries sharing a key go one at a time, in ingest order; absent: no order.
+    #[serde(default)]
+    pub ordering: Option<OrderingConfig>,
 }
 
 /// `kind` of a destination.
@@ -78,6 +82,13 @@ impl DestinationConfig {
     /// Whether consumers pull its deliveries (no worker pushes them).
     pub fn is_pull(&self) -> bool {
         self.kind == DestinationKind::Pull
+    }
+
+    /// Whether a dead delivery holds back the later deliveries of its ordering key.
+    pub fn dead_head_blocks(&self) -> bool {
+        self.ordering
+            .as_ref()
+            .is_some_and(|ordering| ordering.on_dead == OnDead::Block)
     }
 }
 
@@ -121,6 +132,7 @@ impl fmt::Debug for DestinationConfig {
             .field("signing_secret", &redact::option(&self.signing_secret))
             .field("tls", &self.tls)
             .field("circuit", &self.circuit)
+            .field("ordering", &self.ordering)
             .finish()
     }
 }

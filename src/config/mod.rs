@@ -4,6 +4,7 @@
 mod destination;
 mod env_value;
 mod interpolate;
+mod ordering;
 mod routes;
 mod tls;
 mod unset_env;
@@ -12,6 +13,7 @@ mod validate;
 use crate::redact;
 pub use destination::{CircuitConfig, DestinationConfig, DestinationKind};
 pub use env_value::EnvLookup;
+pub use ordering::{OnDead, OrderingConfig, SOURCE_KEY};
 pub use routes::{ConnectionConfig, FilterConfig, MatchConfig};
 use serde::Deserialize;
 use std::fmt;

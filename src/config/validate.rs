@@ -4,7 +4,7 @@
 
 use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
 use crate::ingest::body_budget;
-use crate::routes::ContentFilter;
+use crate::routes::{ContentFilter, OrderingKey};
 
 /// The largest `max_body_bytes`: GitHub's 25 MiB, the largest of the providers.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -270,6 +270,11 @@ fn validate_destination(
                 "applies only to kind = \"pull\": an http destination's deliveries are pushed",
             );
         }
+    }
+    if let Some(ordering) = &destination.ordering
+        && !config.uses_unset_env(&format!("destinations[{index}].ordering.key"))
+    {
+        OrderingKey::compile(ordering).map_err(|m| (key("ordering.key"), m))?;
     }
     if destination.timeout_ms == 0 {
         return invalid(key("timeout_ms"), "must be at least 1");

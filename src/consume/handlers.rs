@@ -64,6 +64,7 @@ pub async fn lease_messages(
                 destination.retry.max_attempts,
                 limits.max,
                 limits.visibility,
+                destination.dead_head_blocks,
             )
             .await?;
         metrics::expired_leases(&expired);
@@ -307,6 +308,7 @@ mod tests {
                 backoff_base: Duration::from_secs(60),
                 backoff_max: Duration::from_secs(60),
             },
+            dead_head_blocks: true,
         }
     }
 

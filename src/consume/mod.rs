@@ -43,6 +43,8 @@ pub struct PullDestination {
     pub id: String,
     tokens: ConsumerTokens,
     retry: RetryPolicy,
+    /// Its ordering's `on_dead` is "block".
+    dead_head_blocks: bool,
 }
 
 /// What the consumer handlers share.
@@ -79,6 +81,7 @@ impl ConsumeState {
                     id: destination.id.clone(),
                     tokens: ConsumerTokens::new(&destination.consumer_tokens),
                     retry: RetryPolicy::for_destination(destination),
+                    dead_head_blocks: destination.dead_head_blocks(),
                 };
                 (destination.id.clone(), Arc::new(pull))
             })

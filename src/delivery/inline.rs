@@ -64,6 +64,8 @@ impl InlineDispatch {
         let reservations: Vec<Reservation> = event
             .deliveries
             .iter_mut()
+            // An ordered delivery waits its turn behind its key's head: only the claim knows.
+            .filter(|delivery| delivery.ordering_key.is_none())
             .filter_map(|delivery| {
                 let lane = self.lanes.get(&*delivery.destination_id)?;
                 if !lane.open.load(Ordering::Relaxed) {
@@ -183,6 +185,7 @@ mod tests {
                     id: Uuid::now_v7(),
                     destination_id: Arc::from(*destination),
                     lease: None,
+                    ordering_key: None,
                 })
                 .collect(),
             filtered: Vec::new(),

@@ -40,5 +40,6 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         signing_secret: None,
         tls: Default::default(),
         circuit: Default::default(),
+        ordering: None,
     }
 }

@@ -117,6 +117,7 @@ impl DestinationWorker {
                     &this.destination.id,
                     limit as u32,
                     claim_lease(&this.destination),
+                    this.destination.dead_head_blocks(),
                 )
                 .await
             {

@@ -152,23 +152,25 @@ async fn store_webhook(
         return Ok(Handled::Stored(outcome, identity.event_id));
     }
     let headers = ActixHeaders(req.headers());
-    let fanout = source.routes.fan_out(&RouteInput::new(
-        identity.event_type.as_deref(),
-        &headers,
-        &body,
-    ));
+    // The body is parsed at most once, for the filters and the ordering keys together.
+    let route_input = RouteInput::new(identity.event_type.as_deref(), &headers, &body);
+    let fanout = source.routes.fan_out(&route_input);
+    let new_deliveries = fanout
+        .destinations
+        .into_iter()
+        .map(|destination| NewDelivery {
+            id: Uuid::now_v7(),
+            ordering_key: source
+                .routes
+                .ordering_key(&destination, &source.id, &route_input),
+            destination_id: destination,
+            lease: None,
+        })
+        .collect();
     let mut event = NewEvent {
         id: Uuid::now_v7(),
         source_id: source.id.clone(),
-        deliveries: fanout
-            .destinations
-            .into_iter()
-            .map(|destination| NewDelivery {
-                id: Uuid::now_v7(),
-                destination_id: destination,
-                lease: None,
-            })
-            .collect(),
+        deliveries: new_deliveries,
         filtered: fanout.filtered,
         event_id: identity.event_id,
         event_type: identity.event_type,

@@ -196,7 +196,7 @@ fn in_list(values: &Value) -> Result<Vec<Value>, String> {
 
 /// An RFC 6901 pointer: empty (the whole body) or `/`-separated tokens in which `~` only
 /// starts `~0` or `~1`.
-fn check_pointer(pointer: &str) -> Result<&str, String> {
+pub(super) fn check_pointer(pointer: &str) -> Result<&str, String> {
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return Err(format!(
             "pointer {pointer:?} must start with `/` (a JSON pointer, e.g. \"/data/object/id\")"

@@ -6,11 +6,13 @@
 mod condition;
 mod event_types;
 mod filter;
+mod ordering;
 #[cfg(test)]
 mod tests;
 
 pub use event_types::EventTypeFilter;
 pub use filter::ContentFilter;
+pub use ordering::OrderingKey;
 
 use serde_json::Value;
 use std::borrow::Cow;
@@ -77,6 +79,8 @@ impl<'a> RouteInput<'a> {
 pub struct Connection {
     pub destination: Arc<str>,
     pub filter: Option<ContentFilter>,
+    /// The destination's ordering key, when it delivers in order.
+    pub ordering: Option<OrderingKey>,
 }
 
 /// A connection an event did not pass, or (`destination: None`) the source's own filter.
@@ -131,6 +135,22 @@ impl Routes {
             }
         }
         fanout
+    }
+
+    /// The event's ordering key for `destination`; `None` when that destination (or this
+    /// event) is unordered.
+    pub fn ordering_key(
+        &self,
+        destination: &str,
+        source_id: &str,
+        input: &RouteInput,
+    ) -> Option<String> {
+        self.connections
+            .iter()
+            .find(|c| &*c.destination == destination)?
+            .ordering
+            .as_ref()?
+            .of(source_id, input)
     }
 
     /// Every destination the source is connected to, filters aside: what a replay may choose.

@@ -207,6 +207,7 @@ fn fan_out_applies_the_source_filter_first_then_each_connection() {
     let connection = |destination: &str, filter_text: Option<&str>| Connection {
         destination: destination.into(),
         filter: filter_text.map(filter),
+        ordering: None,
     };
     let routes = Routes {
         filter: Some(filter(r#"event_types = ["invoice.*"]"#)),

@@ -1,10 +1,12 @@
 //! The delivery queue: claim due deliveries with a lease, record how attempts ended, hand
 //! back what was claimed but not attempted, and reclaim what a dead worker held.
 
+use super::ordering::HOLDING_DEAD;
 use super::own_connection::OwnConnection;
 use super::{DeliveryState, Store, StoreError};
 use bytes::Bytes;
 use sqlx::PgConnection;
+use std::sync::LazyLock;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -76,12 +78,22 @@ pub struct AttemptRecord {
 
 /// The one claim both kinds of destination take deliveries with: pushed by a worker (`$4`
 /// false) or leased by a pull consumer (`$4` true: the lease gets a random token). Whatever
-/// decides which deliveries are due (ordering keys, say) belongs here, for both at once.
-const CLAIM: &str = r#"
+/// decides which deliveries are due belongs here, for both at once: a keyed delivery is due
+/// only as the head of its key (see [`super::ordering`]; `$5`: a dead head blocks its key).
+static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"
 WITH picked AS (
-    SELECT id FROM deliveries
-    WHERE destination_id = $1 AND state = 'pending' AND run_at <= now()
-    ORDER BY run_at
+    SELECT d.id FROM deliveries d
+    WHERE d.destination_id = $1 AND d.state = 'pending' AND d.run_at <= now()
+      AND (d.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM deliveries o
+          WHERE o.destination_id = d.destination_id AND o.ordering_key = d.ordering_key
+            AND o.state IN ('pending', 'in_flight', 'dead') AND o.id <> d.id
+            AND (o.state = 'in_flight'
+                 OR ((o.event_id, o.id) < (d.event_id, d.id)
+                     AND (o.state = 'pending' OR ($5 AND {HOLDING_DEAD}))))))
+    ORDER BY d.run_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -96,7 +108,9 @@ WHERE d.id = picked.id AND e.id = d.event_id
 RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
           e.event_id AS provider_event_id, e.event_type, e.content_type, e.body,
           e.received_at, d.lease_token
-"#;
+"#
+    )
+});
 
 const FINISH: &str = r#"
 WITH input AS (
@@ -138,31 +152,46 @@ WHERE state = 'in_flight' AND lease_until < now() AND lease_token IS NULL
 pub const WAKE_CHANNEL: &str = "hookgate_deliveries";
 
 impl Store {
-    /// Claims up to `limit` due deliveries to `destination`, leasing them for `lease`.
+    /// Claims up to `limit` due deliveries to `destination`, leasing them for `lease`;
+    /// `dead_head_blocks`: its ordering's `on_dead` is "block".
     pub async fn claim_deliveries(
         &self,
         destination: &str,
         limit: u32,
         lease: Duration,
+        dead_head_blocks: bool,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        self.claim(destination, limit, lease, false).await
+        self.claim(destination, limit, lease, false, dead_head_blocks)
+            .await
     }
 
-    /// [`CLAIM`]: for a pull lease (`pull`), each delivery gets a lease token.
+    /// [`CLAIM`]: for a pull lease (`pull`), each delivery gets a lease token. A claim that
+    /// would put a second delivery of a key in flight (its snapshot predates the other's
+    /// claim) claims nothing this time: the next one sees the key held.
     pub(super) async fn claim(
         &self,
         destination: &str,
         limit: u32,
         lease: Duration,
         pull: bool,
+        dead_head_blocks: bool,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        Ok(sqlx::query_as(CLAIM)
+        let claimed = sqlx::query_as(&CLAIM)
             .bind(destination)
             .bind(i64::from(limit))
             .bind(lease.as_secs_f64())
             .bind(pull)
+            .bind(dead_head_blocks)
             .fetch_all(&self.pool)
-            .await?)
+            .await;
+        match claimed {
+            Err(sqlx::Error::Database(err))
+                if err.constraint() == Some(super::ordering::IN_FLIGHT_INDEX) =>
+            {
+                Ok(Vec::new())
+            }
+            claimed => Ok(claimed?),
+        }
     }
 
     /// An [`AttemptWriter`]: records attempt outcomes on a connection of its own.

@@ -38,6 +38,8 @@ pub struct NewDelivery {
     /// `Some`: a worker of this process takes it straight from ingest, so it is written
     /// already claimed (in flight, first attempt) with a lease this long. `None`: pending.
     pub lease: Option<Duration>,
+    /// Its destination's ordering key for this event; `None`: unordered.
+    pub ordering_key: Option<String>,
 }
 
 /// What storing one event did.
@@ -64,13 +66,14 @@ WITH input AS (
     ON CONFLICT (source_id, event_id) DO NOTHING
     RETURNING id
 ), new_deliveries AS (
-    INSERT INTO deliveries (id, event_id, destination_id, state, attempts, lease_until)
+    INSERT INTO deliveries (id, event_id, destination_id, state, attempts, lease_until,
+                            ordering_key)
     SELECT d.id, d.event_id, d.destination_id,
            CASE WHEN d.lease_secs IS NULL THEN 'pending' ELSE 'in_flight' END,
            CASE WHEN d.lease_secs IS NULL THEN 0 ELSE 1 END,
-           now() + make_interval(secs => d.lease_secs)
-    FROM UNNEST($10::uuid[], $11::uuid[], $12::text[], $13::float8[])
-        AS d(id, event_id, destination_id, lease_secs)
+           now() + make_interval(secs => d.lease_secs), d.ordering_key
+    FROM UNNEST($10::uuid[], $11::uuid[], $12::text[], $13::float8[], $14::text[])
+        AS d(id, event_id, destination_id, lease_secs, ordering_key)
     JOIN inserted ON inserted.id = d.event_id
 )
 SELECT id FROM inserted
@@ -229,11 +232,13 @@ fn bind_events<'q, O>(
     let mut delivery_events = Vec::new();
     let mut delivery_destinations: Vec<&str> = Vec::new();
     let mut delivery_leases: Vec<Option<f64>> = Vec::new();
+    let mut delivery_keys: Vec<Option<&str>> = Vec::new();
     for (event_id, delivery) in deliveries {
         delivery_ids.push(delivery.id);
         delivery_events.push(event_id);
         delivery_destinations.push(&delivery.destination_id);
         delivery_leases.push(delivery.lease.map(|lease| lease.as_secs_f64()));
+        delivery_keys.push(delivery.ordering_key.as_deref());
     }
     query
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
@@ -269,4 +274,5 @@ fn bind_events<'q, O>(
         .bind(delivery_events)
         .bind(delivery_destinations)
         .bind(delivery_leases)
+        .bind(delivery_keys)
 }

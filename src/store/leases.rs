@@ -109,7 +109,7 @@ SELECT id FROM updated
 
 impl Store {
     /// Leases up to `limit` due deliveries of pull destination `destination` for
-    /// `visibility`, after expiring its leases that ran out (see [`Store::expire_pull_leases`]).
+    /// `visibility` (`dead_head_blocks`: as for [`Store::claim_deliveries`]), after expiring its leases that ran out (see [`Store::expire_pull_leases`]).
     /// Answers what was leased and what expired.
     pub async fn lease_deliveries(
         &self,
@@ -117,11 +117,14 @@ impl Store {
         max_attempts: u32,
         limit: u32,
         visibility: Duration,
+        dead_head_blocks: bool,
     ) -> Result<(Vec<ClaimedDelivery>, Vec<ExpiredLeases>), StoreError> {
         let expired = self
             .expire_pull_leases(&[(destination, max_attempts)], Some(destination))
             .await?;
-        let leased = self.claim(destination, limit, visibility, true).await?;
+        let leased = self
+            .claim(destination, limit, visibility, true, dead_head_blocks)
+            .await?;
         Ok((leased, expired))
     }
 

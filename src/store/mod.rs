@@ -12,6 +12,7 @@ mod events;
 mod handshakes;
 mod id_time;
 mod leases;
+pub mod ordering;
 mod own_connection;
 mod queue_stats;
 mod redeliver;

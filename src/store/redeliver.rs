@@ -11,11 +11,16 @@ pub struct Redelivery {
 }
 
 /// The event is held FOR KEY SHARE while its deliveries are added, so retention cannot purge
-/// it meanwhile (and nothing is added to an event retention has just purged).
+/// it meanwhile (and nothing is added to an event retention has just purged). A replay keeps
+/// the ordering key of the event's last delivery to that destination, so it takes the event's
+/// place in the key's queue (see [`super::ordering`]).
 const INSERT_DELIVERIES: &str = r#"
 WITH event AS (SELECT id FROM events WHERE id = $1 FOR KEY SHARE)
-INSERT INTO deliveries (id, event_id, destination_id)
-SELECT d.id, event.id, d.destination_id
+INSERT INTO deliveries (id, event_id, destination_id, ordering_key)
+SELECT d.id, event.id, d.destination_id,
+       (SELECT p.ordering_key FROM deliveries p
+        WHERE p.event_id = event.id AND p.destination_id = d.destination_id
+        ORDER BY p.id DESC LIMIT 1)
 FROM event, UNNEST($2::uuid[], $3::text[]) AS d(id, destination_id)
 RETURNING id, destination_id AS destination
 "#;

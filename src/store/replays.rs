@@ -179,8 +179,12 @@ WITH input AS (
 ), locked AS (
     SELECT id FROM events WHERE id IN (SELECT event_id FROM input) FOR KEY SHARE
 )
-INSERT INTO deliveries (id, event_id, destination_id)
-SELECT input.id, input.event_id, input.destination_id FROM input JOIN locked ON locked.id = input.event_id
+INSERT INTO deliveries (id, event_id, destination_id, ordering_key)
+SELECT input.id, input.event_id, input.destination_id,
+       (SELECT p.ordering_key FROM deliveries p
+        WHERE p.event_id = input.event_id AND p.destination_id = input.destination_id
+        ORDER BY p.id DESC LIMIT 1)
+FROM input JOIN locked ON locked.id = input.event_id
 "#;
 
 const MARK_REPLAYED: &str = "UPDATE deliveries SET replayed_at = now() WHERE id = ANY($1)";

@@ -300,6 +300,7 @@ async fn a_retried_batch_whose_first_try_committed_is_reported_accepted() {
             id: uuid::Uuid::now_v7(),
             destination_id: "billing".into(),
             lease: None,
+            ordering_key: None,
         }],
         filtered: Vec::new(),
     };
