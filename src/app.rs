@@ -233,6 +233,12 @@ impl Application {
             token: AdminToken::new(config.admin.token.as_deref()),
             wakers: local_wakers.clone(),
             remote_wake: remote_wake.clone(),
+            blocking_destinations: config
+                .destinations
+                .iter()
+                .filter(|d| d.dead_head_blocks())
+                .map(|d| d.id.clone())
+                .collect(),
         });
         let consume = web::Data::new(ConsumeState::new(
             &config,

@@ -47,7 +47,7 @@ pub struct Skipped {
 }
 
 /// The ordering keys held back by a dead delivery (with `on_dead = "block"`), each with that
-/// delivery and how many wait behind it; empty for a destination without ordering.
+/// delivery and how many wait behind it; empty for any other destination.
 #[utoipa::path(
     operation_id = "list_blocked_keys",
     context_path = PREFIX,
@@ -65,7 +65,10 @@ pub async fn list(
     query: StrictQuery<BlockedKeysQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let limit = page::limit(query.into_inner().limit)?;
-    let blocked_keys = state.store.blocked_keys(&path.id, limit).await?;
+    let blocked_keys = match state.blocking_destinations.contains(&path.id) {
+        true => state.store.blocked_keys(&path.id, limit).await?,
+        false => Vec::new(),
+    };
     Ok(HttpResponse::Ok().json(BlockedKeys { blocked_keys }))
 }
 
@@ -92,6 +95,9 @@ pub async fn skip(
 ) -> Result<HttpResponse, AdminError> {
     let request: SkipRequest = super::from_json_object(body.trim_ascii())
         .map_err(|err| AdminError::BadRequest(format!("body: {err}")))?;
+    if !state.blocking_destinations.contains(&path.id) {
+        return Err(AdminError::KeyNotBlocked(request.key));
+    }
     let skipped = state.store.skip_blocked_key(&path.id, &request.key).await?;
     if skipped.is_empty() {
         return Err(AdminError::KeyNotBlocked(request.key));

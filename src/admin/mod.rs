@@ -32,6 +32,7 @@ use crate::sources::Sources;
 use crate::store::Store;
 use actix_web::{middleware, web};
 use error::AdminError;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Where every admin route lives.
@@ -72,6 +73,8 @@ pub struct AdminState {
     pub wakers: Wakers,
     /// Wakes delivery workers in other processes.
     pub remote_wake: RemoteWake,
+    /// The destinations whose ordering keys a dead delivery blocks (`on_dead = "block"`).
+    pub blocking_destinations: HashSet<String>,
 }
 
 impl AdminState {

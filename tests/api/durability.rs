@@ -159,7 +159,11 @@ async fn every_event_acknowledged_under_load_is_delivered_despite_a_postgres_cra
 
 /// Posts one new GitHub event to `ingest`; answers its hookgate id.
 pub async fn post_github(ingest: &str) -> String {
-    let body = unique_body();
+    post_github_body(ingest, unique_body()).await
+}
+
+/// Posts a GitHub event with `body` (each must be new) to `ingest`; answers its hookgate id.
+pub async fn post_github_body(ingest: &str, body: String) -> String {
     let headers = sign::github(
         secrets::GITHUB,
         body.as_bytes(),

@@ -43,6 +43,7 @@ mod log_sink;
 mod observability;
 mod openapi_conformance;
 mod operator_log;
+mod ordering;
 mod overload;
 mod private_pg;
 mod private_redis;

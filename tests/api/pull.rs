@@ -65,14 +65,14 @@ async fn call(
 }
 
 /// Leases from `ledger`; answers the messages.
-async fn lease(app: &TestApp, request: Value) -> Vec<Value> {
+pub async fn lease(app: &TestApp, request: Value) -> Vec<Value> {
     let response = call(app, "ledger", "lease", Some(CONSUMER_TOKEN), &request).await;
     assert_eq!(response.status(), 200);
     json(response).await["messages"].as_array().unwrap().clone()
 }
 
 /// Acks or nacks (`action`) on `ledger`; answers each id's status, in order.
-async fn end(app: &TestApp, action: &str, mut request: Value, ids: &[&str]) -> Vec<String> {
+pub async fn end(app: &TestApp, action: &str, mut request: Value, ids: &[&str]) -> Vec<String> {
     request["lease_ids"] = json!(ids);
     let response = call(app, "ledger", action, Some(CONSUMER_TOKEN), &request).await;
     assert_eq!(response.status(), 200);
@@ -86,7 +86,7 @@ async fn end(app: &TestApp, action: &str, mut request: Value, ids: &[&str]) -> V
         .collect()
 }
 
-fn lease_id(message: &Value) -> &str {
+pub fn lease_id(message: &Value) -> &str {
     message["lease_id"].as_str().unwrap()
 }
 

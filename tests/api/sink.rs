@@ -12,13 +12,17 @@ use rustls::server::WebPkiClientVerifier;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// One request the sink received.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    /// When the sink sent its answer (unset while it is still answering).
+    pub answered: Arc<OnceLock<Instant>>,
+    /// The status it answered with.
+    pub status: u16,
     pub version: Version,
     /// The request's path and query.
     pub path: String,
@@ -241,23 +245,28 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) ->
             )
         })
         .collect();
-    state.received.lock().unwrap().push(Received {
-        at: Instant::now(),
-        version: req.version(),
-        path: req.uri().to_string(),
-        headers,
-        body: body.to_vec(),
-    });
+    let at = Instant::now();
     let reply = state
         .script
         .lock()
         .unwrap()
         .pop_front()
         .unwrap_or_else(|| state.fallback.lock().unwrap().clone().unwrap());
+    let answered = Arc::new(OnceLock::new());
+    state.received.lock().unwrap().push(Received {
+        at,
+        answered: answered.clone(),
+        status: reply.status,
+        version: req.version(),
+        path: req.uri().to_string(),
+        headers,
+        body: body.to_vec(),
+    });
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answered.set(Instant::now()).unwrap();
     let mut response =
         HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).unwrap());
     for (name, value) in reply.headers {
