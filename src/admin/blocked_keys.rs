@@ -73,7 +73,8 @@ pub async fn list(
 }
 
 /// Lets a blocked key go on: its dead deliveries stay dead but no longer hold it, and the next
-/// delivery of the key is due.
+/// delivery of the key is due. Idempotent: a key nothing holds (skipped already, never
+/// blocked, or of a destination whose dead deliveries block nothing) skips nothing.
 #[utoipa::path(
     operation_id = "skip_blocked_key",
     context_path = PREFIX,
@@ -81,9 +82,8 @@ pub async fn list(
     params(DestinationPath),
     request_body = SkipRequest,
     responses(
-        (status = 200, description = "the dead deliveries skipped past", body = Skipped),
-        (status = 400, description = "a body that is not a skip request", body = crate::problem::Problem),
-        (status = 404, description = "the key is not blocked", body = crate::problem::Problem)
+        (status = 200, description = "the dead deliveries skipped past (none when the key was not blocked)", body = Skipped),
+        (status = 400, description = "a body that is not a skip request", body = crate::problem::Problem)
     )
 )]
 #[post("/destinations/{id}/blocked-keys/skip")]
@@ -95,13 +95,12 @@ pub async fn skip(
 ) -> Result<HttpResponse, AdminError> {
     let request: SkipRequest = super::from_json_object(body.trim_ascii())
         .map_err(|err| AdminError::BadRequest(format!("body: {err}")))?;
-    if !state.blocking_destinations.contains(&path.id) {
-        return Err(AdminError::KeyNotBlocked(request.key));
+    let skipped = match state.blocking_destinations.contains(&path.id) {
+        true => state.store.skip_blocked_key(&path.id, &request.key).await?,
+        false => Vec::new(),
+    };
+    if !skipped.is_empty() {
+        state.wake_workers();
     }
-    let skipped = state.store.skip_blocked_key(&path.id, &request.key).await?;
-    if skipped.is_empty() {
-        return Err(AdminError::KeyNotBlocked(request.key));
-    }
-    state.wake_workers();
     Ok(HttpResponse::Ok().json(Skipped { skipped }))
 }

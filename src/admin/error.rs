@@ -25,9 +25,7 @@ pub enum AdminError {
     UnknownDestination(String),
     #[error("no such event")]
     EventNotFound,
-    /// A skip named an ordering key that no dead delivery holds.
-    #[error("key not blocked: {0}")]
-    KeyNotBlocked(String),
+
     /// The event's source, as configured now, has no destination to replay to.
     #[error("nothing to replay to")]
     NoDestinations,
@@ -43,7 +41,7 @@ impl ResponseError for AdminError {
             | AdminError::UnknownParameters(_)
             | AdminError::NotAnEventId(_)
             | AdminError::UnknownDestination(_) => StatusCode::BAD_REQUEST,
-            AdminError::EventNotFound | AdminError::KeyNotBlocked(_) => StatusCode::NOT_FOUND,
+            AdminError::EventNotFound => StatusCode::NOT_FOUND,
             AdminError::NoDestinations => StatusCode::CONFLICT,
             AdminError::Store(err) => storage_status(err),
         }
@@ -73,11 +71,6 @@ impl ResponseError for AdminError {
                 )
             }
             AdminError::EventNotFound => Problem::new(status, "event_not_found", "No such event"),
-            AdminError::KeyNotBlocked(key) => {
-                Problem::new(status, "key_not_blocked", "The key is not blocked").with_detail(
-                    format!("no dead delivery holds key {key:?} of this destination"),
-                )
-            }
             AdminError::NoDestinations => Problem::new(
                 status,
                 "no_destinations",

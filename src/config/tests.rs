@@ -426,3 +426,38 @@ fn a_pull_destination_needs_tokens_and_no_url_and_an_http_one_no_tokens() {
     let err = error_of(&unknown_kind);
     assert!(err.contains("unknown variant `ftp`"), "{err}");
 }
+
+#[test]
+fn ordering_takes_a_pointer_or_source_and_on_dead_defaults_to_block() {
+    let ordered = |ordering: &str| {
+        let text = with_pull_destination(&format!("consumer_tokens = [\"t\"]\n{ordering}"));
+        parse(&text).map(|config| {
+            let jobs = config.destination("jobs").unwrap();
+            (jobs.ordering.clone(), jobs.dead_head_blocks())
+        })
+    };
+    let (ordering, blocks) = ordered(r#"ordering = { key = "/data/object/customer" }"#).unwrap();
+    assert_eq!(ordering.unwrap().on_dead, OnDead::Block);
+    assert!(blocks);
+    let (_, blocks) = ordered(r#"ordering = { key = "source", on_dead = "skip" }"#).unwrap();
+    assert!(!blocks);
+    let (ordering, blocks) = ordered("").unwrap();
+    assert!(ordering.is_none() && !blocks);
+}
+
+#[test]
+fn ordering_refuses_a_key_that_is_neither_a_pointer_nor_source() {
+    let err = error_of(&with_pull_destination(
+        "consumer_tokens = [\"t\"]\nordering = { key = \"data.customer\" }",
+    ));
+    assert!(
+        err.contains(
+            r#"destinations[1] ("jobs").ordering.key: pointer "data.customer" must start with `/`"#
+        ),
+        "{err}"
+    );
+    let err = error_of(&with_pull_destination(
+        "consumer_tokens = [\"t\"]\nordering = { key = \"/a\", on_dead = \"retry\" }",
+    ));
+    assert!(err.contains("on_dead") || err.contains("retry"), "{err}");
+}
