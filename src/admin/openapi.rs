@@ -147,8 +147,8 @@ mod tests {
             .collect();
         assert_eq!(
             limits.len(),
-            4,
-            "events, deliveries, handshakes and replays take a limit"
+            5,
+            "events, deliveries, handshakes, replays and blocked keys take a limit"
         );
         for parameter in limits {
             let bound = |key: &str| parameter["schema"][key].as_u64().unwrap() as u32;
