@@ -258,6 +258,22 @@ id = "ledger"
     text
 }
 
+/// Waits until `sql` (a count) on `db` answers at least `n` (panics after `within`).
+pub async fn wait_count(db: &PgPool, sql: &str, n: i64, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let count: i64 = sqlx::query_scalar(sql).fetch_one(db).await.unwrap();
+        if count >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{sql}: {count} of {n} within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Options for [`spawn_app_with`].
 #[derive(Default)]
 pub struct TestOptions {
@@ -359,18 +375,7 @@ impl TestApp {
 
     /// Waits until `sql` (a count) reaches `n`.
     pub async fn wait_count(&self, sql: &str, n: i64, within: std::time::Duration) {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            let count = self.count(sql).await;
-            if count >= n {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{sql}: {count} of {n} within {within:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_count(&self.db, sql, n, within).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

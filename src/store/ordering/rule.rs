@@ -98,18 +98,24 @@ mod tests {
     }
 
     impl Model {
-        fn find(&self, pick: impl Fn(Standing) -> bool, index: usize) -> Option<(u8, usize)> {
-            let all: Vec<(u8, usize)> = self
-                .queues
+        /// Every delivery `pick` chooses, given its key's queue, as (key, index).
+        fn positions(&self, pick: impl Fn(&[Queued], &Queued) -> bool) -> Vec<(u8, usize)> {
+            self.queues
                 .iter()
                 .flat_map(|(key, queue)| {
                     queue
                         .iter()
                         .enumerate()
-                        .filter(|(_, q)| pick(q.standing))
+                        .filter(|(_, q)| pick(queue, q))
                         .map(move |(i, _)| (*key, i))
+                        .collect::<Vec<_>>()
                 })
-                .collect();
+                .collect()
+        }
+
+        /// One of the deliveries standing as `pick` says, chosen by `index` (modulo).
+        fn find(&self, pick: impl Fn(Standing) -> bool, index: usize) -> Option<(u8, usize)> {
+            let all = self.positions(|_, q| pick(q.standing));
             (!all.is_empty()).then(|| all[index % all.len()])
         }
 
@@ -136,18 +142,8 @@ mod tests {
                 }
                 Step::Claim(limit) => {
                     // One claim sees one state: it decides every pick before it takes any.
-                    let picks: Vec<(u8, usize)> = self
-                        .queues
-                        .iter()
-                        .flat_map(|(key, queue)| {
-                            queue
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, q)| claimable(queue, q, dead_blocks))
-                                .map(move |(i, _)| (*key, i))
-                        })
-                        .take(limit)
-                        .collect();
+                    let mut picks = self.positions(|queue, q| claimable(queue, q, dead_blocks));
+                    picks.truncate(limit);
                     for (key, i) in picks {
                         let place = self.queues[&key][i].place;
                         self.assert_all_before_are_settled(key, place, dead_blocks);
