@@ -69,13 +69,20 @@ pub async fn seed(
     events: usize,
     destination: &str,
     body_bytes: usize,
+    keys: usize,
 ) -> anyhow::Result<()> {
     let store = Store::connect_lazy(database_url, 1)?;
     store.migrate().await?;
     let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("gh"), Arc::from(destination));
     let body = Bytes::from(vec![b'x'; body_bytes]);
     let batch: Vec<NewEvent> = (0..events)
-        .map(|_| event_like_hookgates(&source, &destination, &body))
+        .map(|n| {
+            let mut event = event_like_hookgates(&source, &destination, &body);
+            if keys > 0 {
+                event.deliveries[0].ordering_key = Some(format!("key-{}", n % keys));
+            }
+            event
+        })
         .collect();
     store.insert_events(&batch).await?;
     store.close().await;

@@ -88,7 +88,7 @@ enum Command {
     /// Mint a private CA and the HTTPS sink's certificate into DIR: ca.pem, sink.crt, sink.key.
     TlsCerts { dir: PathBuf },
     /// Commit EVENTS events with one delivery each to DESTINATION, in one statement: a queue
-    /// for a worker to drain (migrates the database first).
+    /// for a worker to drain (migrates the database first), ordered by KEYS keys or not.
     Seed {
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
@@ -98,6 +98,10 @@ enum Command {
         destination: String,
         #[arg(long, default_value_t = 1024)]
         body_bytes: usize,
+        /// Spread the deliveries over this many ordering keys, in turn (0: unordered); the
+        /// destination must have `ordering`.
+        #[arg(long, default_value_t = 0)]
+        keys: usize,
     },
     /// Watch a seeded queue drain: deliveries/s and the CPU per delivery of hookgate (PID).
     WatchQueue {
@@ -271,7 +275,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             events,
             destination,
             body_bytes,
-        } => delivery_cpu::seed(&database_url, events, &destination, body_bytes).await,
+            keys,
+        } => delivery_cpu::seed(&database_url, events, &destination, body_bytes, keys).await,
         Command::WatchQueue {
             database_url,
             pid,
