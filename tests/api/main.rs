@@ -44,6 +44,7 @@ mod observability;
 mod openapi_conformance;
 mod operator_log;
 mod ordering;
+mod ordering_store;
 mod overload;
 mod private_pg;
 mod private_redis;
