@@ -8,7 +8,8 @@
 //! (a UUIDv7, drawn when the event is accepted), then delivery id. A replay keeps the key of
 //! the event's last delivery and takes the *event's* place: it goes before every later event
 //! of the key still waiting, so replaying a dead head delivers it first and unblocks the key;
-//! replaying an old event delivers it next, after what is in flight. Events whose key is
+//! replaying an old event delivers it next, after what is in flight. (A replay to a destination
+//! the event never had a delivery to carries no key: it is unordered.) Events whose key is
 //! absent, and deliveries of other destinations, are unordered as before. Two events accepted
 //! concurrently have no order between them: the one whose commit a claim sees first may go
 //! first.
