@@ -16,6 +16,7 @@ use crate::config::DestinationConfig;
 use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
 use crate::transform::Reshaped;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -277,8 +278,8 @@ impl DestinationWorker {
             }
         };
         let url = match &reshaped.path {
-            Some(path) => reshape::url_with_path(&destination.url, path),
-            None => destination.url.clone(),
+            Some(path) => Cow::Owned(reshape::url_with_path(&destination.url, path)),
+            None => Cow::Borrowed(destination.url.as_str()),
         };
         let result = request::send(
             &self.client,
