@@ -2,7 +2,7 @@
 //! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
 //! checked: its real value is not known.
 
-use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
+use super::{Config, DestinationConfig, DestinationKind, FilterConfig, SourceConfig};
 use crate::ingest::body_budget;
 use crate::routes::ContentFilter;
 
@@ -258,17 +258,29 @@ fn validate_destination(
     destination: &DestinationConfig,
 ) -> Result<(), Invalid> {
     let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
-    if destination.is_pull() {
-        validate_pull_destination(config, index, destination)?;
-    } else {
-        if !config.uses_unset_env(&format!("destinations[{index}].url")) {
-            check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    let url_known = !config.uses_unset_env(&format!("destinations[{index}].url"));
+    match destination.kind {
+        DestinationKind::Pull => validate_pull_destination(config, index, destination)?,
+        DestinationKind::Http if url_known => {
+            check_http_url(&destination.url).map_err(|m| (key("url"), m))?
         }
-        if !destination.consumer_tokens.is_empty() {
-            return invalid(
-                key("consumer_tokens"),
-                "applies only to kind = \"pull\": an http destination's deliveries are pushed",
-            );
+        DestinationKind::Http => {}
+        DestinationKind::RedisStream => validate_redis_stream(destination, url_known, &key)?,
+    }
+    if !destination.is_pull() && !destination.consumer_tokens.is_empty() {
+        return invalid(
+            key("consumer_tokens"),
+            "applies only to kind = \"pull\": this destination's deliveries are pushed",
+        );
+    }
+    if destination.kind != DestinationKind::RedisStream {
+        for (field, set) in [
+            ("stream", destination.stream.is_some()),
+            ("maxlen", destination.maxlen.is_some()),
+        ] {
+            if set {
+                return invalid(key(field), "applies only to kind = \"redis-stream\"");
+            }
         }
     }
     if destination.timeout_ms == 0 {
@@ -313,6 +325,41 @@ fn validate_destination(
 
 /// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
 /// the settings that only shape a push.
+/// A Redis stream destination: a `redis://` or `rediss://` URL and a stream; no Standard
+/// Webhooks signature (the stream's readers are inside).
+fn validate_redis_stream(
+    destination: &DestinationConfig,
+    url_known: bool,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Invalid> {
+    if url_known {
+        let shown = crate::redact::url(&destination.url);
+        let scheme = url::Url::parse(&destination.url).map(|url| url.scheme().to_owned());
+        if !matches!(scheme.as_deref(), Ok("redis" | "rediss")) {
+            return invalid(
+                key("url"),
+                format!("{shown:?} must be a redis:// or rediss:// URL"),
+            );
+        }
+    }
+    if destination.stream.as_deref().is_none_or(str::is_empty) {
+        return invalid(
+            key("stream"),
+            "not set: name the stream deliveries are added to",
+        );
+    }
+    if destination.maxlen == Some(0) {
+        return invalid(key("maxlen"), "must be at least 1 (or left out)");
+    }
+    if destination.signing_secret.is_some() {
+        return invalid(
+            key("signing_secret"),
+            "applies only to http destinations (Standard Webhooks signs HTTP requests)",
+        );
+    }
+    Ok(())
+}
+
 fn validate_pull_destination(
     config: &Config,
     index: usize,

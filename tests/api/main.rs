@@ -53,6 +53,7 @@ mod raw_http;
 mod read_only_database;
 mod readme;
 mod redis_outage;
+mod redis_stream;
 mod replays;
 mod routes;
 mod secrets;
