@@ -470,3 +470,29 @@ fn a_redis_stream_destination_needs_a_redis_url_and_a_stream() {
         "{err}"
     );
 }
+
+#[test]
+fn a_nats_destination_needs_a_nats_url_and_a_subject() {
+    let with = |lines: &str| {
+        format!("{VALID}\n[[destinations]]\nid = \"bus\"\nkind = \"nats\"\n{lines}\n")
+    };
+    let config = parse(&with(
+        "url = \"nats://bus:4222\"\nsubject = \"hooks.github\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        config.destinations[1].subject.as_deref(),
+        Some("hooks.github")
+    );
+    let err = error_of(&with("url = \"nats://bus:4222\""));
+    assert!(err.contains(r#"("bus").subject: not set"#), "{err}");
+    let err = error_of(&with("url = \"redis://bus\"\nsubject = \"s\""));
+    assert!(err.contains("must be a nats:// or tls:// URL"), "{err}");
+    let err = error_of(&with(
+        "url = \"nats://bus\"\nsubject = \"s\"\nstream = \"x\"",
+    ));
+    assert!(
+        err.contains(r#"("bus").stream: applies only to kind = "redis-stream""#),
+        "{err}"
+    );
+}

@@ -265,7 +265,14 @@ fn validate_destination(
             check_http_url(&destination.url).map_err(|m| (key("url"), m))?
         }
         DestinationKind::Http => {}
-        DestinationKind::RedisStream => validate_redis_stream(destination, url_known, &key)?,
+        DestinationKind::RedisStream => {
+            let stream = ("stream", destination.stream.as_deref());
+            validate_broker(destination, url_known, &key, &["redis", "rediss"], stream)?
+        }
+        DestinationKind::Nats => {
+            let subject = ("subject", destination.subject.as_deref());
+            validate_broker(destination, url_known, &key, &["nats", "tls"], subject)?
+        }
     }
     if !destination.is_pull() && !destination.consumer_tokens.is_empty() {
         return invalid(
@@ -273,14 +280,29 @@ fn validate_destination(
             "applies only to kind = \"pull\": this destination's deliveries are pushed",
         );
     }
-    if destination.kind != DestinationKind::RedisStream {
-        for (field, set) in [
-            ("stream", destination.stream.is_some()),
-            ("maxlen", destination.maxlen.is_some()),
-        ] {
-            if set {
-                return invalid(key(field), "applies only to kind = \"redis-stream\"");
-            }
+    let kind_only = [
+        (
+            "stream",
+            destination.stream.is_some(),
+            DestinationKind::RedisStream,
+            "redis-stream",
+        ),
+        (
+            "maxlen",
+            destination.maxlen.is_some(),
+            DestinationKind::RedisStream,
+            "redis-stream",
+        ),
+        (
+            "subject",
+            destination.subject.is_some(),
+            DestinationKind::Nats,
+            "nats",
+        ),
+    ];
+    for (field, set, kind, name) in kind_only {
+        if set && destination.kind != kind {
+            return invalid(key(field), format!("applies only to kind = \"{name}\""));
         }
     }
     if destination.timeout_ms == 0 {
@@ -325,27 +347,30 @@ fn validate_destination(
 
 /// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
 /// the settings that only shape a push.
-/// A Redis stream destination: a `redis://` or `rediss://` URL and a stream; no Standard
-/// Webhooks signature (the stream's readers are inside).
-fn validate_redis_stream(
+/// A broker destination: a URL of one of `schemes` and the `(key, value)` it publishes to (a
+/// Redis stream, a NATS subject); no Standard Webhooks signature (its readers are inside).
+fn validate_broker(
     destination: &DestinationConfig,
     url_known: bool,
     key: &dyn Fn(&str) -> String,
+    schemes: &[&str],
+    (target, named): (&str, Option<&str>),
 ) -> Result<(), Invalid> {
     if url_known {
         let shown = crate::redact::url(&destination.url);
         let scheme = url::Url::parse(&destination.url).map(|url| url.scheme().to_owned());
-        if !matches!(scheme.as_deref(), Ok("redis" | "rediss")) {
+        if !scheme.is_ok_and(|scheme| schemes.contains(&scheme.as_str())) {
+            let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
             return invalid(
                 key("url"),
-                format!("{shown:?} must be a redis:// or rediss:// URL"),
+                format!("{shown:?} must be a {} URL", schemes.join(" or ")),
             );
         }
     }
-    if destination.stream.as_deref().is_none_or(str::is_empty) {
+    if named.is_none_or(str::is_empty) {
         return invalid(
-            key("stream"),
-            "not set: name the stream deliveries are added to",
+            key(target),
+            format!("not set: name the {target} deliveries go to"),
         );
     }
     if destination.maxlen == Some(0) {

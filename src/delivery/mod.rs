@@ -34,6 +34,7 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         consumer_tokens: Vec::new(),
         stream: None,
         maxlen: None,
+        subject: None,
         timeout_ms: 5_000,
         max_attempts: 15,
         backoff_base_ms: 2_000,

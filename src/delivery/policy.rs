@@ -19,7 +19,8 @@ pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 pub enum Outcome {
     /// The destination answered with this status, and a `Retry-After` when it sent a valid one.
     Status(u16, Option<Duration>),
-    /// A broker confirmed that it holds the message (a Redis stream added it).
+    /// A broker confirmed that it holds the message (a Redis stream added it, a JetStream
+    /// stream acknowledged it).
     Confirmed,
     /// No complete answer within the destination's timeout.
     Timeout,

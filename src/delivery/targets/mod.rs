@@ -2,18 +2,23 @@
 //! policy, the circuit breaker and the attempt records do not know which: each target makes one
 //! attempt and says how it went, as an [`AttemptResult`].
 
+mod nats;
 mod redis_stream;
 
 use super::clients::Clients;
 use super::request::{self, Attempt, AttemptResult};
 use crate::config::{DestinationConfig, DestinationKind};
 use anyhow::Context;
+use nats::NatsSubject;
 use redis_stream::RedisStream;
 
 /// One destination's target.
 pub enum Target {
     Http(reqwest::Client),
     RedisStream(RedisStream),
+    /// Boxed: its lazily made JetStream context is large, and one target is made per
+    /// destination.
+    Nats(Box<NatsSubject>),
 }
 
 impl Target {
@@ -29,6 +34,11 @@ impl Target {
                     .map(Target::RedisStream)
                     .with_context(|| format!("destinations {:?}: url", destination.id))
             }
+            DestinationKind::Nats => Ok(Target::Nats(Box::new(NatsSubject::new(
+                &destination.url,
+                destination.subject.clone().unwrap_or_default(),
+                destination.id.clone(),
+            )))),
             DestinationKind::Http | DestinationKind::Pull => {
                 clients.for_destination(destination).map(Target::Http)
             }
@@ -40,6 +50,7 @@ impl Target {
         match self {
             Target::Http(client) => request::send(client, attempt, now_unix).await,
             Target::RedisStream(stream) => stream.deliver(attempt, now_unix).await,
+            Target::Nats(subject) => subject.deliver(attempt, now_unix).await,
         }
     }
 }
