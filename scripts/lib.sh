@@ -180,6 +180,16 @@ hg_ensure_redis_server_bin() {
   command -v redis-server || echo /usr/bin/redis-server
 }
 
+# Prints the path of nats-server (JetStream), installing Debian's package when it is missing:
+# the NATS destination tests start servers of their own.
+hg_ensure_nats_server_bin() {
+  if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+    hg_log "nats-server not found: installing it" >&2
+    hg_apt_install nats-server >&2
+  fi
+  command -v nats-server || echo /usr/sbin/nats-server
+}
+
 # Starts (or reuses, or restarts) the private Redis; sets HG_PRIVATE_REDIS_URL.
 hg_private_redis() {
   local redis_server

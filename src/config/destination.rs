@@ -26,6 +26,16 @@ pub struct DestinationConfig {
     /// rotation); entries that expand to nothing are dropped.
     #[serde(deserialize_with = "env_value::string_list", default)]
     pub consumer_tokens: Vec<String>,
+    /// `kind = "redis-stream"`: the stream each delivery is added to.
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub stream: Option<String>,
+    /// `kind = "redis-stream"`: trim the stream to about this many entries as it grows.
+    #[serde(deserialize_with = "env_value::optional_number", default)]
+    pub maxlen: Option<u64>,
+    /// `kind = "nats"`: the subject each delivery is published to (a JetStream stream must
+    /// take it).
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub subject: Option<String>,
     #[serde(
         deserialize_with = "env_value::number",
         default = "defaults::timeout_ms"
@@ -76,6 +86,12 @@ pub enum DestinationKind {
     Http,
     /// Deliveries wait until a consumer leases them over `/consume/{id}` and acknowledges them.
     Pull,
+    /// Workers add each delivery to the Redis stream `stream` at `url` (`XADD`).
+    #[serde(rename = "redis-stream")]
+    RedisStream,
+    /// Workers publish each delivery to the JetStream subject `subject` at `url` and await the
+    /// stream's acknowledgement.
+    Nats,
 }
 
 impl DestinationConfig {
@@ -123,6 +139,9 @@ impl fmt::Debug for DestinationConfig {
             .field("kind", &self.kind)
             .field("url", &redact::url(&self.url))
             .field("consumer_tokens", &redact::list(&self.consumer_tokens))
+            .field("stream", &self.stream)
+            .field("maxlen", &self.maxlen)
+            .field("subject", &self.subject)
             .field("timeout_ms", &self.timeout_ms)
             .field("max_attempts", &self.max_attempts)
             .field("backoff_base_ms", &self.backoff_base_ms)

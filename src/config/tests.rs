@@ -428,6 +428,76 @@ fn a_pull_destination_needs_tokens_and_no_url_and_an_http_one_no_tokens() {
 }
 
 #[test]
+fn a_redis_stream_destination_needs_a_redis_url_and_a_stream() {
+    let with = |lines: &str| {
+        format!("{VALID}\n[[destinations]]\nid = \"events\"\nkind = \"redis-stream\"\n{lines}\n")
+    };
+    let config = parse(&with(
+        "url = \"redis://cache:6379/0\"\nstream = \"webhooks\"\nmaxlen = 100000",
+    ))
+    .unwrap();
+    let events = &config.destinations[1];
+    assert_eq!(
+        (events.stream.as_deref(), events.maxlen),
+        (Some("webhooks"), Some(100_000))
+    );
+    let cases = [
+        ("url = \"redis://cache\"", r#"("events").stream: not set"#),
+        (
+            "url = \"http://cache\"\nstream = \"s\"",
+            "must be a redis:// or rediss:// URL",
+        ),
+        (
+            "url = \"redis://cache\"\nstream = \"s\"\nmaxlen = 0",
+            "maxlen: must be at least 1",
+        ),
+        (
+            "url = \"redis://cache\"\nstream = \"s\"\nsigning_secret = \"whsec_abc\"",
+            "signing_secret: applies only to http",
+        ),
+    ];
+    for (lines, expected) in cases {
+        let err = error_of(&with(lines));
+        assert!(err.contains(expected), "{lines}: {err}");
+    }
+    let http_with_stream = VALID.replace(
+        "url = \"http://billing.internal:9000/hooks\"",
+        "url = \"http://billing.internal:9000/hooks\"\nstream = \"s\"",
+    );
+    let err = error_of(&http_with_stream);
+    assert!(
+        err.contains(r#"("billing").stream: applies only to kind = "redis-stream""#),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_nats_destination_needs_a_nats_url_and_a_subject() {
+    let with = |lines: &str| {
+        format!("{VALID}\n[[destinations]]\nid = \"bus\"\nkind = \"nats\"\n{lines}\n")
+    };
+    let config = parse(&with(
+        "url = \"nats://bus:4222\"\nsubject = \"hooks.github\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        config.destinations[1].subject.as_deref(),
+        Some("hooks.github")
+    );
+    let err = error_of(&with("url = \"nats://bus:4222\""));
+    assert!(err.contains(r#"("bus").subject: not set"#), "{err}");
+    let err = error_of(&with("url = \"redis://bus\"\nsubject = \"s\""));
+    assert!(err.contains("must be a nats:// or tls:// URL"), "{err}");
+    let err = error_of(&with(
+        "url = \"nats://bus\"\nsubject = \"s\"\nstream = \"x\"",
+    ));
+    assert!(
+        err.contains(r#"("bus").stream: applies only to kind = "redis-stream""#),
+        "{err}"
+    );
+}
+
+#[test]
 fn ordering_takes_a_pointer_or_source_and_on_dead_defaults_to_block() {
     let ordered = |ordering: &str| {
         let text = with_pull_destination(&format!("consumer_tokens = [\"t\"]\n{ordering}"));

@@ -2,7 +2,7 @@
 //! A key whose value came from an unset variable (`check-config --allow-unset-env`) is not
 //! checked: its real value is not known.
 
-use super::{Config, DestinationConfig, FilterConfig, SourceConfig};
+use super::{Config, DestinationConfig, DestinationKind, FilterConfig, SourceConfig};
 use crate::ingest::body_budget;
 use crate::routes::{ContentFilter, OrderingKey};
 
@@ -258,17 +258,51 @@ fn validate_destination(
     destination: &DestinationConfig,
 ) -> Result<(), Invalid> {
     let key = |field: &str| format!("destinations[{index}] ({:?}).{field}", destination.id);
-    if destination.is_pull() {
-        validate_pull_destination(config, index, destination)?;
-    } else {
-        if !config.uses_unset_env(&format!("destinations[{index}].url")) {
-            check_http_url(&destination.url).map_err(|m| (key("url"), m))?;
+    let url_known = !config.uses_unset_env(&format!("destinations[{index}].url"));
+    match destination.kind {
+        DestinationKind::Pull => validate_pull_destination(config, index, destination)?,
+        DestinationKind::Http if url_known => {
+            check_http_url(&destination.url).map_err(|m| (key("url"), m))?
         }
-        if !destination.consumer_tokens.is_empty() {
-            return invalid(
-                key("consumer_tokens"),
-                "applies only to kind = \"pull\": an http destination's deliveries are pushed",
-            );
+        DestinationKind::Http => {}
+        DestinationKind::RedisStream => {
+            let stream = ("stream", destination.stream.as_deref());
+            validate_broker(destination, url_known, &key, &["redis", "rediss"], stream)?
+        }
+        DestinationKind::Nats => {
+            let subject = ("subject", destination.subject.as_deref());
+            validate_broker(destination, url_known, &key, &["nats", "tls"], subject)?
+        }
+    }
+    if !destination.is_pull() && !destination.consumer_tokens.is_empty() {
+        return invalid(
+            key("consumer_tokens"),
+            "applies only to kind = \"pull\": this destination's deliveries are pushed",
+        );
+    }
+    let kind_only = [
+        (
+            "stream",
+            destination.stream.is_some(),
+            DestinationKind::RedisStream,
+            "redis-stream",
+        ),
+        (
+            "maxlen",
+            destination.maxlen.is_some(),
+            DestinationKind::RedisStream,
+            "redis-stream",
+        ),
+        (
+            "subject",
+            destination.subject.is_some(),
+            DestinationKind::Nats,
+            "nats",
+        ),
+    ];
+    for (field, set, kind, name) in kind_only {
+        if set && destination.kind != kind {
+            return invalid(key(field), format!("applies only to kind = \"{name}\""));
         }
     }
     if let Some(ordering) = &destination.ordering
@@ -318,6 +352,44 @@ fn validate_destination(
 
 /// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
 /// the settings that only shape a push.
+/// A broker destination: a URL of one of `schemes` and the `(key, value)` it publishes to (a
+/// Redis stream, a NATS subject); no Standard Webhooks signature (its readers are inside).
+fn validate_broker(
+    destination: &DestinationConfig,
+    url_known: bool,
+    key: &dyn Fn(&str) -> String,
+    schemes: &[&str],
+    (target, named): (&str, Option<&str>),
+) -> Result<(), Invalid> {
+    if url_known {
+        let shown = crate::redact::url(&destination.url);
+        let scheme = url::Url::parse(&destination.url).map(|url| url.scheme().to_owned());
+        if !scheme.is_ok_and(|scheme| schemes.contains(&scheme.as_str())) {
+            let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+            return invalid(
+                key("url"),
+                format!("{shown:?} must be a {} URL", schemes.join(" or ")),
+            );
+        }
+    }
+    if named.is_none_or(str::is_empty) {
+        return invalid(
+            key(target),
+            format!("not set: name the {target} deliveries go to"),
+        );
+    }
+    if destination.maxlen == Some(0) {
+        return invalid(key("maxlen"), "must be at least 1 (or left out)");
+    }
+    if destination.signing_secret.is_some() {
+        return invalid(
+            key("signing_secret"),
+            "applies only to http destinations (Standard Webhooks signs HTTP requests)",
+        );
+    }
+    Ok(())
+}
+
 fn validate_pull_destination(
     config: &Config,
     index: usize,

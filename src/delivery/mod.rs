@@ -13,6 +13,7 @@ pub mod request;
 mod reshape;
 mod runner;
 pub mod signing;
+mod targets;
 mod tls_failure;
 mod worker;
 
@@ -31,6 +32,9 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         kind: Default::default(),
         url: url.into(),
         consumer_tokens: Vec::new(),
+        stream: None,
+        maxlen: None,
+        subject: None,
         timeout_ms: 5_000,
         max_attempts: 15,
         backoff_base_ms: 2_000,

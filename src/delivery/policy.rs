@@ -19,6 +19,9 @@ pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 pub enum Outcome {
     /// The destination answered with this status, and a `Retry-After` when it sent a valid one.
     Status(u16, Option<Duration>),
+    /// A broker confirmed that it holds the message (a Redis stream added it, a JetStream
+    /// stream acknowledged it).
+    Confirmed,
     /// No complete answer within the destination's timeout.
     Timeout,
     /// No connection could be made (refused, unreachable, DNS failure).
@@ -50,7 +53,7 @@ impl Outcome {
     /// status.
     pub fn error(&self) -> Option<String> {
         match self {
-            Outcome::Status(..) => None,
+            Outcome::Status(..) | Outcome::Confirmed => None,
             other => Some(other.to_string()),
         }
     }
@@ -63,7 +66,7 @@ impl Outcome {
 
     /// A 2xx answer.
     pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Status(200..=299, _))
+        matches!(self, Outcome::Status(200..=299, _) | Outcome::Confirmed)
     }
 
     /// A failure worth trying again: 408, 425, 429, 5xx, timeouts, transport errors and failed
@@ -71,6 +74,7 @@ impl Outcome {
     pub fn is_retryable(&self) -> bool {
         match self {
             Outcome::Status(status, _) => matches!(status, 408 | 425 | 429 | 500..=599),
+            Outcome::Confirmed => false,
             Outcome::Timeout
             | Outcome::Connect(_)
             | Outcome::Transport(_)
@@ -93,6 +97,7 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Status(status, _) => write!(f, "HTTP {status}"),
+            Outcome::Confirmed => f.write_str("confirmed"),
             Outcome::Timeout => f.write_str("timeout"),
             Outcome::Connect(detail) => write!(f, "connect: {detail}"),
             Outcome::Transport(detail) => write!(f, "transport: {detail}"),

@@ -117,9 +117,10 @@ pub async fn send(client: &Client, attempt: &Attempt<'_>, now_unix: i64) -> Atte
     }
 }
 
-/// The request headers. A value that cannot travel in a header (a control character in an
-/// event type, say) is left out rather than failing the delivery.
-fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
+/// The request headers, which broker destinations carry as message metadata too. A value that
+/// cannot travel in a header (a control character in an event type, say) is left out rather
+/// than failing the delivery.
+pub(super) fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
     let event_id = attempt.event_id.to_string();
     let content_type = attempt
         .content_type

@@ -10,6 +10,7 @@ use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
 use super::reshape::DestinationTransforms;
 use super::signing::SigningKey;
+use super::targets::Target;
 use super::worker::{DestinationWorker, inline_lease};
 use crate::activity::Activity;
 use crate::config::Config;
@@ -143,7 +144,7 @@ pub fn start(
             destination: Arc::new(destination.clone()),
             signing_key,
             store: store.clone(),
-            client: clients.for_destination(destination)?,
+            target: Target::for_destination(destination, &mut clients)?,
             circuit,
             activity: activity.clone(),
             log: Default::default(),

@@ -8,14 +8,16 @@ use super::inline::{InlineDelivery, InlineLane};
 use super::log::DestinationLog;
 use super::policy::{self, Outcome, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
-use super::request::{self, Attempt, AttemptResult};
+use super::request::{Attempt, AttemptResult};
 use super::reshape::{self, DestinationTransforms, Prepared};
 use super::signing::SigningKey;
+use super::targets::Target;
 use crate::activity::Activity;
 use crate::config::DestinationConfig;
 use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
 use crate::transform::Reshaped;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,7 +42,8 @@ pub struct DestinationWorker {
     pub signing_key: Option<SigningKey>,
     pub retry: RetryPolicy,
     pub store: Store,
-    pub client: reqwest::Client,
+    /// Where its deliveries are handed over.
+    pub target: Target,
     pub circuit: Arc<CircuitBreaker>,
     /// Counts attempts for the console's overview.
     pub activity: Activity,
@@ -278,31 +281,32 @@ impl DestinationWorker {
             }
         };
         let url = match &reshaped.path {
-            Some(path) => reshape::url_with_path(&destination.url, path),
-            None => destination.url.clone(),
+            Some(path) => Cow::Owned(reshape::url_with_path(&destination.url, path)),
+            None => Cow::Borrowed(destination.url.as_str()),
         };
-        let result = request::send(
-            &self.client,
-            &Attempt {
-                url: &url,
-                body: reshaped.body.as_ref().unwrap_or(&delivery.body),
-                content_type: reshaped
-                    .content_type
-                    .as_deref()
-                    .or(delivery.content_type.as_deref()),
-                headers: &reshaped.headers,
-                event_id: delivery.event_id,
-                source_id: &delivery.source_id,
-                provider_event_id: &delivery.provider_event_id,
-                event_type: delivery.event_type.as_deref(),
-                attempt: delivery.attempt as u32,
-                delivery_id: delivery.id,
-                signing_key: self.signing_key.as_ref(),
-                timeout: Duration::from_millis(destination.timeout_ms),
-            },
-            started_at.unix_timestamp(),
-        )
-        .await;
+        let result = self
+            .target
+            .deliver(
+                &Attempt {
+                    url: &url,
+                    body: reshaped.body.as_ref().unwrap_or(&delivery.body),
+                    content_type: reshaped
+                        .content_type
+                        .as_deref()
+                        .or(delivery.content_type.as_deref()),
+                    headers: &reshaped.headers,
+                    event_id: delivery.event_id,
+                    source_id: &delivery.source_id,
+                    provider_event_id: &delivery.provider_event_id,
+                    event_type: delivery.event_type.as_deref(),
+                    attempt: delivery.attempt as u32,
+                    delivery_id: delivery.id,
+                    signing_key: self.signing_key.as_ref(),
+                    timeout: Duration::from_millis(destination.timeout_ms),
+                },
+                started_at.unix_timestamp(),
+            )
+            .await;
         self.finish(&delivery, started_at, result).await;
     }
 

@@ -10,31 +10,42 @@ pub struct PrivateRedis {
     port: u16,
     /// The TLS arguments when it listens only over TLS.
     tls_args: Vec<String>,
+    /// Where a durable one keeps its append-only file across restarts.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl PrivateRedis {
     /// A plain redis-server on a free port.
     pub fn start() -> PrivateRedis {
-        PrivateRedis::start_with(Vec::new())
+        PrivateRedis::start_with(Vec::new(), None)
+    }
+
+    /// A redis-server that writes every command to its append-only file and fsyncs it before
+    /// answering, so that what it acknowledged survives a kill and a restart.
+    pub fn start_durable() -> PrivateRedis {
+        PrivateRedis::start_with(Vec::new(), Some(crate::process::empty_dir()))
     }
 
     /// A redis-server that listens only over TLS, with a certificate of `ca`.
     pub fn start_tls(ca: &TestCa) -> PrivateRedis {
         let cert = ca.server("redis", &["127.0.0.1"]);
         let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-        PrivateRedis::start_with(vec![
-            "--tls-auth-clients".into(),
-            "no".into(),
-            "--tls-cert-file".into(),
-            path(&cert.cert_file),
-            "--tls-key-file".into(),
-            path(&cert.key_file),
-            "--tls-ca-cert-file".into(),
-            path(&ca.ca_file),
-        ])
+        PrivateRedis::start_with(
+            vec![
+                "--tls-auth-clients".into(),
+                "no".into(),
+                "--tls-cert-file".into(),
+                path(&cert.cert_file),
+                "--tls-key-file".into(),
+                path(&cert.key_file),
+                "--tls-ca-cert-file".into(),
+                path(&ca.ca_file),
+            ],
+            None,
+        )
     }
 
-    fn start_with(tls_args: Vec<String>) -> PrivateRedis {
+    fn start_with(tls_args: Vec<String>, data_dir: Option<std::path::PathBuf>) -> PrivateRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,6 +55,7 @@ impl PrivateRedis {
             child: None,
             port,
             tls_args,
+            data_dir,
         };
         redis.start_again();
         redis
@@ -57,8 +69,20 @@ impl PrivateRedis {
         } else {
             vec!["--port", "0", "--tls-port", &port]
         };
+        let persistence: Vec<String> = match &self.data_dir {
+            None => vec!["--appendonly".into(), "no".into()],
+            Some(dir) => vec![
+                "--appendonly".into(),
+                "yes".into(),
+                "--appendfsync".into(),
+                "always".into(),
+                "--dir".into(),
+                dir.to_string_lossy().into_owned(),
+            ],
+        };
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", ""])
+            .args(&persistence)
             .args(listen)
             .args(&self.tls_args)
             .stdout(Stdio::null())
