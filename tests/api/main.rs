@@ -6,6 +6,7 @@ mod admin_lookup;
 mod admin_routes;
 mod asymmetric_sources;
 mod body_sources;
+mod broker_load;
 mod browser;
 mod catalogue;
 mod certs;

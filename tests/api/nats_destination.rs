@@ -3,13 +3,13 @@
 //! up in the stream byte-exact with the HTTP delivery's metadata, across a kill -9 and restart
 //! of the server mid-run, JetStream's duplicate window (`Nats-Msg-Id`) dropping repeats.
 
+use crate::broker_load::{Sent, send_events, send_through_outage};
 use crate::drill::figures;
 use crate::helpers::*;
-use crate::independent_sign as sign;
 use crate::private_nats::PrivateNats;
 use async_nats::jetstream;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -39,30 +39,6 @@ destinations = ["bus"]
 "#,
         secrets::GITHUB
     )
-}
-
-/// Hookgate id → the body acknowledged under it.
-type Sent = Arc<Mutex<HashMap<String, Vec<u8>>>>;
-
-async fn send_events(ingest: String, count: usize, sent: Sent) {
-    for _ in 0..count {
-        let body = unique_body();
-        let headers = sign::github(
-            secrets::GITHUB,
-            body.as_bytes(),
-            &Uuid::now_v7().to_string(),
-        );
-        let mut request = http()
-            .post(format!("{ingest}/webhooks/published"))
-            .body(body.clone());
-        for (name, value) in &headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.expect("hookgate answers");
-        assert_eq!(response.status(), 202, "NATS is not in the ingest path");
-        let id = json(response).await["id"].as_str().unwrap().to_owned();
-        sent.lock().unwrap().insert(id, body.into_bytes());
-    }
 }
 
 async fn jetstream_of(url: &str) -> jetstream::Context {
@@ -114,7 +90,7 @@ async fn a_missing_stream_is_retried_and_every_event_lands_once_across_a_server_
 
     // No stream takes the subject yet: the first events fail and are retried.
     let sent: Sent = Arc::default();
-    send_events(app.ingest.clone(), 10, sent.clone()).await;
+    send_events(app.ingest.clone(), "published", 10, sent.clone()).await;
     app.wait_count(
         "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%no JetStream stream takes subject%'",
         3,
@@ -131,26 +107,14 @@ async fn a_missing_stream_is_retried_and_every_event_lands_once_across_a_server_
         .await
         .expect("create the stream");
 
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|_| {
-            tokio::spawn(send_events(
-                app.ingest.clone(),
-                EVENTS / SENDERS,
-                sent.clone(),
-            ))
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sent.lock().unwrap().len() < EVENTS / 3 {
-        assert!(Instant::now() < deadline, "ingest stalled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    nats.kill();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    nats.start_again();
-    for sender in senders {
-        sender.await.unwrap();
-    }
+    send_through_outage(
+        &app.ingest,
+        "published",
+        (EVENTS, SENDERS),
+        &sent,
+        &mut nats,
+    )
+    .await;
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS + 10);
 

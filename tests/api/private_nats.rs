@@ -68,6 +68,16 @@ impl PrivateNats {
     }
 }
 
+impl crate::broker_load::Broker for PrivateNats {
+    fn kill(&mut self) {
+        PrivateNats::kill(self);
+    }
+
+    fn start_again(&mut self) {
+        PrivateNats::start_again(self);
+    }
+}
+
 impl Drop for PrivateNats {
     fn drop(&mut self) {
         self.kill();

@@ -117,6 +117,16 @@ impl PrivateRedis {
     }
 }
 
+impl crate::broker_load::Broker for PrivateRedis {
+    fn kill(&mut self) {
+        self.stop();
+    }
+
+    fn start_again(&mut self) {
+        PrivateRedis::start_again(self);
+    }
+}
+
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();

@@ -2,13 +2,13 @@
 //! append-only file, fsync before each answer): every acknowledged event ends up in the stream
 //! byte-exact with the HTTP delivery's metadata, across a kill and restart of Redis mid-run.
 
+use crate::broker_load::{Sent, send_through_outage};
 use crate::drill::figures;
 use crate::helpers::*;
-use crate::independent_sign as sign;
 use crate::private_redis::PrivateRedis;
 use redis::streams::StreamRangeReply;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -38,30 +38,6 @@ destinations = ["stream"]
 "#,
         secrets::GITHUB
     )
-}
-
-/// Hookgate id → the body that was acknowledged under it.
-type Sent = Arc<Mutex<HashMap<String, Vec<u8>>>>;
-
-async fn send_events(ingest: String, count: usize, sent: Sent) {
-    for _ in 0..count {
-        let body = unique_body();
-        let headers = sign::github(
-            secrets::GITHUB,
-            body.as_bytes(),
-            &Uuid::now_v7().to_string(),
-        );
-        let mut request = http()
-            .post(format!("{ingest}/webhooks/streamed"))
-            .body(body.clone());
-        for (name, value) in &headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.expect("hookgate answers");
-        assert_eq!(response.status(), 202, "Redis is not in the ingest path");
-        let id = json(response).await["id"].as_str().unwrap().to_owned();
-        sent.lock().unwrap().insert(id, body.into_bytes());
-    }
 }
 
 /// Every entry of the stream, oldest first.
@@ -99,27 +75,14 @@ async fn every_acknowledged_event_lands_in_the_stream_byte_exact_across_a_redis_
     let app = start(&text, database, hookgate::app::Role::default()).await;
 
     let sent: Sent = Arc::default();
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|_| {
-            tokio::spawn(send_events(
-                app.ingest.clone(),
-                EVENTS / SENDERS,
-                sent.clone(),
-            ))
-        })
-        .collect();
-    // Redis dies a third of the way in and comes back two seconds later.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sent.lock().unwrap().len() < EVENTS / 3 {
-        assert!(Instant::now() < deadline, "ingest stalled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    redis.stop();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    redis.start_again();
-    for sender in senders {
-        sender.await.unwrap();
-    }
+    send_through_outage(
+        &app.ingest,
+        "streamed",
+        (EVENTS, SENDERS),
+        &sent,
+        &mut redis,
+    )
+    .await;
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS);
 

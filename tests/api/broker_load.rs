@@ -1,0 +1,74 @@
+//! Load for the broker destination tests: signed GitHub events posted from several tasks to one
+//! source, the body of each acknowledged event kept under its hookgate id, with the broker
+//! killed a third of the way in and started again two seconds later.
+
+use crate::helpers::*;
+use crate::independent_sign as sign;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Hookgate id → the body acknowledged under it.
+pub type Sent = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+/// A broker of the test's own.
+pub trait Broker {
+    /// Kills it, as a crash would.
+    fn kill(&mut self);
+    /// Starts it again where it was.
+    fn start_again(&mut self);
+}
+
+/// Posts `count` new events to `source`; each must be acknowledged (the broker is not in the
+/// ingest path).
+pub async fn send_events(ingest: String, source: &'static str, count: usize, sent: Sent) {
+    for _ in 0..count {
+        let body = unique_body();
+        let delivery = Uuid::now_v7().to_string();
+        let headers = sign::github(secrets::GITHUB, body.as_bytes(), &delivery);
+        let mut request = http()
+            .post(format!("{ingest}/webhooks/{source}"))
+            .body(body.clone());
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("hookgate answers");
+        assert_eq!(
+            response.status(),
+            202,
+            "the broker is not in the ingest path"
+        );
+        let id = json(response).await["id"].as_str().unwrap().to_owned();
+        sent.lock().unwrap().insert(id, body.into_bytes());
+    }
+}
+
+/// Posts `count` events from `senders` tasks while `broker` dies a third of the way in and
+/// comes back two seconds later.
+pub async fn send_through_outage(
+    ingest: &str,
+    source: &'static str,
+    (count, senders): (usize, usize),
+    sent: &Sent,
+    broker: &mut impl Broker,
+) {
+    let already = sent.lock().unwrap().len();
+    let tasks: Vec<_> = (0..senders)
+        .map(|_| {
+            let sending = send_events(ingest.to_owned(), source, count / senders, sent.clone());
+            tokio::spawn(sending)
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sent.lock().unwrap().len() < already + count / 3 {
+        assert!(Instant::now() < deadline, "ingest stalled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    broker.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    broker.start_again();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
