@@ -1,14 +1,15 @@
 //! `hookgate transform test NAME`: runs a transform on a local body (`--event FILE`, with
 //! `--header`s) or on a stored event (`--event-id`, read through the admin API) and prints what
-//! it returns, so a script can be written and fixed without sending webhooks.
+//! it returns (as JSON; `null` for a skip), so a script can be written and fixed without
+//! sending webhooks. An answer hookgate would refuse is an error, as it would be on delivery.
 
-use super::{EventView, Reshaped, Sandbox, Verdict, input_json, parse_output, read};
+use super::{EventView, Sandbox, input_json, parse_output, read};
 use crate::admin_client::{AdminClient, AdminTarget};
 use crate::config::{self, Config, UnsetEnv};
 use crate::store::EventDetail;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -71,8 +72,10 @@ pub async fn run(args: TransformArgs) -> anyhow::Result<()> {
     let answer = sandbox
         .call(&script, &input_json(&event.view()), limit)
         .map_err(|failure| anyhow::anyhow!("transform_error: {failure}"))?;
-    let verdict = parse_output(&answer).map_err(|why| anyhow::anyhow!("transform_error: {why}"))?;
-    println!("{}", describe(&verdict));
+    // What it returns, as it returned it, once it is known to be a valid answer.
+    parse_output(&answer).map_err(|why| anyhow::anyhow!("transform_error: {why}"))?;
+    let returned: Value = serde_json::from_str(&answer).context("the handler's answer")?;
+    println!("{}", serde_json::to_string_pretty(&returned)?);
     Ok(())
 }
 
@@ -157,31 +160,4 @@ async fn stored_event(target: &AdminTarget, id: Uuid) -> anyhow::Result<Event> {
         provider_event_id: detail.event_id,
         received_at: detail.received_at,
     })
-}
-
-/// What the handler returned, as the delivery would be made.
-fn describe(verdict: &Verdict) -> String {
-    let Verdict::Deliver(Reshaped {
-        body,
-        content_type,
-        headers,
-        path,
-    }) = verdict
-    else {
-        return "null: this delivery is skipped (its state becomes filtered)".into();
-    };
-    let body = body.as_ref().map(|body| {
-        serde_json::from_slice::<Value>(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
-    });
-    let shown = json!({
-        "body": body.unwrap_or(Value::String("(unchanged)".into())),
-        "content_type": content_type.as_deref().unwrap_or("(unchanged)"),
-        "headers": headers
-            .iter()
-            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-            .collect::<Map<String, Value>>(),
-        "path": path.as_deref().unwrap_or("(unchanged)"),
-    });
-    serde_json::to_string_pretty(&shown).unwrap_or_default()
 }
