@@ -18,13 +18,11 @@ use crate::redis_link::RedisLink;
 use crate::reload::Reloader;
 use crate::replays::{ReplayApi, ReplayRunner};
 use crate::retention;
-use crate::sources::Sources;
+use crate::startup;
 use crate::store::Store;
 use crate::telemetry;
 use crate::tls::reload::CertificateReloader;
 use crate::tls::server::ListenerCertificate;
-use crate::transform::Transforms;
-use crate::verify::ProviderRegistry;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
@@ -102,33 +100,6 @@ pub struct Application {
     shutdown: CancellationToken,
 }
 
-/// The built-in providers, plus the files of `dir` (`[server] providers_dir`, `--providers-dir`)
-/// when given; the error names the directory or file at fault.
-pub fn load_providers(dir: Option<&Path>) -> anyhow::Result<ProviderRegistry> {
-    let context = match dir {
-        Some(_) => {
-            "reading the providers directory (leave it out to use only the built-in providers)"
-        }
-        None => "loading the built-in providers",
-    };
-    ProviderRegistry::load(dir).context(context)
-}
-
-/// Loads the providers a config can use and resolves its sources; the error names the config
-/// key or provider file at fault.
-pub fn load_sources(config: &Config, config_path: &Path) -> anyhow::Result<Sources> {
-    let registry = load_providers(config.server.providers_dir.as_deref().map(Path::new))?;
-    Sources::build(config, &registry)
-        .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
-}
-
-/// Reads and compiles the transforms the config's connections name; the error names the
-/// config key and the script's file and line at fault.
-pub fn load_transforms(config: &Config, config_path: &Path) -> anyhow::Result<Transforms> {
-    Transforms::load(config)
-        .map_err(|(key, message)| anyhow::anyhow!("{}: {key}: {message}", config_path.display()))
-}
-
 impl Application {
     /// Connects, migrates (unless told not to), binds both listeners and starts every task
     /// of `options.role`.
@@ -137,8 +108,8 @@ impl Application {
         config_path: &Path,
         options: ServeOptions,
     ) -> anyhow::Result<Application> {
-        let sources = Arc::new(load_sources(&config, config_path)?);
-        let transforms = Arc::new(load_transforms(&config, config_path)?);
+        let sources = Arc::new(startup::load_sources(&config, config_path)?);
+        let transforms = Arc::new(startup::load_transforms(&config, config_path)?);
         for warning in &sources.secret_warnings {
             tracing::warn!("{}: {warning}", config_path.display());
         }

@@ -24,6 +24,7 @@ pub mod replays;
 pub mod retention;
 pub mod routes;
 pub mod sources;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tls;

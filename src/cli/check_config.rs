@@ -2,8 +2,8 @@
 //! key file it uses, and warns about secrets that are obviously the wrong credential and about
 //! certificates that are about to expire.
 
-use crate::app;
 use crate::config::{self, Config, UnsetEnv};
+use crate::startup;
 use crate::tls::check::{Severity, tls_file_report};
 use clap::Args;
 use std::path::PathBuf;
@@ -31,8 +31,8 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
     for variable in &config.unset_env {
         eprintln!("note: {}: {variable}; not checked", path.display());
     }
-    let sources = app::load_sources(&config, &path)?;
-    app::load_transforms(&config, &path)?;
+    let sources = startup::load_sources(&config, &path)?;
+    startup::load_transforms(&config, &path)?;
     for warning in &sources.secret_warnings {
         eprintln!("warning: {}: {warning}", path.display());
     }

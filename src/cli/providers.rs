@@ -1,6 +1,6 @@
 //! `hookgate providers`: the providers this binary knows, and one provider's definition file.
 
-use crate::app;
+use crate::startup;
 use crate::verify::ProviderRegistry;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ pub struct ProvidersDir {
 impl ProvidersDir {
     /// The built-in providers plus those of `--providers-dir`.
     pub fn load(&self) -> anyhow::Result<ProviderRegistry> {
-        app::load_providers(self.providers_dir.as_deref())
+        startup::load_providers(self.providers_dir.as_deref())
     }
 }
 
