@@ -190,6 +190,15 @@ hg_ensure_nats_server_bin() {
   command -v nats-server || echo /usr/sbin/nats-server
 }
 
+# Installs Debian's rabbitmq-server when it is missing: the AMQP destination tests start nodes
+# of their own from /usr/lib/rabbitmq/bin/rabbitmq-server.
+hg_ensure_rabbitmq_server() {
+  if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    hg_log "rabbitmq-server not found: installing it"
+    hg_apt_install rabbitmq-server
+  fi
+}
+
 # Starts (or reuses, or restarts) the private Redis; sets HG_PRIVATE_REDIS_URL.
 hg_private_redis() {
   local redis_server

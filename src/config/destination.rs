@@ -36,6 +36,13 @@ pub struct DestinationConfig {
     /// take it).
     #[serde(deserialize_with = "env_value::optional_string", default)]
     pub subject: Option<String>,
+    /// `kind = "amqp"`: the exchange each delivery is published to; without one, RabbitMQ's
+    /// default exchange, which routes by queue name (`routing_key` is the queue).
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub exchange: Option<String>,
+    /// `kind = "amqp"`: the routing key each delivery is published with.
+    #[serde(deserialize_with = "env_value::optional_string", default)]
+    pub routing_key: Option<String>,
     #[serde(
         deserialize_with = "env_value::number",
         default = "defaults::timeout_ms"
@@ -92,6 +99,9 @@ pub enum DestinationKind {
     /// Workers publish each delivery to the JetStream subject `subject` at `url` and await the
     /// stream's acknowledgement.
     Nats,
+    /// Workers publish each delivery to the AMQP 0-9-1 (RabbitMQ) exchange `exchange` at `url`
+    /// with `routing_key`, mandatory and persistent, and await the broker's confirm.
+    Amqp,
 }
 
 impl DestinationConfig {
@@ -142,6 +152,8 @@ impl fmt::Debug for DestinationConfig {
             .field("stream", &self.stream)
             .field("maxlen", &self.maxlen)
             .field("subject", &self.subject)
+            .field("exchange", &self.exchange)
+            .field("routing_key", &self.routing_key)
             .field("timeout_ms", &self.timeout_ms)
             .field("max_attempts", &self.max_attempts)
             .field("backoff_base_ms", &self.backoff_base_ms)

@@ -445,7 +445,7 @@ fn a_redis_stream_destination_needs_a_redis_url_and_a_stream() {
         ("url = \"redis://cache\"", r#"("events").stream: not set"#),
         (
             "url = \"http://cache\"\nstream = \"s\"",
-            "must be a redis:// or rediss:// URL",
+            "must start with redis:// or rediss://",
         ),
         (
             "url = \"redis://cache\"\nstream = \"s\"\nmaxlen = 0",
@@ -487,12 +487,48 @@ fn a_nats_destination_needs_a_nats_url_and_a_subject() {
     let err = error_of(&with("url = \"nats://bus:4222\""));
     assert!(err.contains(r#"("bus").subject: not set"#), "{err}");
     let err = error_of(&with("url = \"redis://bus\"\nsubject = \"s\""));
-    assert!(err.contains("must be a nats:// or tls:// URL"), "{err}");
+    assert!(err.contains("must start with nats:// or tls://"), "{err}");
     let err = error_of(&with(
         "url = \"nats://bus\"\nsubject = \"s\"\nstream = \"x\"",
     ));
     assert!(
         err.contains(r#"("bus").stream: applies only to kind = "redis-stream""#),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_amqp_destination_needs_an_amqp_url_and_an_exchange() {
+    let with = |lines: &str| {
+        format!("{VALID}\n[[destinations]]\nid = \"rabbit\"\nkind = \"amqp\"\n{lines}\n")
+    };
+    let url = "url = \"amqp://hookgate:pw@rabbit:5672/%2f\"";
+    let config = parse(&with(&format!(
+        "{url}\nexchange = \"billing\"\nrouting_key = \"invoices\""
+    )))
+    .unwrap();
+    let rabbit = &config.destinations[1];
+    assert_eq!(
+        (rabbit.exchange.as_deref(), rabbit.routing_key.as_deref()),
+        (Some("billing"), Some("invoices"))
+    );
+    assert!(!format!("{rabbit:?}").contains("pw"), "{rabbit:?}");
+    // Without an exchange, RabbitMQ's default one routes by queue name: the routing key.
+    let queue = parse(&with(&format!("{url}\nrouting_key = \"invoices\""))).unwrap();
+    assert_eq!(queue.destinations[1].exchange, None);
+    let err = error_of(&with(url));
+    assert!(err.contains(r#"("rabbit").routing_key: not set"#), "{err}");
+    let err = error_of(&with("url = \"http://rabbit\"\nexchange = \"e\""));
+    assert!(err.contains("must start with amqp:// or amqps://"), "{err}");
+    let err = error_of(&with(&format!("{url}\nexchange = \"e\"\nsubject = \"s\"")));
+    assert!(
+        err.contains(r#"("rabbit").subject: applies only to kind = "nats""#),
+        "{err}"
+    );
+    let nats_with_exchange = "url = \"nats://bus\"\nsubject = \"s\"\nexchange = \"e\"";
+    let err = error_of(&with(nats_with_exchange).replace("\"amqp\"", "\"nats\""));
+    assert!(
+        err.contains(r#"("rabbit").exchange: applies only to kind = "amqp""#),
         "{err}"
     );
 }

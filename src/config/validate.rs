@@ -273,6 +273,7 @@ fn validate_destination(
             let subject = ("subject", destination.subject.as_deref());
             validate_broker(destination, url_known, &key, &["nats", "tls"], subject)?
         }
+        DestinationKind::Amqp => validate_amqp(destination, url_known, &key)?,
     }
     if !destination.is_pull() && !destination.consumer_tokens.is_empty() {
         return invalid(
@@ -298,6 +299,18 @@ fn validate_destination(
             destination.subject.is_some(),
             DestinationKind::Nats,
             "nats",
+        ),
+        (
+            "exchange",
+            destination.exchange.is_some(),
+            DestinationKind::Amqp,
+            "amqp",
+        ),
+        (
+            "routing_key",
+            destination.routing_key.is_some(),
+            DestinationKind::Amqp,
+            "amqp",
         ),
     ];
     for (field, set, kind, name) in kind_only {
@@ -350,8 +363,6 @@ fn validate_destination(
     Ok(())
 }
 
-/// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
-/// the settings that only shape a push.
 /// A broker destination: a URL of one of `schemes` and the `(key, value)` it publishes to (a
 /// Redis stream, a NATS subject); no Standard Webhooks signature (its readers are inside).
 fn validate_broker(
@@ -368,7 +379,7 @@ fn validate_broker(
             let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
             return invalid(
                 key("url"),
-                format!("{shown:?} must be a {} URL", schemes.join(" or ")),
+                format!("{shown:?} must start with {}", schemes.join(" or ")),
             );
         }
     }
@@ -390,6 +401,22 @@ fn validate_broker(
     Ok(())
 }
 
+/// An AMQP destination publishes to `exchange`, or without one to RabbitMQ's default exchange,
+/// which routes by queue name: then `routing_key` names the queue and must be set.
+fn validate_amqp(
+    destination: &DestinationConfig,
+    url_known: bool,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Invalid> {
+    let named = match destination.exchange.as_deref() {
+        Some(exchange) => ("exchange", Some(exchange)),
+        None => ("routing_key", destination.routing_key.as_deref()),
+    };
+    validate_broker(destination, url_known, key, &["amqp", "amqps"], named)
+}
+
+/// A pull destination has consumers (with tokens of their own) instead of a URL, and none of
+/// the settings that only shape a push.
 fn validate_pull_destination(
     config: &Config,
     index: usize,

@@ -35,6 +35,8 @@ fn test_destination(url: &str) -> crate::config::DestinationConfig {
         stream: None,
         maxlen: None,
         subject: None,
+        exchange: None,
+        routing_key: None,
         timeout_ms: 5_000,
         max_attempts: 15,
         backoff_base_ms: 2_000,

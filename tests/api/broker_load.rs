@@ -72,3 +72,53 @@ pub async fn send_through_outage(
         task.await.unwrap();
     }
 }
+
+/// Waits (two minutes at most) until every acknowledged event is among what `read` finds in
+/// the broker as (hookgate id, message); answers what it found last.
+pub async fn wait_for_every_event<M>(
+    sent: &HashMap<String, Vec<u8>>,
+    mut read: impl AsyncFnMut() -> Vec<(String, M)>,
+) -> Vec<(String, M)> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = read().await;
+        let ids: std::collections::HashSet<&str> =
+            found.iter().map(|(id, _)| id.as_str()).collect();
+        if sent.keys().all(|id| ids.contains(id.as_str())) {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} events in the broker",
+            ids.len(),
+            sent.len()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Prints the test's figures line (acknowledged, present, messages, duplicates, failed
+/// attempts) after checking that the outage was felt: attempts failed and were retried.
+pub async fn report<M>(name: &str, app: &TestApp, acked: usize, found: &[(String, M)]) {
+    let mut copies: HashMap<&str, usize> = HashMap::new();
+    for (id, _) in found {
+        *copies.entry(id.as_str()).or_default() += 1;
+    }
+    let failed = app
+        .count("SELECT count(*) FROM delivery_attempts WHERE error IS NOT NULL")
+        .await;
+    assert!(failed > 0, "no attempt failed: the broker was never down");
+    crate::drill::figures(
+        name,
+        &[
+            ("acked", acked.to_string()),
+            ("present", copies.len().to_string()),
+            ("messages", found.len().to_string()),
+            (
+                "duplicates",
+                copies.values().filter(|&&n| n > 1).count().to_string(),
+            ),
+            ("failed_attempts", failed.to_string()),
+        ],
+    );
+}

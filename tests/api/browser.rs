@@ -49,11 +49,7 @@ impl Browser {
             "chromium-driver",
         );
         let chromium = installed(&["/usr/bin/chromium"], "chromium");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::process::free_port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .env("TZ", "Europe/Berlin")

@@ -3,14 +3,13 @@
 //! up in the stream byte-exact with the HTTP delivery's metadata, across a kill -9 and restart
 //! of the server mid-run, JetStream's duplicate window (`Nats-Msg-Id`) dropping repeats.
 
-use crate::broker_load::{Sent, send_events, send_through_outage};
-use crate::drill::figures;
+use crate::broker_load::{Sent, report, send_events, send_through_outage, wait_for_every_event};
 use crate::helpers::*;
 use crate::private_nats::PrivateNats;
 use async_nats::jetstream;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
 const EVENTS: usize = 1000;
@@ -45,8 +44,11 @@ async fn jetstream_of(url: &str) -> jetstream::Context {
     jetstream::new(async_nats::connect(url).await.expect("connect to nats"))
 }
 
-/// Every message of stream `name`: (Idempotency-Key, headers as name → value, payload).
-async fn messages(url: &str, name: &str) -> Vec<(String, HashMap<String, String>, Vec<u8>)> {
+/// A message's headers (name → value) and payload.
+type Message = (HashMap<String, String>, Vec<u8>);
+
+/// Every message of stream `name`, under its Idempotency-Key.
+async fn messages(url: &str, name: &str) -> Vec<(String, Message)> {
     let Ok(client) = async_nats::connect(url).await else {
         return Vec::new();
     };
@@ -74,7 +76,7 @@ async fn messages(url: &str, name: &str) -> Vec<(String, HashMap<String, String>
             })
             .collect();
         let key = headers.get("Idempotency-Key").cloned().unwrap_or_default();
-        found.push((key, headers, message.payload.to_vec()));
+        found.push((key, (headers, message.payload.to_vec())));
     }
     found
 }
@@ -118,46 +120,14 @@ async fn a_missing_stream_is_retried_and_every_event_lands_once_across_a_server_
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS + 10);
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let found = loop {
-        let found = messages(&nats.url(), &name).await;
-        let keys: std::collections::HashSet<&str> =
-            found.iter().map(|(k, ..)| k.as_str()).collect();
-        if sent.keys().all(|id| keys.contains(id.as_str())) {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} events in the stream",
-            keys.len(),
-            sent.len()
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    let mut copies: HashMap<&str, usize> = HashMap::new();
-    for (id, headers, payload) in &found {
+    let found = wait_for_every_event(&sent, async || messages(&nats.url(), &name).await).await;
+    for (id, (headers, payload)) in &found {
         assert_eq!(payload, &sent[id], "body of {id}");
         assert_eq!(headers["X-Hookgate-Event-Id"], *id);
         assert_eq!(headers["X-Hookgate-Source"], "published");
         assert_eq!(headers["Content-Type"], "application/json");
         assert_eq!(headers["Nats-Msg-Id"], format!("{id}:bus"));
-        *copies.entry(id).or_default() += 1;
     }
-    let failed = app
-        .count("SELECT count(*) FROM delivery_attempts WHERE error IS NOT NULL")
-        .await;
-    figures(
-        "nats",
-        &[
-            ("acked", sent.len().to_string()),
-            ("in_stream", copies.len().to_string()),
-            ("messages", found.len().to_string()),
-            (
-                "duplicates",
-                copies.values().filter(|&&n| n > 1).count().to_string(),
-            ),
-            ("failed_attempts", failed.to_string()),
-        ],
-    );
+    report("nats", &app, sent.len(), &found).await;
     app.stop().await;
 }

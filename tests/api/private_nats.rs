@@ -13,11 +13,7 @@ pub struct PrivateNats {
 
 impl PrivateNats {
     pub fn start() -> PrivateNats {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::process::free_port();
         let mut nats = PrivateNats {
             child: None,
             port,

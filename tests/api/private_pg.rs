@@ -49,14 +49,6 @@ fn run(bin: &Path, tool: &str, args: &[&str]) {
     assert!(status.success(), "{tool} {args:?} failed: {status}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl PrivatePostgres {
     /// Creates and starts a cluster in a fresh directory on a free port.
     pub fn start() -> PrivatePostgres {
@@ -131,7 +123,7 @@ impl PrivatePostgres {
         PrivatePostgres {
             bin,
             data,
-            port: free_port(),
+            port: crate::process::free_port(),
             settings: String::new(),
         }
     }

@@ -46,11 +46,7 @@ impl PrivateRedis {
     }
 
     fn start_with(tls_args: Vec<String>, data_dir: Option<std::path::PathBuf>) -> PrivateRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::process::free_port();
         let mut redis = PrivateRedis {
             child: None,
             port,

@@ -36,6 +36,15 @@ pub fn temp_file(text: &str) -> PathBuf {
     path
 }
 
+/// A port nothing listens on now, for a server the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A fresh empty directory, to run hookgate outside the repository (no `providers/` there).
 pub fn empty_dir() -> PathBuf {
     let path = std::env::temp_dir().join(format!("hookgate-{}", uuid::Uuid::now_v7().simple()));

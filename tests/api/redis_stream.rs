@@ -2,14 +2,12 @@
 //! append-only file, fsync before each answer): every acknowledged event ends up in the stream
 //! byte-exact with the HTTP delivery's metadata, across a kill and restart of Redis mid-run.
 
-use crate::broker_load::{Sent, send_through_outage};
-use crate::drill::figures;
+use crate::broker_load::{Sent, report, send_through_outage, wait_for_every_event};
 use crate::helpers::*;
 use crate::private_redis::PrivateRedis;
 use redis::streams::StreamRangeReply;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const EVENTS: usize = 1000;
@@ -86,55 +84,27 @@ async fn every_acknowledged_event_lands_in_the_stream_byte_exact_across_a_redis_
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS);
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let entries = loop {
-        let entries = entries(&redis.url(), &stream).await;
-        let keys: std::collections::HashSet<&[u8]> = entries
-            .iter()
-            .filter_map(|entry| entry.get("idempotency-key").map(Vec::as_slice))
-            .collect();
-        if sent.keys().all(|id| keys.contains(id.as_bytes())) {
-            break entries;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {EVENTS} events in the stream",
-            keys.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-
-    let mut copies: HashMap<String, usize> = HashMap::new();
-    for entry in &entries {
+    let found = wait_for_every_event(&sent, async || {
+        entries(&redis.url(), &stream)
+            .await
+            .into_iter()
+            .map(|entry| {
+                let id = String::from_utf8_lossy(&entry["idempotency-key"]).into_owned();
+                (id, entry)
+            })
+            .collect()
+    })
+    .await;
+    for (id, entry) in &found {
         let field = |name: &str| String::from_utf8(entry[name].clone()).unwrap();
-        let id = field("idempotency-key");
-        assert_eq!(entry["body"], sent[&id], "body of {id}");
-        assert_eq!(field("x-hookgate-event-id"), id);
+        assert_eq!(entry["body"], sent[id], "body of {id}");
+        assert_eq!(field("x-hookgate-event-id"), *id);
         assert_eq!(field("x-hookgate-source"), "streamed");
         assert_eq!(field("x-hookgate-event-type"), "push");
         assert_eq!(field("content-type"), "application/json");
         assert!(field("x-hookgate-attempt").parse::<u32>().unwrap() >= 1);
         assert!(Uuid::parse_str(&field("x-hookgate-delivery-id")).is_ok());
-        *copies.entry(id).or_default() += 1;
     }
-    let duplicates = copies.values().filter(|&&n| n > 1).count();
-    // The outage was felt: attempts failed while Redis was down, and were retried.
-    let failed = app
-        .count("SELECT count(*) FROM delivery_attempts WHERE error IS NOT NULL")
-        .await;
-    assert!(
-        failed > 0,
-        "no attempt failed: Redis was never down during delivery"
-    );
-    figures(
-        "redis-stream",
-        &[
-            ("acked", EVENTS.to_string()),
-            ("in_stream", copies.len().to_string()),
-            ("entries", entries.len().to_string()),
-            ("duplicates", duplicates.to_string()),
-            ("failed_attempts", failed.to_string()),
-        ],
-    );
+    report("redis-stream", &app, sent.len(), &found).await;
     app.stop().await;
 }

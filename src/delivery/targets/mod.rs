@@ -2,15 +2,19 @@
 //! policy, the circuit breaker and the attempt records do not know which: each target makes one
 //! attempt and says how it went, as an [`AttemptResult`].
 
+mod amqp;
 mod nats;
 mod redis_stream;
 
 use super::clients::Clients;
+use super::policy::Outcome;
 use super::request::{self, Attempt, AttemptResult};
 use crate::config::{DestinationConfig, DestinationKind};
+use amqp::AmqpExchange;
 use anyhow::Context;
 use nats::NatsSubject;
 use redis_stream::RedisStream;
+use std::time::Instant;
 
 /// One destination's target.
 pub enum Target {
@@ -19,6 +23,8 @@ pub enum Target {
     /// Boxed: its lazily made JetStream context is large, and one target is made per
     /// destination.
     Nats(Box<NatsSubject>),
+    /// Boxed: it holds a connection and a channel, and one target is made per destination.
+    Amqp(Box<AmqpExchange>),
 }
 
 impl Target {
@@ -39,6 +45,11 @@ impl Target {
                 destination.subject.clone().unwrap_or_default(),
                 destination.id.clone(),
             )))),
+            DestinationKind::Amqp => Ok(Target::Amqp(Box::new(AmqpExchange::new(
+                &destination.url,
+                destination.exchange.as_deref().unwrap_or_default(),
+                destination.routing_key.as_deref().unwrap_or_default(),
+            )))),
             DestinationKind::Http | DestinationKind::Pull => {
                 clients.for_destination(destination).map(Target::Http)
             }
@@ -49,8 +60,69 @@ impl Target {
     pub async fn deliver(&self, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
         match self {
             Target::Http(client) => request::send(client, attempt, now_unix).await,
-            Target::RedisStream(stream) => stream.deliver(attempt, now_unix).await,
-            Target::Nats(subject) => subject.deliver(attempt, now_unix).await,
+            Target::RedisStream(stream) => {
+                within_timeout(attempt, stream.publish(attempt, now_unix)).await
+            }
+            Target::Nats(subject) => {
+                within_timeout(attempt, subject.publish(attempt, now_unix)).await
+            }
+            Target::Amqp(exchange) => {
+                within_timeout(attempt, exchange.publish(attempt, now_unix)).await
+            }
         }
+    }
+}
+
+/// Runs one broker attempt within the destination's timeout, timed like an HTTP one.
+async fn within_timeout(
+    attempt: &Attempt<'_>,
+    publishing: impl Future<Output = Outcome>,
+) -> AttemptResult {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(attempt.timeout, publishing)
+        .await
+        .unwrap_or(Outcome::Timeout);
+    AttemptResult {
+        outcome,
+        duration: started.elapsed(),
+        response_excerpt: None,
+    }
+}
+
+/// The HTTP delivery's headers as a broker message's metadata: names as HTTP writes them
+/// (`X-Hookgate-Event-Id`, since broker headers are read case-sensitively by most clients),
+/// values that are text.
+fn metadata(attempt: &Attempt<'_>, now_unix: i64) -> Vec<(String, String)> {
+    request::headers(attempt, now_unix)
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok()?;
+            Some((canonical(name.as_str()), value.to_owned()))
+        })
+        .collect()
+}
+
+/// `x-hookgate-event-id` → `X-Hookgate-Event-Id`.
+fn canonical(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn header_names_travel_as_http_writes_them() {
+        assert_eq!(canonical("idempotency-key"), "Idempotency-Key");
+        assert_eq!(canonical("x-hookgate-event-id"), "X-Hookgate-Event-Id");
+        assert_eq!(canonical("content-type"), "Content-Type");
     }
 }

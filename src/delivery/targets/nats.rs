@@ -7,9 +7,10 @@
 //! failed attempt, retried like any other; the client reconnects by itself.
 
 use super::super::policy::Outcome;
-use super::super::request::{Attempt, AttemptResult, headers};
+use super::super::request::Attempt;
+use super::metadata;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 pub struct NatsSubject {
@@ -30,34 +31,18 @@ impl NatsSubject {
         }
     }
 
-    pub async fn deliver(&self, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
-        let started = Instant::now();
-        let outcome =
-            match tokio::time::timeout(attempt.timeout, self.publish(attempt, now_unix)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome::Timeout,
-            };
-        AttemptResult {
-            outcome,
-            duration: started.elapsed(),
-            response_excerpt: None,
-        }
-    }
-
-    async fn publish(&self, attempt: &Attempt<'_>, now_unix: i64) -> Outcome {
+    pub async fn publish(&self, attempt: &Attempt<'_>, now_unix: i64) -> Outcome {
         let context = match self.context.get_or_try_init(|| self.connect()).await {
             Ok(context) => context,
             Err(err) => return Outcome::Connect(err),
         };
-        let mut metadata = async_nats::HeaderMap::new();
-        for (name, value) in &headers(attempt, now_unix) {
-            if let Ok(value) = value.to_str() {
-                metadata.insert(canonical(name.as_str()).as_str(), value);
-            }
+        let mut headers = async_nats::HeaderMap::new();
+        for (name, value) in metadata(attempt, now_unix) {
+            headers.insert(name.as_str(), value.as_str());
         }
         let message = PublishMessage::build()
             .payload(attempt.body.clone())
-            .headers(metadata)
+            .headers(headers)
             .message_id(format!("{}:{}", attempt.event_id, self.destination));
         let acknowledgement = match context.send_publish(self.subject.clone(), message).await {
             Ok(acknowledgement) => acknowledgement,
@@ -79,31 +64,5 @@ impl NatsSubject {
             .await
             .map_err(|err| err.to_string())?;
         Ok(jetstream::new(client))
-    }
-}
-
-/// `x-hookgate-event-id` as HTTP delivery writes it: `X-Hookgate-Event-Id` (NATS headers are
-/// read case-sensitively by most clients).
-fn canonical(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical;
-
-    #[test]
-    fn header_names_travel_as_http_writes_them() {
-        assert_eq!(canonical("idempotency-key"), "Idempotency-Key");
-        assert_eq!(canonical("x-hookgate-event-id"), "X-Hookgate-Event-Id");
-        assert_eq!(canonical("content-type"), "Content-Type");
     }
 }

@@ -7,9 +7,9 @@
 //! any failed attempt; the connection is re-established by itself.
 
 use super::super::policy::Outcome;
-use super::super::request::{Attempt, AttemptResult, headers};
+use super::super::request::{Attempt, headers};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct RedisStream {
     manager: ConnectionManager,
@@ -31,8 +31,7 @@ impl RedisStream {
         })
     }
 
-    pub async fn deliver(&self, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
-        let started = Instant::now();
+    pub async fn publish(&self, attempt: &Attempt<'_>, now_unix: i64) -> Outcome {
         let mut xadd = redis::cmd("XADD");
         xadd.arg(&self.stream);
         if let Some(maxlen) = self.maxlen {
@@ -44,23 +43,12 @@ impl RedisStream {
         }
         xadd.arg("body").arg(attempt.body.as_ref());
         let mut connection = self.manager.clone();
-        let added = tokio::time::timeout(
-            attempt.timeout,
-            xadd.query_async::<redis::Value>(&mut connection),
-        )
-        .await;
-        let outcome = match added {
-            Ok(Ok(_entry_id)) => Outcome::Confirmed,
-            Ok(Err(err)) if err.is_connection_refusal() || err.is_io_error() => {
+        match xadd.query_async::<redis::Value>(&mut connection).await {
+            Ok(_entry_id) => Outcome::Confirmed,
+            Err(err) if err.is_connection_refusal() || err.is_io_error() => {
                 Outcome::Connect(err.to_string())
             }
-            Ok(Err(err)) => Outcome::Transport(err.to_string()),
-            Err(_) => Outcome::Timeout,
-        };
-        AttemptResult {
-            outcome,
-            duration: started.elapsed(),
-            response_excerpt: None,
+            Err(err) => Outcome::Transport(err.to_string()),
         }
     }
 }

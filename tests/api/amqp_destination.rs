@@ -1,0 +1,194 @@
+//! `kind = "amqp"` destinations against a RabbitMQ node of the test's own: a missing exchange
+//! and then a message no queue takes (published `mandatory`) are retried until a queue is
+//! bound, and every acknowledged event ends up in the queue byte-exact with the HTTP delivery's
+//! metadata, across a kill -9 and restart of the node mid-run.
+
+use crate::broker_load::{Sent, report, send_events, send_through_outage, wait_for_every_event};
+use crate::helpers::*;
+use crate::private_rabbitmq::PrivateRabbitMq;
+use lapin::options::QueueDeclareOptions;
+use lapin::options::{BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const EVENTS: usize = 1000;
+const SENDERS: usize = 10;
+const ROUTING_KEY: &str = "github.push";
+
+/// An `amqp` destination publishing to `exchange` at `url`, fed by the GitHub source
+/// `published`.
+fn published(url: &str, exchange: &str) -> String {
+    format!(
+        r#"
+[[destinations]]
+id = "rabbit"
+kind = "amqp"
+url = "{url}"
+exchange = "{exchange}"
+routing_key = "{ROUTING_KEY}"
+timeout_ms = 2000
+max_attempts = 200
+backoff_base_ms = 50
+backoff_max_ms = 500
+circuit = {{ failure_threshold = 5, cool_down_ms = 200, max_cool_down_ms = 1000 }}
+
+[[sources]]
+id = "published"
+provider = "github"
+secrets = [{:?}]
+destinations = ["rabbit"]
+"#,
+        secrets::GITHUB
+    )
+}
+
+async fn channel_of(url: &str) -> lapin::Result<Channel> {
+    let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+    connection.create_channel().await
+}
+
+/// A message as read from the queue.
+#[derive(Clone)]
+struct Received {
+    properties: BasicProperties,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> String {
+        let headers = self.properties.headers().as_ref().expect("a headers table");
+        match headers.inner().get(name) {
+            Some(AMQPValue::LongString(value)) => String::from_utf8_lossy(value.as_bytes()).into(),
+            other => panic!("header {name}: {other:?}"),
+        }
+    }
+}
+
+/// Takes every message waiting in `queue` (none when the node cannot be reached right now).
+async fn take_all(url: &str, queue: &str) -> Vec<Received> {
+    let mut taken = Vec::new();
+    let taking = async {
+        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        let options = BasicGetOptions { no_ack: true };
+        while let Some(message) = channel.basic_get(queue.into(), options).await? {
+            taken.push(Received {
+                properties: message.delivery.properties.clone(),
+                body: message.delivery.data.clone(),
+            });
+        }
+        connection.close(200, "taken".into()).await
+    };
+    // A node that is still starting may accept the connection and answer nothing for a while.
+    let _ = tokio::time::timeout(Duration::from_secs(10), taking).await;
+    taken
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unroutable_messages_are_retried_and_every_event_lands_once_across_a_node_kill() {
+    let mut rabbit = PrivateRabbitMq::start();
+    let exchange = format!("hooks-{}", Uuid::now_v7().simple());
+    let queue = format!("billing-{}", Uuid::now_v7().simple());
+    let database = create_database(&server_url()).await;
+    let text = default_config_text(&database.url) + &published(&rabbit.url(), &exchange);
+    let app = start(&text, database, hookgate::app::Role::default()).await;
+
+    // No exchange yet: the broker closes the channel (404), and the attempt fails.
+    let sent: Sent = Arc::default();
+    send_events(app.ingest.clone(), "published", 10, sent.clone()).await;
+    app.wait_count(
+        "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%NOT_FOUND%'",
+        3,
+        Duration::from_secs(30),
+    )
+    .await;
+    // The exchange exists but no queue is bound: mandatory publishing makes that a failure.
+    let setup = channel_of(&rabbit.url())
+        .await
+        .expect("connect to RabbitMQ");
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    setup
+        .exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare the exchange");
+    app.wait_count(
+        "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%NO_ROUTE%'",
+        3,
+        Duration::from_secs(30),
+    )
+    .await;
+    setup
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare the queue");
+    setup
+        .queue_bind(
+            queue.as_str().into(),
+            exchange.as_str().into(),
+            ROUTING_KEY.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind the queue");
+
+    send_through_outage(
+        &app.ingest,
+        "published",
+        (EVENTS, SENDERS),
+        &sent,
+        &mut rabbit,
+    )
+    .await;
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), EVENTS + 10);
+
+    let mut received: Vec<(String, Received)> = Vec::new();
+    let found = wait_for_every_event(&sent, async || {
+        for message in take_all(&rabbit.url(), &queue).await {
+            received.push((message.header("Idempotency-Key"), message));
+        }
+        received.clone()
+    })
+    .await;
+    for (id, message) in &found {
+        assert_eq!(message.body, sent[id], "body of {id}");
+        let properties = &message.properties;
+        assert_eq!(
+            properties.message_id().as_ref().map(|m| m.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(
+            properties.content_type().as_ref().map(|c| c.as_str()),
+            Some("application/json")
+        );
+        assert_eq!(*properties.delivery_mode(), Some(2), "persistent");
+        assert_eq!(message.header("X-Hookgate-Event-Id"), *id);
+        assert_eq!(message.header("X-Hookgate-Source"), "published");
+        assert_eq!(message.header("X-Hookgate-Event-Type"), "push");
+        assert!(
+            message
+                .header("X-Hookgate-Delivery-Id")
+                .parse::<Uuid>()
+                .is_ok()
+        );
+        assert!(message.header("X-Hookgate-Attempt").parse::<u32>().is_ok());
+    }
+    report("amqp", &app, sent.len(), &found).await;
+    app.stop().await;
+}
