@@ -76,15 +76,22 @@ pub struct AttemptRecord {
     pub next: NextState,
 }
 
+/// How many bytes of bodies one claim brings into memory at most (always at least one
+/// delivery): with 25 MiB events, a worker with 32 free slots or a consumer leasing 100 gets
+/// the first few, not a gigabyte; the rest stay pending for the next claim.
+pub const CLAIM_BODY_BUDGET_BYTES: i64 = 16 << 20;
+
 /// The one claim both kinds of destination take deliveries with: pushed by a worker (`$4`
 /// false) or leased by a pull consumer (`$4` true: the lease gets a random token). Whatever
 /// decides which deliveries are due belongs here, for both at once: a keyed delivery is due
 /// only as the head of its key (see [`super::ordering`]; `$5`: a dead head blocks its key).
+/// Of the deliveries picked, those whose bodies come after `$6` bytes are left pending
+/// (`octet_length` reads a stored body's size without reading the body).
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         r#"
 WITH picked AS (
-    SELECT d.id FROM deliveries d
+    SELECT d.id, d.event_id, d.run_at FROM deliveries d
     WHERE d.destination_id = $1 AND d.state = 'pending' AND d.run_at <= now()
       AND (d.ordering_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM deliveries o
@@ -96,6 +103,14 @@ WITH picked AS (
     ORDER BY d.run_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), within_budget AS (
+    SELECT sized.id FROM (
+        SELECT p.id,
+               sum(octet_length(e.body)) OVER (ORDER BY p.run_at, p.id)
+                   - octet_length(e.body) AS bytes_before
+        FROM picked p JOIN events e ON e.id = p.event_id
+    ) sized
+    WHERE sized.bytes_before < $6
 )
 UPDATE deliveries d
 SET state = 'in_flight',
@@ -103,7 +118,7 @@ SET state = 'in_flight',
     attempts = d.attempts + 1,
     lease_token = CASE WHEN $4 THEN gen_random_uuid() END,
     updated_at = now()
-FROM picked, events e
+FROM within_budget picked, events e
 WHERE d.id = picked.id AND e.id = d.event_id
 RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
           e.event_id AS provider_event_id, e.event_type, e.content_type, e.body,
@@ -182,6 +197,7 @@ impl Store {
             .bind(lease.as_secs_f64())
             .bind(pull)
             .bind(dead_head_blocks)
+            .bind(CLAIM_BODY_BUDGET_BYTES)
             .fetch_all(&self.pool)
             .await;
         match claimed {

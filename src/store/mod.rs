@@ -22,7 +22,9 @@ mod stats;
 
 pub use activity::{ActivityRow, LastEvent};
 pub use dead_letters::DeadLetterGroup;
-pub use deliveries::{AttemptRecord, AttemptWriter, ClaimedDelivery, NextState, WAKE_CHANNEL};
+pub use deliveries::{
+    AttemptRecord, AttemptWriter, CLAIM_BODY_BUDGET_BYTES, ClaimedDelivery, NextState, WAKE_CHANNEL,
+};
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
 pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, PayloadStart};

@@ -526,3 +526,25 @@ pub fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// A GitHub push event of `body` with one delivery to "billing" (ordered by `key`, if any), as
+/// ingest would store it: for tests that fill the queue through the store.
+pub fn queued_event(body: bytes::Bytes, key: Option<&str>) -> hookgate::store::NewEvent {
+    hookgate::store::NewEvent {
+        id: Uuid::now_v7(),
+        source_id: "github".into(),
+        event_id: Uuid::now_v7().to_string(),
+        event_type: Some("push".into()),
+        received_at: time::OffsetDateTime::now_utc(),
+        content_type: Some("application/json".into()),
+        headers_json: "{}".into(),
+        body,
+        deliveries: vec![hookgate::store::NewDelivery {
+            id: Uuid::now_v7(),
+            destination_id: "billing".into(),
+            lease: None,
+            ordering_key: key.map(str::to_owned),
+        }],
+        filtered: Vec::new(),
+    }
+}

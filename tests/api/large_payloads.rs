@@ -63,6 +63,41 @@ async fn a_25_mib_webhook_is_stored_and_delivered_byte_exact() {
     app.stop().await;
 }
 
+/// Eight 6 MiB events due at once: a claim of up to 32 takes them a few at a time, never more
+/// than the claim's body budget plus one body, and every one is claimed in the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_brings_a_bounded_number_of_body_bytes_into_memory() {
+    let database = create_database(&server_url()).await;
+    let store = hookgate::store::Store::connect_lazy(&database.url, 2).unwrap();
+    store.migrate().await.unwrap();
+    let events: Vec<_> = (0..8)
+        .map(|_| queued_event(large_json(6 * MIB), None))
+        .collect();
+    store.insert_events(&events).await.unwrap();
+    let budget = hookgate::store::CLAIM_BODY_BUDGET_BYTES as usize;
+    let mut claimed = Vec::new();
+    let mut claims = 0;
+    while claimed.len() < events.len() {
+        let batch = store
+            .claim_deliveries("billing", 32, Duration::from_secs(60), false)
+            .await
+            .unwrap();
+        assert!(!batch.is_empty(), "due deliveries left unclaimed");
+        let bytes: usize = batch.iter().map(|d| d.body.len()).sum();
+        assert!(
+            bytes < budget + 6 * MIB,
+            "one claim brought {bytes} bytes of bodies"
+        );
+        claimed.extend(batch.into_iter().map(|d| d.event_id));
+        claims += 1;
+    }
+    claimed.sort();
+    let mut stored: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    stored.sort();
+    assert_eq!(claimed, stored, "each delivery claimed exactly once");
+    assert!(claims > 1, "a single claim took every 6 MiB body");
+}
+
 /// A body declared one byte over the limit is refused as soon as its head is read: the answer
 /// comes while the client has sent a few bytes of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

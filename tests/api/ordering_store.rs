@@ -5,7 +5,7 @@
 
 use crate::helpers::*;
 use hookgate::store::ordering::rule::{Queued, Standing, claimable};
-use hookgate::store::{AttemptRecord, NewDelivery, NewEvent, NextState, Store};
+use hookgate::store::{AttemptRecord, NewEvent, NextState, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -27,23 +27,7 @@ fn below(n: usize) -> usize {
 }
 
 fn event(key: Option<&str>) -> NewEvent {
-    NewEvent {
-        id: Uuid::now_v7(),
-        source_id: "github".into(),
-        event_id: Uuid::now_v7().to_string(),
-        event_type: Some("push".into()),
-        received_at: OffsetDateTime::now_utc(),
-        content_type: Some("application/json".into()),
-        headers_json: "{}".into(),
-        body: bytes::Bytes::from_static(b"{}"),
-        deliveries: vec![NewDelivery {
-            id: Uuid::now_v7(),
-            destination_id: "billing".into(),
-            lease: None,
-            ordering_key: key.map(str::to_owned),
-        }],
-        filtered: Vec::new(),
-    }
+    queued_event(bytes::Bytes::from_static(b"{}"), key)
 }
 
 struct Run {
