@@ -6,6 +6,7 @@
 
 use crate::delivery::CircuitState;
 use crate::store::{ExpiredLeases, NextState, Store};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 const INGEST_REQUESTS: &str = "hookgate_ingest_requests_total";
 const INGEST_ACK_SECONDS: &str = "hookgate_ingest_ack_seconds";
+const INGEST_RESPONSE_SECONDS: &str = "hookgate_ingest_response_seconds";
 const COMMIT_BATCH_SIZE: &str = "hookgate_ingest_commit_batch_size";
 const COMMIT_SECONDS: &str = "hookgate_ingest_commit_seconds";
 const COMMIT_QUEUE_WAIT_SECONDS: &str = "hookgate_ingest_commit_queue_wait_seconds";
@@ -49,6 +51,7 @@ pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = [
             INGEST_ACK_SECONDS,
+            INGEST_RESPONSE_SECONDS,
             COMMIT_SECONDS,
             COMMIT_QUEUE_WAIT_SECONDS,
             DELIVERY_SECONDS,
@@ -80,6 +83,10 @@ fn describe() {
     describe_histogram!(
         INGEST_ACK_SECONDS,
         "Time from request to 2xx acknowledgement"
+    );
+    describe_histogram!(
+        INGEST_RESPONSE_SECONDS,
+        "Time from request to answer, every answer (2xx, 4xx, 503), by status code"
     );
     describe_histogram!(COMMIT_BATCH_SIZE, "Events written per group commit");
     describe_histogram!(
@@ -133,6 +140,13 @@ pub fn ingest_request(source: &str, outcome: Cow<'static, str>, ack: Option<Dura
     if let Some(ack) = ack {
         histogram!(INGEST_ACK_SECONDS, "source" => source.to_owned()).record(ack.as_secs_f64());
     }
+}
+
+/// An ingest request was answered `status` after `elapsed`: the server-side latency of every
+/// answer, refusals and overload answers included (the ack histogram has only the 2xx).
+pub fn ingest_response(status: StatusCode, elapsed: Duration) {
+    histogram!(INGEST_RESPONSE_SECONDS, "status" => status.as_str().to_owned())
+        .record(elapsed.as_secs_f64());
 }
 
 /// One group commit wrote `events` events in `duration`; its longest-queued event had

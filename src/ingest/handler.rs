@@ -16,7 +16,7 @@ use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
 use crate::verify::{AcceptedResponse, Answer, EventIdentity, Request};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -85,17 +85,24 @@ pub(super) async fn receive(
     if let Err(err) = &result {
         log::refused(source.map(|s| &**s), &source_id, err);
     }
-    match (result?, source) {
-        (Handled::Stored(outcome, event_id), Some(source)) => Ok(acknowledge(
+    let answer = match (result, source) {
+        (Ok(Handled::Stored(outcome, event_id)), Some(source)) => Ok(acknowledge(
             outcome,
             &event_id,
             source.provider.accepted_response(),
         )),
-        (Handled::Handshake(answer), Some(source)) => {
+        (Ok(Handled::Handshake(answer)), Some(source)) => {
             Ok(handshake::respond(&state, source, answer).await)
         }
-        (_, None) => Err(IngestError::UnknownSource),
-    }
+        (Err(err), _) => Err(err),
+        (Ok(_), None) => Err(IngestError::UnknownSource),
+    };
+    let status = match &answer {
+        Ok(response) => response.status(),
+        Err(err) => err.status_code(),
+    };
+    metrics::ingest_response(status, started.elapsed());
+    answer
 }
 
 /// Verifies, identifies and stores one webhook, or answers it when it is a handshake.

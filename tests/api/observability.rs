@@ -222,6 +222,10 @@ async fn metrics_parse_and_count_ingest_outcomes_and_delivery_outcomes() {
     let (text, samples) = scrape(&app).await;
     for histogram in [
         "hookgate_ingest_ack_seconds_count{source=\"github\"}",
+        "hookgate_ingest_response_seconds_count{status=\"202\"}",
+        "hookgate_ingest_response_seconds_count{status=\"200\"}",
+        "hookgate_ingest_response_seconds_count{status=\"401\"}",
+        "hookgate_ingest_response_seconds_count{status=\"404\"}",
         "hookgate_ingest_commit_batch_size_count{}",
         "hookgate_ingest_commit_seconds_count{}",
         "hookgate_ingest_commit_queue_wait_seconds_count{}",

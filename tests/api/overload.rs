@@ -73,13 +73,12 @@ async fn blocked_writers(app: &TestApp) -> i64 {
     .await
 }
 
-/// `hookgate_ingest_requests_total{source="stripe",outcome="overloaded"}`.
-async fn overloaded_count(app: &TestApp) -> f64 {
+/// The sum of the samples of `metric` whose labels include every one of `labels`.
+async fn metric_sum(app: &TestApp, metric: &str, labels: &[&str]) -> f64 {
     let text = metrics_text(&app.admin).await;
     text.lines()
-        .filter(|line| line.starts_with("hookgate_ingest_requests_total{"))
-        .filter(|line| line.contains(r#"source="stripe""#))
-        .filter(|line| line.contains(r#"outcome="overloaded""#))
+        .filter(|line| line.starts_with(&format!("{metric}{{")))
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -177,12 +176,22 @@ async fn blocked_commits_get_fast_503s_and_only_acknowledged_events_are_stored()
     }
     // The metrics count them as overloaded (the recorder is shared by every test in this
     // process: at least this test's refusals).
-    let overloaded = overloaded_count(&app).await;
+    let requests = "hookgate_ingest_requests_total";
+    let overloaded = metric_sum(
+        &app,
+        requests,
+        &[r#"source="stripe""#, r#"outcome="overloaded""#],
+    );
+    let overloaded = overloaded.await;
     assert!(
         overloaded >= refused.len() as f64,
         "{overloaded} counted, {} refused",
         refused.len()
     );
+    // And their server-side latency is recorded with the 2xx answers'.
+    let timed = "hookgate_ingest_response_seconds_count";
+    let timed_503 = metric_sum(&app, timed, &[r#"status="503""#]).await;
+    assert!(timed_503 >= refused.len() as f64, "{timed_503} 503s timed");
 
     // Every acknowledged event is stored, with its deliveries; no refused event is.
     let ids: Vec<uuid::Uuid> = acknowledged
