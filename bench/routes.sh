@@ -7,7 +7,7 @@
 #    round by round (BENCH_ROUTE_ROUNDS, 2); each broker's stream, subject or queue is made
 #    with a name unique to the run before, counted and deleted after;
 # 2. the ingest role, closed loop, without and with a connection filter that reads the body
-#    and a header (and passes);
+#    and a header (and passes), then the filter alone per event, in process;
 # 3. a worker draining the same queue without and with the connection's transform
 #    (bench/transforms/reshape.js), then QuickJS per call in process, and Boa against it with
 #    BENCH_ENGINES=1 (bench/run then builds the bench with its `engines` feature).
@@ -140,75 +140,64 @@ route_kinds_usable() {
   done
 }
 
-# 1. Each kind drains the same queue, kinds alternating within each round.
-routes_kinds_phase() {
-  local round kind
-  hg_log "phase: routes, destination kinds ${route_kinds[*]} ($route_events deliveries per run, $route_rounds rounds)"
+# `routes_alternate RUN VARIANT...`: `RUN VARIANT ROUND` for each variant in turn, round after
+# round, so that a machine whose speed drifts affects every variant alike.
+routes_alternate() {
+  local run="$1" round variant
+  shift
   for round in $(seq "$route_rounds"); do
-    for kind in "${route_kinds[@]}"; do
-      if [ "$kind" != http ]; then
-        route_broker prepare "$kind"
-        route_prepared="$kind"
-      fi
-      start_hookgate "routes-$kind-$round" --role worker
-      bench seed --database-url "$db_url" --events "$route_events" --push-body \
-        --destination "$(route_destination "$kind")"
-      bench watch-queue --database-url "$db_url" --pid "$hookgate_pid" --label "$kind" \
-        --out "$out/routes-delivery-$kind-$round.json"
-      stop_hookgate
-      if [ "$kind" != http ]; then
-        route_broker count "$kind" --expect "$route_events" --out "$out/routes-held-$kind-$round.json"
-        route_broker remove "$kind"
-        route_prepared=""
-      fi
-    done
+    for variant in "$@"; do "$run" "$variant" "$round"; done
   done
 }
 
-# 2. The ingest role without and with the connection filter, alternating.
-routes_filter_phase() {
-  local round variant source
-  hg_log "phase: routes, ingest without and with a connection filter ($route_rounds rounds)"
-  for round in $(seq "$route_rounds"); do
-    for variant in plain filtered; do
-      source=gh
-      if [ "$variant" = filtered ]; then source=gh-filtered; fi
-      start_hookgate "routes-ingest-$variant-$round" --role ingest
-      bench load --url "http://$ingest/webhooks/$source" "${drive[@]}" \
-        --watch-pid "$hookgate_pid" --out "$out/routes-ingest-$variant-$round.json"
-      if [ "$variant" = filtered ]; then
-        bench rows --database-url "$db_url" --out "$out/routes-rows-filtered-$round.json"
-      fi
-      stop_hookgate
-    done
-  done
-}
-
-# 3. The same queue to the sink without and with the transform, alternating; the sink counts
-# the reshaped deliveries. Then the engine alone, in process.
-routes_transform_phase() {
-  local round variant source
-  hg_log "phase: routes, delivery without and with a transform ($route_events deliveries per run, $route_rounds rounds)"
-  for round in $(seq "$route_rounds"); do
-    for variant in plain reshaped; do
-      source=gh
-      if [ "$variant" = reshaped ]; then source=gh-reshaped; fi
-      start_hookgate "routes-transform-$variant-$round" --role worker
-      sink_post /reset
-      bench seed --database-url "$db_url" --events "$route_events" --push-body \
-        --source "$source" --destination sink
-      bench watch-queue --database-url "$db_url" --pid "$hookgate_pid" --label "$variant" \
-        --out "$out/routes-transform-$variant-$round.json"
-      sink_stats "$out/routes-sink-$variant-$round.json"
-      stop_hookgate
-    done
-  done
-  hg_log "phase: routes, transform engines per call, in process"
-  if [ "${BENCH_ENGINES:-0}" = 1 ]; then
-    bench transform-engines --out "$out/routes-engines.json"
-  else
-    bench transform-cost --out "$out/routes-quickjs.json"
+# 1. `route_kind_run KIND ROUND`: a worker drains the queue to that kind's destination.
+route_kind_run() {
+  local kind="$1" round="$2"
+  if [ "$kind" != http ]; then
+    route_broker prepare "$kind"
+    route_prepared="$kind"
   fi
+  start_hookgate "routes-$kind-$round" --role worker
+  bench seed --database-url "$db_url" --events "$route_events" --push-body \
+    --destination "$(route_destination "$kind")"
+  bench watch-queue --database-url "$db_url" --pid "$hookgate_pid" --label "$kind" \
+    --out "$out/routes-delivery-$kind-$round.json"
+  stop_hookgate
+  if [ "$kind" != http ]; then
+    route_broker count "$kind" --expect "$route_events" --out "$out/routes-held-$kind-$round.json"
+    route_broker remove "$kind"
+    route_prepared=""
+  fi
+}
+
+# 2. `route_filter_run plain|filtered ROUND`: the ingest role, closed loop, on the source
+# without the connection filter or with it; after the filtered run, the rows show whether every
+# event passed.
+route_filter_run() {
+  local variant="$1" round="$2" source=gh
+  if [ "$variant" = filtered ]; then source=gh-filtered; fi
+  start_hookgate "routes-ingest-$variant-$round" --role ingest
+  bench load --url "http://$ingest/webhooks/$source" "${drive[@]}" \
+    --watch-pid "$hookgate_pid" --out "$out/routes-ingest-$variant-$round.json"
+  if [ "$variant" = filtered ]; then
+    bench rows --database-url "$db_url" --out "$out/routes-rows-filtered-$round.json"
+  fi
+  stop_hookgate
+}
+
+# 3. `route_transform_run plain|reshaped ROUND`: a worker drains the queue of the source
+# without the transform or with it to the sink, which counts the reshaped deliveries.
+route_transform_run() {
+  local variant="$1" round="$2" source=gh
+  if [ "$variant" = reshaped ]; then source=gh-reshaped; fi
+  start_hookgate "routes-transform-$variant-$round" --role worker
+  sink_post /reset
+  bench seed --database-url "$db_url" --events "$route_events" --push-body \
+    --source "$source" --destination sink
+  bench watch-queue --database-url "$db_url" --pid "$hookgate_pid" --label "$variant" \
+    --out "$out/routes-transform-$variant-$round.json"
+  sink_stats "$out/routes-sink-$variant-$round.json"
+  stop_hookgate
 }
 
 # The whole routes phase, on a config of its own (start_hookgate reads $config).
@@ -216,7 +205,17 @@ routes_phase() {
   local config="$out/hookgate-routes.toml"
   route_kinds_usable
   route_config "${route_kinds[@]}" >"$config"
-  routes_kinds_phase
-  routes_filter_phase
-  routes_transform_phase
+  hg_log "phase: routes, destination kinds ${route_kinds[*]} ($route_events deliveries per run, $route_rounds rounds)"
+  routes_alternate route_kind_run "${route_kinds[@]}"
+  hg_log "phase: routes, ingest without and with a connection filter ($route_rounds rounds)"
+  routes_alternate route_filter_run plain filtered
+  bench filter-cost --config "$config" --source gh-filtered --out "$out/routes-filter-cost.json"
+  hg_log "phase: routes, delivery without and with a transform ($route_events deliveries per run, $route_rounds rounds)"
+  routes_alternate route_transform_run plain reshaped
+  hg_log "phase: routes, transform engines per call, in process"
+  if [ "${BENCH_ENGINES:-0}" = 1 ]; then
+    bench transform-engines --out "$out/routes-engines.json"
+  else
+    bench transform-cost --out "$out/routes-quickjs.json"
+  fi
 }

@@ -9,7 +9,7 @@ use crate::transform_cost::{CallCost, SCRIPT, time_calls};
 
 /// Boa per call on `input` (see [`crate::transform_cost::event_input`]).
 pub fn boa(input: &str, calls: u64) -> anyhow::Result<CallCost> {
-    time_calls("Boa (boa_engine)", input, calls, boa_caller()?)
+    time_calls("Transform, Boa (boa_engine)", input, calls, boa_caller()?)
 }
 
 /// A function calling the script's handler in a Boa context of its own.

@@ -7,6 +7,7 @@ mod delivery_cpu;
 mod drain;
 #[cfg(feature = "engines")]
 mod engines;
+mod filter_cost;
 mod latency;
 mod load;
 mod payload;
@@ -180,6 +181,24 @@ enum Command {
     Rows {
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A source's filters per event, in process: compiled from CONFIG, evaluated on the
+    /// request the load sends (which they must pass).
+    FilterCost {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 100_000)]
+        calls: u64,
+        #[arg(long, default_value = "bench-secret")]
+        secret: String,
+        #[arg(long, default_value = "providers")]
+        providers_dir: PathBuf,
+        #[arg(long, default_value_t = 1024)]
+        body_bytes: usize,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -403,6 +422,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let rows = db::rows(&database_url).await?;
             println!("== {} events, {} deliveries", rows.events, rows.deliveries);
             write_json(out.as_deref(), &rows)
+        }
+        Command::FilterCost {
+            config,
+            source,
+            calls,
+            secret,
+            providers_dir,
+            body_bytes,
+            out,
+        } => {
+            let url = format!("http://127.0.0.1/webhooks/{source}");
+            let signer = Signer::new(&providers_dir, &secret, &url, body_bytes)?;
+            let cost = filter_cost::measure(&config, &source, &signer, calls)?;
+            cost.print();
+            write_json(out.as_deref(), &cost)
         }
         Command::TransformCost { calls } => {
             let input = transform_cost::event_input(calls.body_bytes)?;

@@ -2,7 +2,7 @@
 //! workers call) running the bench's script on the event the transform phase seeds, passed as
 //! hookgate passes it. The routes phase measures the same from outside (hookgate's CPU per
 //! delivery with and without the transform); this is the engine alone, without the queue, the
-//! thread hand-off or the HTTP request.
+//! thread hand-off or the HTTP request. [`time`] times the other in-process figures too.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,13 +23,15 @@ const SCRIPT_FILE: &str = "bench/transforms/reshape.js";
 /// Calls made before timing, so compilation and first-call costs stay out of the figure.
 const WARM_UP_CALLS: u64 = 200;
 
-/// Calls of one engine on one input.
+/// Calls of one piece of work (a transform engine, a filter) on one input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallCost {
-    pub engine: String,
+    /// What was called.
+    pub what: String,
     pub calls: u64,
     pub secs: f64,
-    /// Length of the event as JSON, what each call parses.
+    /// Length of what each call reads: the event as JSON for a transform, the body for a
+    /// filter.
     pub input_bytes: usize,
 }
 
@@ -40,14 +42,36 @@ impl CallCost {
 
     pub fn print(&self) {
         println!(
-            "== Transform, {}: {:.1} µs per call ({} calls in {:.2} s, {} bytes of event in)",
-            self.engine,
+            "== {}: {:.2} µs per call ({} calls in {:.2} s, {} bytes in)",
+            self.what,
             self.us_per_call(),
             self.calls,
             self.secs,
             self.input_bytes
         );
     }
+}
+
+/// Times `calls` calls of `call` after a warm-up.
+pub fn time(
+    what: &str,
+    input_bytes: usize,
+    calls: u64,
+    mut call: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<CallCost> {
+    for _ in 0..WARM_UP_CALLS {
+        call()?;
+    }
+    let started = Instant::now();
+    for _ in 0..calls {
+        call()?;
+    }
+    Ok(CallCost {
+        what: what.to_owned(),
+        calls,
+        secs: started.elapsed().as_secs_f64(),
+        input_bytes,
+    })
 }
 
 /// The seeded event (a GitHub push of about `body_bytes`, its stored headers) as hookgate
@@ -67,8 +91,8 @@ pub fn event_input(body_bytes: usize) -> anyhow::Result<String> {
     }))
 }
 
-/// Times `calls` calls of `call` on `input` after a warm-up; the first answer must be a
-/// delivery hookgate accepts, so a broken script cannot pass for a fast one.
+/// Times `calls` calls of the transform `call` on `input`; the first answer must be a
+/// delivery hookgate accepts, so that a broken script cannot pass for a fast one.
 pub fn time_calls(
     engine: &str,
     input: &str,
@@ -80,25 +104,13 @@ pub fn time_calls(
         Ok(Verdict::Deliver(_)) => {}
         other => anyhow::bail!("{engine}: the script's answer {answer} reads as {other:?}"),
     }
-    for _ in 0..WARM_UP_CALLS {
-        call(input)?;
-    }
-    let started = Instant::now();
-    for _ in 0..calls {
-        call(input)?;
-    }
-    Ok(CallCost {
-        engine: engine.to_owned(),
-        calls,
-        secs: started.elapsed().as_secs_f64(),
-        input_bytes: input.len(),
-    })
+    time(engine, input.len(), calls, || call(input).map(drop))
 }
 
 /// QuickJS as hookgate runs it: its sandbox, memory limit and deadline.
 pub fn quickjs(input: &str, calls: u64) -> anyhow::Result<CallCost> {
     time_calls(
-        "QuickJS (rquickjs, hookgate's sandbox)",
+        "Transform, QuickJS (rquickjs, hookgate's sandbox)",
         input,
         calls,
         quickjs_caller()?,

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::results::{Pooled, read, read_rounds};
+use super::summary::drained_line;
 use crate::brokers::Held;
 use crate::db::Rows;
 use crate::delivery_cpu::DeliveryRun;
@@ -40,6 +41,8 @@ pub struct Routes {
     pub transform_reshaped: Vec<DeliveryRun>,
     /// What the sink saw of each run with the transform.
     pub reshaped_sink: Vec<SinkStats>,
+    /// The filtered source's filters per event, in process.
+    pub filter_cost: Option<CallCost>,
     /// QuickJS per call in process.
     pub quickjs: Option<CallCost>,
     /// QuickJS and Boa per call (`BENCH_ENGINES=1`).
@@ -84,6 +87,7 @@ impl Routes {
             transform_plain: read_rounds(dir, "routes-transform-plain-")?,
             transform_reshaped: read_rounds(dir, "routes-transform-reshaped-")?,
             reshaped_sink: read_rounds(dir, "routes-sink-reshaped-")?,
+            filter_cost: read(dir, "routes-filter-cost.json")?,
             quickjs: read(dir, "routes-quickjs.json")?,
             engines: read(dir, "routes-engines.json")?,
         })
@@ -109,23 +113,6 @@ impl Routes {
         let reshaped = Pooled::of(&self.transform_reshaped)?;
         Some(reshaped.cpu_us_per_delivery - plain.cpu_us_per_delivery)
     }
-}
-
-/// `   NAME  R deliveries/s, C µs CPU per delivery (runs: …)`.
-fn pooled_line(name: &str, runs: &[DeliveryRun], note: &str) {
-    let Some(pooled) = Pooled::of(runs) else {
-        return;
-    };
-    let each: Vec<String> = runs
-        .iter()
-        .map(|run| format!("{:.0}/s {:.1} µs", run.per_sec(), run.cpu_us_per_delivery()))
-        .collect();
-    println!(
-        "   {name:<13} {:>6.0} deliveries/s, hookgate {:>6.1} µs CPU per delivery (runs: {}){note}",
-        pooled.per_sec,
-        pooled.cpu_us_per_delivery,
-        each.join(", ")
-    );
 }
 
 /// Prints each part of the phase that ran.
@@ -164,7 +151,7 @@ fn brokers(routes: &Routes) {
                 100.0 * pooled.cpu_us_per_delivery / http.cpu_us_per_delivery
             );
         }
-        pooled_line(kind.kind, &kind.runs, &note);
+        drained_line(kind.kind, &kind.runs, &note);
     }
     for kind in KINDS {
         if !routes.kinds.iter().any(|ran| ran.kind == kind) {
@@ -190,7 +177,10 @@ fn filters(routes: &Routes) {
         });
         let each: Vec<String> = runs
             .iter()
-            .map(|run| format!("{:.0}/s", run.accepted_per_sec))
+            .map(|run| match run.cpu_us_per_accepted() {
+                Some(cpu) => format!("{:.0}/s {cpu:.1} µs", run.accepted_per_sec),
+                None => format!("{:.0}/s", run.accepted_per_sec),
+            })
             .collect();
         println!(
             "   {name:<10} {:>6.0} accepted/s{cpu} (runs: {})",
@@ -220,6 +210,15 @@ fn filters(routes: &Routes) {
         };
         println!("   {deliveries} deliveries for {events} filtered events stored: {verdict}");
     }
+    if let Some(cost) = &routes.filter_cost {
+        println!(
+            "   in process: {} cost {:.2} µs per event ({} calls, {} bytes of body)",
+            cost.what,
+            cost.us_per_call(),
+            cost.calls,
+            cost.input_bytes
+        );
+    }
 }
 
 fn transforms(routes: &Routes) {
@@ -228,12 +227,12 @@ fn transforms(routes: &Routes) {
             "== Routes: transform at delivery, a worker draining the same queue without and with `transform = \"reshape\"` ({} rounds)",
             routes.transform_plain.len()
         );
-        pooled_line("no transform", &routes.transform_plain, "");
+        drained_line("no transform", &routes.transform_plain, "");
         let (received, reshaped) = routes.reshaped_sink.iter().fold((0, 0), |(r, s), sink| {
             (r + sink.received, s + sink.reshaped)
         });
         let note = format!("; the sink saw {reshaped} of {received} reshaped");
-        pooled_line("transform", &routes.transform_reshaped, &note);
+        drained_line("transform", &routes.transform_reshaped, &note);
         println!("   the transform costs {cost:.1} µs of hookgate's CPU per delivery");
     }
     let costs = routes.engines.as_deref().unwrap_or_default();
@@ -243,7 +242,7 @@ fn transforms(routes: &Routes) {
     for cost in costs.iter().chain(quickjs) {
         println!(
             "   {}: {:.1} µs per call in process ({} calls, {} bytes of event)",
-            cost.engine,
+            cost.what,
             cost.us_per_call(),
             cost.calls,
             cost.input_bytes
@@ -290,6 +289,36 @@ mod tests {
         assert_eq!(plain.cpu_us_per_event, Some(40.0));
         assert_eq!(filtered.cpu_us_per_event, None, "a run without CPU figures");
         assert!((routes.filtered_pct().unwrap() - 95.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn kinds_are_read_by_name_in_their_order_and_missing_ones_left_out() {
+        let dir =
+            std::env::temp_dir().join(format!("hookgate-bench-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, json: String| std::fs::write(dir.join(name), json).unwrap();
+        let run = |delivered| serde_json::to_string(&drained(delivered, 1.0, 0.1)).unwrap();
+        write("routes-delivery-nats-1.json", run(10));
+        write("routes-delivery-nats-2.json", run(20));
+        write("routes-delivery-http-1.json", run(30));
+        let held = Held {
+            kind: crate::brokers::Kind::Nats,
+            messages: 10,
+            expected: 10,
+        };
+        write(
+            "routes-held-nats-1.json",
+            serde_json::to_string(&held).unwrap(),
+        );
+        let routes = Routes::read(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let kinds: Vec<(&str, usize, usize)> = routes
+            .kinds
+            .iter()
+            .map(|kind| (kind.kind, kind.runs.len(), kind.held.len()))
+            .collect();
+        assert_eq!(kinds, [("http", 1, 0), ("nats", 2, 1)]);
+        assert_eq!(routes.kinds[1].runs[1].delivered, 20, "rounds in order");
     }
 
     #[test]
