@@ -193,12 +193,8 @@ enum Command {
         source: String,
         #[arg(long, default_value_t = 100_000)]
         calls: u64,
-        #[arg(long, default_value = "bench-secret")]
-        secret: String,
-        #[arg(long, default_value = "providers")]
-        providers_dir: PathBuf,
-        #[arg(long, default_value_t = 1024)]
-        body_bytes: usize,
+        #[command(flatten)]
+        requests: RequestArgs,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -237,6 +233,16 @@ struct DriveArgs {
     /// closed loop without it.
     #[arg(long)]
     rate: Option<f64>,
+    #[command(flatten)]
+    requests: RequestArgs,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The requests the load sends; shared by the drivers and `filter-cost`.
+#[derive(Args)]
+struct RequestArgs {
     /// The signing secret of the source.
     #[arg(long, default_value = "bench-secret")]
     secret: String,
@@ -244,9 +250,12 @@ struct DriveArgs {
     providers_dir: PathBuf,
     #[arg(long, default_value_t = 1024)]
     body_bytes: usize,
-    /// Also write the report as JSON here.
-    #[arg(long)]
-    out: Option<PathBuf>,
+}
+
+impl RequestArgs {
+    fn signer(&self, url: &str) -> anyhow::Result<Signer> {
+        Signer::new(&self.providers_dir, &self.secret, url, self.body_bytes)
+    }
 }
 
 /// How a transform engine is measured; shared by `transform-cost` and `transform-engines`.
@@ -273,7 +282,7 @@ impl DriveArgs {
     }
 
     async fn run(&self, label: &str, url: String, watch: Option<u32>) -> anyhow::Result<()> {
-        let signer = Signer::new(&self.providers_dir, &self.secret, &url, self.body_bytes)?;
+        let signer = self.requests.signer(&url)?;
         let report: LoadReport = load::run(&self.plan(url), Arc::new(signer), watch).await?;
         report.print(label);
         write_json(self.out.as_deref(), &report)
@@ -427,13 +436,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config,
             source,
             calls,
-            secret,
-            providers_dir,
-            body_bytes,
+            requests,
             out,
         } => {
-            let url = format!("http://127.0.0.1/webhooks/{source}");
-            let signer = Signer::new(&providers_dir, &secret, &url, body_bytes)?;
+            let signer = requests.signer(&format!("http://127.0.0.1/webhooks/{source}"))?;
             let cost = filter_cost::measure(&config, &source, &signer, calls)?;
             cost.print();
             write_json(out.as_deref(), &cost)
