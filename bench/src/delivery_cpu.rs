@@ -13,11 +13,10 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
 use crate::ceiling_pg::event_like_hookgates;
+use crate::rss::cpu_secs;
 
 /// How often `deliveries` is counted while a queue drains.
 const POLL_EVERY: Duration = Duration::from_millis(50);
-/// The kernel's unit for a process's CPU times in `/proc/PID/stat` (`USER_HZ`, 100 on Linux).
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
 /// One drained queue.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -62,24 +61,28 @@ impl DeliveryRun {
     }
 }
 
-/// Commits `events` events of `body_bytes` each, with one delivery to `destination`, in one
-/// statement, so the worker finds the whole queue at once. Migrates the database first.
-pub async fn seed(
-    database_url: &str,
-    events: usize,
-    destination: &str,
-    body_bytes: usize,
-    keys: usize,
-) -> anyhow::Result<()> {
+/// A queue to commit: `events` events of `source` with `body`, one delivery each to
+/// `destination`, spread over `keys` ordering keys in turn (0: unordered).
+pub struct Seed<'a> {
+    pub source: &'a str,
+    pub destination: &'a str,
+    pub events: usize,
+    pub body: Bytes,
+    pub keys: usize,
+}
+
+/// Commits the queue in one statement, so the worker finds it whole at once. Migrates the
+/// database first.
+pub async fn seed(database_url: &str, seed: Seed<'_>) -> anyhow::Result<()> {
     let store = Store::connect_lazy(database_url, 1)?;
     store.migrate().await?;
-    let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("gh"), Arc::from(destination));
-    let body = Bytes::from(vec![b'x'; body_bytes]);
-    let batch: Vec<NewEvent> = (0..events)
+    let (source, destination): (Arc<str>, Arc<str>) =
+        (Arc::from(seed.source), Arc::from(seed.destination));
+    let batch: Vec<NewEvent> = (0..seed.events)
         .map(|n| {
-            let mut event = event_like_hookgates(&source, &destination, &body);
-            if keys > 0 {
-                event.deliveries[0].ordering_key = Some(format!("key-{}", n % keys));
+            let mut event = event_like_hookgates(&source, &destination, &seed.body);
+            if seed.keys > 0 {
+                event.deliveries[0].ordering_key = Some(format!("key-{}", n % seed.keys));
             }
             event
         })
@@ -140,33 +143,9 @@ async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
     .await?)
 }
 
-/// User + system CPU seconds of process `pid`, all its threads, from `/proc/PID/stat`.
-fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    parse_cpu_secs(&stat).ok_or_else(|| anyhow::anyhow!("unexpected /proc/{pid}/stat: {stat}"))
-}
-
-/// Fields 14 and 15 (utime, stime) of a `/proc/PID/stat` line. The command name (field 2) is
-/// in parentheses and may hold spaces, so fields are counted after its closing one.
-fn parse_cpu_secs(stat: &str) -> Option<f64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / CLOCK_TICKS_PER_SEC)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_times_are_read_after_the_command_name() {
-        let stat = "4242 (hook gate) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 \
-                    9 0 1234 5678 90 18446744073709551615";
-        assert_eq!(parse_cpu_secs(stat), Some(1.75));
-        assert_eq!(parse_cpu_secs("garbage"), None);
-    }
 
     #[test]
     fn rates_and_cpu_per_delivery_come_from_the_counts() {

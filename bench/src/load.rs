@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::latency::{self, Percentiles};
 use crate::payload::Signer;
-use crate::rss::Memory;
+use crate::rss::{Memory, cpu_secs};
 
 /// How long one request (or one connect) may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -87,6 +87,9 @@ pub struct LoadReport {
     pub send_lag: Percentiles,
     /// Memory of the watched server process, when one was watched.
     pub memory: Option<Memory>,
+    /// CPU seconds (user + system) the watched server process spent during the run.
+    #[serde(default)]
+    pub server_cpu_secs: Option<f64>,
 }
 
 impl LoadReport {
@@ -108,6 +111,11 @@ impl LoadReport {
     pub fn share_pct(&self, status: u16) -> f64 {
         let count = self.statuses.get(&status).copied().unwrap_or(0);
         100.0 * count as f64 / self.answered().max(1) as f64
+    }
+
+    /// The watched server's CPU per 2xx answer, in microseconds.
+    pub fn cpu_us_per_accepted(&self) -> Option<f64> {
+        Some(1e6 * self.server_cpu_secs? / self.accepted().max(1) as f64)
     }
 
     /// Prints the human-readable report.
@@ -147,6 +155,9 @@ impl LoadReport {
         }
         if let Some(memory) = &self.memory {
             println!("   server RSS {}", memory.line());
+        }
+        if let Some(cpu) = self.cpu_us_per_accepted() {
+            println!("   server CPU {cpu:.1} µs per 2xx");
         }
     }
 }
@@ -312,6 +323,7 @@ pub async fn run(
         interval: plan.rate.map(|rate| Duration::from_secs_f64(1.0 / rate)),
     });
     let watcher = watch.map(crate::rss::RssWatch::start);
+    let cpu_then = watch.map(cpu_secs).transpose()?;
     let workers: Vec<_> = connections
         .into_iter()
         .map(|connection| {
@@ -343,6 +355,10 @@ pub async fn run(
         send_lag: Percentiles::of(&tally.send_lag),
         statuses: tally.statuses,
         memory: watcher.map(crate::rss::RssWatch::finish),
+        server_cpu_secs: match (watch, cpu_then) {
+            (Some(pid), Some(then)) => Some(cpu_secs(pid)? - then),
+            _ => None,
+        },
         ..LoadReport::default()
     };
     report.requests_per_sec = report.answered() as f64 / elapsed;

@@ -1,9 +1,13 @@
 //! `hookgate-bench`: measures hookgate against this machine's own limits. See bench/README.md.
 
+mod brokers;
 mod ceiling_pg;
 mod db;
 mod delivery_cpu;
 mod drain;
+#[cfg(feature = "engines")]
+mod engines;
+mod filter_cost;
 mod latency;
 mod load;
 mod payload;
@@ -12,6 +16,7 @@ mod report;
 mod rss;
 mod servers;
 mod tls_certs;
+mod transform_cost;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,8 +101,15 @@ enum Command {
         events: usize,
         #[arg(long)]
         destination: String,
+        /// The source the events came from: a connection of that source to DESTINATION
+        /// decides whether a transform runs on them.
+        #[arg(long, default_value = "gh")]
+        source: String,
         #[arg(long, default_value_t = 1024)]
         body_bytes: usize,
+        /// Bodies are GitHub pushes (JSON, see `payload::push_event`) instead of filler bytes.
+        #[arg(long)]
+        push_body: bool,
         /// Spread the deliveries over this many ordering keys, in turn (0: unordered); the
         /// destination must have `ordering`.
         #[arg(long, default_value_t = 0)]
@@ -146,6 +158,61 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
     },
+    /// Make, count or delete the stream, subject or queue NAME a broker destination publishes
+    /// to (a JetStream stream of subject NAME; a durable queue NAME bound to amq.direct with
+    /// routing key NAME; a Redis stream NAME).
+    Broker {
+        action: brokers::Action,
+        #[arg(long)]
+        kind: brokers::Kind,
+        /// The broker, as the destination's `url`.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        name: String,
+        /// With `count`: how many deliveries were queued for it, for the report.
+        #[arg(long, default_value_t = 0)]
+        expect: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Count hookgate's events and deliveries: one delivery per event after a filtered ingest
+    /// run means the filter passed them all.
+    Rows {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A source's filters per event, in process: compiled from CONFIG, evaluated on the
+    /// request the load sends (which they must pass).
+    FilterCost {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 100_000)]
+        calls: u64,
+        #[command(flatten)]
+        requests: RequestArgs,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// QuickJS per call, in hookgate's own sandbox: bench/transforms/reshape.js on the event
+    /// the transform phase seeds.
+    TransformCost {
+        #[command(flatten)]
+        calls: TransformCalls,
+    },
+    /// QuickJS (chosen) against Boa (rejected) per call, on the same script and event.
+    #[cfg(feature = "engines")]
+    TransformEngines {
+        #[command(flatten)]
+        calls: TransformCalls,
+        /// Boa's calls (it is about ten times slower).
+        #[arg(long, default_value_t = 2_000)]
+        boa_calls: u64,
+    },
     /// Print the summary of the phase results in DIR (ratios to the ceilings, targets).
     Report { dir: PathBuf },
     /// Create (or recreate) the database named in URL.
@@ -166,6 +233,16 @@ struct DriveArgs {
     /// closed loop without it.
     #[arg(long)]
     rate: Option<f64>,
+    #[command(flatten)]
+    requests: RequestArgs,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The requests the load sends; shared by the drivers and `filter-cost`.
+#[derive(Args)]
+struct RequestArgs {
     /// The signing secret of the source.
     #[arg(long, default_value = "bench-secret")]
     secret: String,
@@ -173,7 +250,23 @@ struct DriveArgs {
     providers_dir: PathBuf,
     #[arg(long, default_value_t = 1024)]
     body_bytes: usize,
-    /// Also write the report as JSON here.
+}
+
+impl RequestArgs {
+    fn signer(&self, url: &str) -> anyhow::Result<Signer> {
+        Signer::new(&self.providers_dir, &self.secret, url, self.body_bytes)
+    }
+}
+
+/// How a transform engine is measured; shared by `transform-cost` and `transform-engines`.
+#[derive(Args)]
+struct TransformCalls {
+    /// Calls timed (after a warm-up).
+    #[arg(long, default_value_t = 20_000)]
+    calls: u64,
+    /// Size of the seeded push event's body.
+    #[arg(long, default_value_t = 1024)]
+    body_bytes: usize,
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -189,7 +282,7 @@ impl DriveArgs {
     }
 
     async fn run(&self, label: &str, url: String, watch: Option<u32>) -> anyhow::Result<()> {
-        let signer = Signer::new(&self.providers_dir, &self.secret, &url, self.body_bytes)?;
+        let signer = self.requests.signer(&url)?;
         let report: LoadReport = load::run(&self.plan(url), Arc::new(signer), watch).await?;
         report.print(label);
         write_json(self.out.as_deref(), &report)
@@ -274,9 +367,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
             database_url,
             events,
             destination,
+            source,
             body_bytes,
+            push_body,
             keys,
-        } => delivery_cpu::seed(&database_url, events, &destination, body_bytes, keys).await,
+        } => {
+            let body = match push_body {
+                true => payload::push_event(body_bytes),
+                false => vec![b'x'; body_bytes],
+            };
+            let seed = delivery_cpu::Seed {
+                source: &source,
+                destination: &destination,
+                events,
+                body: body.into(),
+                keys,
+            };
+            delivery_cpu::seed(&database_url, seed).await
+        }
         Command::WatchQueue {
             database_url,
             pid,
@@ -298,6 +406,59 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let timeout = Duration::from_secs(timeout_secs);
             pull::consume(&admin_url, &token, &destination, batch, timeout).await
+        }
+        Command::Broker {
+            action,
+            kind,
+            url,
+            name,
+            expect,
+            out,
+        } => {
+            let messages = brokers::run(action, kind, &url, &name).await?;
+            if let brokers::Action::Count = action {
+                println!("== {kind:?} {name}: {messages} messages ({expect} deliveries queued)");
+                let held = brokers::Held {
+                    kind,
+                    messages,
+                    expected: expect,
+                };
+                write_json(out.as_deref(), &held)?;
+            }
+            Ok(())
+        }
+        Command::Rows { database_url, out } => {
+            let rows = db::rows(&database_url).await?;
+            println!("== {} events, {} deliveries", rows.events, rows.deliveries);
+            write_json(out.as_deref(), &rows)
+        }
+        Command::FilterCost {
+            config,
+            source,
+            calls,
+            requests,
+            out,
+        } => {
+            let signer = requests.signer(&format!("http://127.0.0.1/webhooks/{source}"))?;
+            let cost = filter_cost::measure(&config, &source, &signer, calls)?;
+            cost.print();
+            write_json(out.as_deref(), &cost)
+        }
+        Command::TransformCost { calls } => {
+            let input = transform_cost::event_input(calls.body_bytes)?;
+            let cost = transform_cost::quickjs(&input, calls.calls)?;
+            cost.print();
+            write_json(calls.out.as_deref(), &cost)
+        }
+        #[cfg(feature = "engines")]
+        Command::TransformEngines { calls, boa_calls } => {
+            let input = transform_cost::event_input(calls.body_bytes)?;
+            let costs = [
+                transform_cost::quickjs(&input, calls.calls)?,
+                engines::boa(&input, boa_calls)?,
+            ];
+            costs.iter().for_each(transform_cost::CallCost::print);
+            write_json(calls.out.as_deref(), &costs)
         }
         Command::Report { dir } => report::print(&dir),
         Command::DbCreate { url } => db::create(&url).await,

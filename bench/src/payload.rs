@@ -87,6 +87,30 @@ impl Signer {
     }
 }
 
+/// A GitHub `push` event of at least `body_bytes` (commits are added until it is that long):
+/// what the transform phases and the transform engines read, a realistic shape rather than
+/// filler so that a script walks real fields.
+pub fn push_event(body_bytes: usize) -> Vec<u8> {
+    let commit = |n: usize| {
+        format!(
+            r#"{{"id":"{n:040x}","message":"Fix widget rendering #{n}\n\nThe widget was drawn twice.","timestamp":"2026-12-05T10:00:00Z","author":{{"name":"Octo Cat","email":"octocat@example.com","username":"octocat"}},"added":[],"removed":[],"modified":["src/widget.rs","README.md"]}}"#
+        )
+    };
+    let head = r#"{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5","repository":{"id":1296269,"name":"widgets","full_name":"acme/widgets","private":false,"default_branch":"main","html_url":"https://github.com/acme/widgets"},"pusher":{"name":"octocat","email":"octocat@example.com"},"sender":{"login":"octocat","id":583231,"type":"User"},"commits":["#;
+    let mut body = head.to_owned();
+    let mut n = 1;
+    loop {
+        body.push_str(&commit(n));
+        if body.len() + 2 >= body_bytes {
+            break;
+        }
+        body.push(',');
+        n += 1;
+    }
+    body.push_str("]}");
+    body.into_bytes()
+}
+
 /// The `sent_at_us` stamp of a body built by [`Signer`], if present.
 pub fn sent_at_us(body: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\"sent_at_us\":";
@@ -124,6 +148,21 @@ mod tests {
             sent_at_us(&request.body),
             json["sent_at_us"].as_u64(),
             "the sink reads the same stamp"
+        );
+    }
+
+    #[test]
+    fn push_events_are_json_pushes_of_at_least_the_requested_size() {
+        for size in [0, 1024, 4096] {
+            let body = push_event(size);
+            assert!(body.len() >= size, "{} < {size}", body.len());
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json["repository"]["full_name"], "acme/widgets");
+            assert!(!json["commits"].as_array().unwrap().is_empty());
+        }
+        assert!(
+            push_event(1024).len() < 1024 + 400,
+            "at most one commit too many"
         );
     }
 

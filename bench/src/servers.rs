@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
 
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,10 @@ async fn accept(_body: web::Bytes) -> HttpResponse {
         .body(r#"{"status":"accepted"}"#)
 }
 
+/// The header the bench's transform (`bench/transforms/reshape.js`) adds to what it reshapes,
+/// so the sink can tell that the transform ran.
+pub const RESHAPED_HEADER: &str = "x-bench-transform";
+
 /// What the sink has seen since it started or was last reset.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SinkStats {
@@ -43,6 +47,9 @@ pub struct SinkStats {
     /// Of those, the attempts answered with a failure status (see [`run_sink`]).
     #[serde(default)]
     pub failed: u64,
+    /// Of those, the attempts carrying [`RESHAPED_HEADER`]: reshaped by the bench's transform.
+    #[serde(default)]
+    pub reshaped: u64,
     /// Send→delivered latency of the deliveries answered 2xx whose body carries the driver's
     /// `sent_at_us`.
     pub latency: Percentiles,
@@ -53,6 +60,7 @@ struct SinkState {
     status: StatusCode,
     received: u64,
     failed: u64,
+    reshaped: u64,
     latency: Histogram<u64>,
 }
 
@@ -94,6 +102,7 @@ fn sink_state(status: StatusCode) -> web::Data<Mutex<SinkState>> {
         status,
         received: 0,
         failed: 0,
+        reshaped: 0,
         latency: latency::new_histogram(),
     }))
 }
@@ -114,10 +123,17 @@ fn lock(state: &Mutex<SinkState>) -> MutexGuard<'_, SinkState> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn deliver(state: web::Data<Mutex<SinkState>>, body: web::Bytes) -> HttpResponse {
+async fn deliver(
+    state: web::Data<Mutex<SinkState>>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let now = payload::now_us();
     let mut state = lock(&state);
     state.received += 1;
+    if request.headers().contains_key(RESHAPED_HEADER) {
+        state.reshaped += 1;
+    }
     if !state.status.is_success() {
         state.failed += 1;
     } else if let Some(sent) = payload::sent_at_us(&body) {
@@ -131,6 +147,7 @@ async fn stats(state: web::Data<Mutex<SinkState>>) -> HttpResponse {
     HttpResponse::Ok().json(SinkStats {
         received: state.received,
         failed: state.failed,
+        reshaped: state.reshaped,
         latency: Percentiles::of(&state.latency),
     })
 }
@@ -139,6 +156,7 @@ async fn reset(state: web::Data<Mutex<SinkState>>) -> HttpResponse {
     let mut state = lock(&state);
     state.received = 0;
     state.failed = 0;
+    state.reshaped = 0;
     state.latency.reset();
     HttpResponse::NoContent().finish()
 }
@@ -172,6 +190,16 @@ mod tests {
                 .to_request()
         };
         assert_eq!(test::call_service(&app, deliver()).await.status(), 200);
+        let reshaped = test::TestRequest::post()
+            .uri("/hook/push/widgets")
+            .insert_header((RESHAPED_HEADER, "reshape"))
+            .set_payload(r#"{"repo":"acme/widgets"}"#);
+        assert_eq!(
+            test::call_service(&app, reshaped.to_request())
+                .await
+                .status(),
+            200
+        );
 
         let switch = test::TestRequest::post().uri("/mode?status=500");
         assert_eq!(
@@ -186,7 +214,7 @@ mod tests {
             test::TestRequest::get().uri("/stats").to_request(),
         )
         .await;
-        assert_eq!((stats.received, stats.failed), (3, 2));
+        assert_eq!((stats.received, stats.failed, stats.reshaped), (4, 2, 1));
         assert_eq!(
             stats.latency.count, 1,
             "only the delivered one has a latency"

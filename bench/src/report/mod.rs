@@ -3,6 +3,7 @@
 //! files the phases wrote into one directory; phases that did not run are left out.
 
 mod results;
+mod routes;
 mod summary;
 mod targets;
 
@@ -48,6 +49,7 @@ pub mod files {
 pub fn print(dir: &Path) -> anyhow::Result<()> {
     let results = Results::read(dir)?;
     summary::print(&results);
+    routes::print(&results.routes);
     targets::print(&results);
     Ok(())
 }

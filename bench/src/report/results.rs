@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::files;
+use super::routes::Routes;
 use crate::ceiling_pg::PgCeiling;
 use crate::delivery_cpu::DeliveryRun;
 use crate::drain::DrainReport;
@@ -48,6 +49,8 @@ pub struct Results {
     pub delivery_http: Vec<DeliveryRun>,
     /// The same over HTTPS.
     pub delivery_https: Vec<DeliveryRun>,
+    /// The routes phase.
+    pub routes: Routes,
 }
 
 /// Several drained queues taken together.
@@ -73,7 +76,7 @@ impl Pooled {
 }
 
 /// Every phase file of `dir` whose name is `prefix` + a round number + `.json`, by round.
-fn read_rounds<T: DeserializeOwned>(dir: &Path, prefix: &str) -> anyhow::Result<Vec<T>> {
+pub(super) fn read_rounds<T: DeserializeOwned>(dir: &Path, prefix: &str) -> anyhow::Result<Vec<T>> {
     let mut names: Vec<(u32, String)> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .filter_map(|name| {
@@ -93,7 +96,7 @@ fn read_rounds<T: DeserializeOwned>(dir: &Path, prefix: &str) -> anyhow::Result<
 }
 
 /// One phase file of `dir`, `None` when it is not there.
-fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Option<T>> {
+pub(super) fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Option<T>> {
     let path = dir.join(name);
     if !path.exists() {
         return Ok(None);
@@ -124,6 +127,7 @@ impl Results {
             overload: read(dir, files::OVERLOAD)?,
             delivery_http: read_rounds(dir, files::DELIVERY_HTTP)?,
             delivery_https: read_rounds(dir, files::DELIVERY_HTTPS)?,
+            routes: Routes::read(dir)?,
         })
     }
 

@@ -25,6 +25,9 @@ fn ratio(what: &str, value: f64, ceiling_name: &str, ceiling: f64) {
 }
 
 fn ceilings(results: &Results) {
+    if results.ingest.is_none() && results.serve.is_none() {
+        return;
+    }
     println!("== Summary: hookgate against this machine's ceilings");
     for (name, run) in [
         ("ingest role", &results.ingest),
@@ -196,14 +199,17 @@ fn overload(results: &Results) {
     }
 }
 
-/// One scheme's drained queues: pooled, then each run.
-fn scheme_line(name: &str, pooled: Pooled, runs: &[DeliveryRun]) {
+/// Drained queues of one kind: pooled, then each run, then `note`.
+pub(super) fn drained_line(name: &str, runs: &[DeliveryRun], note: &str) {
+    let Some(pooled) = Pooled::of(runs) else {
+        return;
+    };
     let each: Vec<String> = runs
         .iter()
         .map(|run| format!("{:.0}/s {:.1} µs", run.per_sec(), run.cpu_us_per_delivery()))
         .collect();
     println!(
-        "   {name:<5} {:>6.0} deliveries/s, hookgate {:>6.1} µs CPU per delivery (runs: {})",
+        "   {name:<13} {:>6.0} deliveries/s, hookgate {:>6.1} µs CPU per delivery (runs: {}){note}",
         pooled.per_sec,
         pooled.cpu_us_per_delivery,
         each.join(", ")
@@ -219,8 +225,8 @@ fn delivery_by_scheme(results: &Results) {
         "== Delivery alone, HTTP against HTTPS: a worker draining a queue, connections kept ({} rounds, {delivered} HTTP deliveries)",
         results.delivery_http.len()
     );
-    scheme_line("http", http, &results.delivery_http);
-    scheme_line("https", https, &results.delivery_https);
+    drained_line("http", &results.delivery_http, "");
+    drained_line("https", &results.delivery_https, "");
     println!(
         "   HTTPS: {:.1}% of HTTP's deliveries/s, {:.1}% of its CPU per delivery",
         100.0 * https.per_sec / http.per_sec,
