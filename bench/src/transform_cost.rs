@@ -79,10 +79,10 @@ pub fn time(
 pub fn event_input(body_bytes: usize) -> anyhow::Result<String> {
     let body = Bytes::from(payload::push_event(body_bytes));
     let event = event_like_hookgates(&Arc::from("gh"), &Arc::from("sink"), &body);
-    let headers = serde_json::from_str(&event.headers_json)?;
+    let headers: &serde_json::value::RawValue = serde_json::from_str(&event.headers_json)?;
     Ok(input_json(&EventView {
         body: &event.body,
-        headers: &headers,
+        headers,
         source: &event.source_id,
         event_type: event.event_type.as_deref(),
         event_id: event.id,

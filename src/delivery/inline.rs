@@ -92,6 +92,7 @@ impl InlineDispatch {
             content_type: event.content_type.clone(),
             body: event.body.clone(),
             received_at: event.received_at,
+            headers_json: Some(event.headers_json.clone()),
             lease_token: None,
         });
         Handover {

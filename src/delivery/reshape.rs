@@ -3,7 +3,7 @@
 //! transform (an attempt that failed without asking the destination).
 
 use crate::config::Config;
-use crate::store::{ClaimedDelivery, Store};
+use crate::store::ClaimedDelivery;
 use crate::transform::{EventView, Reshaped, Transforms, Verdict, input_json, parse_output};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,18 +52,24 @@ impl DestinationTransforms {
     }
 
     /// Runs the transform of the delivery's connection, if it has one.
-    pub async fn prepare(&self, store: &Store, delivery: &ClaimedDelivery) -> Prepared {
+    /// The claim brought the event's headers along (see [`Store::claim_deliveries`]), so a
+    /// transformed delivery costs no query of its own.
+    ///
+    /// [`Store::claim_deliveries`]: crate::store::Store::claim_deliveries
+    pub async fn prepare(&self, delivery: &ClaimedDelivery) -> Prepared {
         let Some(name) = self.by_source.get(&delivery.source_id) else {
             return Prepared::Unchanged;
         };
-        let headers = match store.event_headers(delivery.event_id).await {
-            Ok(Some(headers)) => headers,
-            Ok(None) => return Prepared::Failed("the event is gone".into()),
-            Err(err) => return Prepared::Failed(format!("reading the event's headers: {err}")),
+        let Some(headers) = delivery.headers_json.as_deref() else {
+            return Prepared::Failed("claimed without the event's headers".into());
+        };
+        let headers: &serde_json::value::RawValue = match serde_json::from_str(headers) {
+            Ok(headers) => headers,
+            Err(err) => return Prepared::Failed(format!("the stored headers: {err}")),
         };
         let input = input_json(&EventView {
             body: &delivery.body,
-            headers: &headers,
+            headers,
             source: &delivery.source_id,
             event_type: delivery.event_type.as_deref(),
             event_id: delivery.event_id,

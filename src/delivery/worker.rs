@@ -121,6 +121,7 @@ impl DestinationWorker {
                     limit as u32,
                     claim_lease(&this.destination),
                     this.destination.dead_head_blocks(),
+                    this.transforms.is_some(),
                 )
                 .await
             {
@@ -264,7 +265,7 @@ impl DestinationWorker {
         let started_at = OffsetDateTime::now_utc();
         let destination = &self.destination;
         let prepared = match &self.transforms {
-            Some(transforms) => transforms.prepare(&self.store, &delivery).await,
+            Some(transforms) => transforms.prepare(&delivery).await,
             None => Prepared::Unchanged,
         };
         let reshaped = match prepared {

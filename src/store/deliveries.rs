@@ -28,8 +28,21 @@ pub struct ClaimedDelivery {
     #[sqlx(try_from = "Vec<u8>")]
     pub body: Bytes,
     pub received_at: OffsetDateTime,
+    /// The event's headers as stored (a JSON object), for a transform's input: claimed only
+    /// for a destination whose connections transform, so other claims do not carry them.
+    pub headers_json: Option<String>,
     /// The random part of a pull lease's id; `None` for a push claim.
     pub lease_token: Option<Uuid>,
+}
+
+/// Who claims: a push worker, or a pull consumer's lease (which gets a lease token).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Claimant {
+    /// `with_headers`: its connections transform, and a transform reads the event's headers.
+    Worker {
+        with_headers: bool,
+    },
+    PullConsumer,
 }
 
 /// Where a delivery goes after an attempt.
@@ -86,7 +99,8 @@ pub const CLAIM_BODY_BUDGET_BYTES: i64 = 16 << 20;
 /// decides which deliveries are due belongs here, for both at once: a keyed delivery is due
 /// only as the head of its key (see [`super::ordering`]; `$5`: a dead head blocks its key).
 /// Of the deliveries picked, those whose bodies come after `$6` bytes are left pending
-/// (`octet_length` reads a stored body's size without reading the body).
+/// (`octet_length` reads a stored body's size without reading the body). `$7`: with the
+/// event's headers.
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         r#"
@@ -122,7 +136,7 @@ FROM within_budget picked, events e
 WHERE d.id = picked.id AND e.id = d.event_id
 RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
           e.event_id AS provider_event_id, e.event_type, e.content_type, e.body,
-          e.received_at, d.lease_token
+          e.received_at, CASE WHEN $7 THEN e.headers::text END AS headers_json, d.lease_token
 "#
     )
 });
@@ -168,19 +182,22 @@ pub const WAKE_CHANNEL: &str = "hookgate_deliveries";
 
 impl Store {
     /// Claims up to `limit` due deliveries to `destination`, leasing them for `lease`;
-    /// `dead_head_blocks`: its ordering's `on_dead` is "block".
+    /// `dead_head_blocks`: its ordering's `on_dead` is "block"; `with_headers`: bring each
+    /// event's headers too (its connections transform).
     pub async fn claim_deliveries(
         &self,
         destination: &str,
         limit: u32,
         lease: Duration,
         dead_head_blocks: bool,
+        with_headers: bool,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        self.claim(destination, limit, lease, false, dead_head_blocks)
+        let push = Claimant::Worker { with_headers };
+        self.claim(destination, limit, lease, push, dead_head_blocks)
             .await
     }
 
-    /// [`CLAIM`]: for a pull lease (`pull`), each delivery gets a lease token. A claim that
+    /// [`CLAIM`]: for a pull lease, each delivery gets a lease token. A claim that
     /// would put a second delivery of a key in flight (its snapshot predates the other's
     /// claim) claims nothing this time: the next one sees the key held.
     pub(super) async fn claim(
@@ -188,9 +205,13 @@ impl Store {
         destination: &str,
         limit: u32,
         lease: Duration,
-        pull: bool,
+        claimant: Claimant,
         dead_head_blocks: bool,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let (pull, with_headers) = match claimant {
+            Claimant::Worker { with_headers } => (false, with_headers),
+            Claimant::PullConsumer => (true, false),
+        };
         let claimed = sqlx::query_as(&CLAIM)
             .bind(destination)
             .bind(i64::from(limit))
@@ -198,6 +219,7 @@ impl Store {
             .bind(pull)
             .bind(dead_head_blocks)
             .bind(CLAIM_BODY_BUDGET_BYTES)
+            .bind(with_headers)
             .fetch_all(&self.pool)
             .await;
         match claimed {

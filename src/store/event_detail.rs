@@ -112,8 +112,6 @@ ORDER BY a.attempt, a.started_at
 
 const SELECT_PAYLOAD: &str = "SELECT body, content_type FROM events WHERE id = $1";
 
-const SELECT_HEADERS: &str = "SELECT headers FROM events WHERE id = $1";
-
 /// The body itself only when it is at most `$2` bytes: a larger one is read in slices.
 const SELECT_PAYLOAD_START: &str = r#"
 SELECT content_type, octet_length(body)::bigint AS size,
@@ -194,19 +192,5 @@ impl Store {
             .bind(position(len))
             .fetch_optional(&self.pool)
             .await?)
-    }
-
-    /// The headers the event was received with (credentials removed), as a transform sees
-    /// them; `None` if the event is unknown.
-    pub async fn event_headers(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StoreError> {
-        let headers: Option<sqlx::types::Json<serde_json::Map<String, serde_json::Value>>> =
-            sqlx::query_scalar(SELECT_HEADERS)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(headers.map(|headers| headers.0))
     }
 }

@@ -123,7 +123,13 @@ impl Store {
             .expire_pull_leases(&[(destination, max_attempts)], Some(destination))
             .await?;
         let leased = self
-            .claim(destination, limit, visibility, true, dead_head_blocks)
+            .claim(
+                destination,
+                limit,
+                visibility,
+                super::deliveries::Claimant::PullConsumer,
+                dead_head_blocks,
+            )
             .await?;
         Ok((leased, expired))
     }

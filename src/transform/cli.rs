@@ -9,6 +9,7 @@ use crate::config::{self, Config, UnsetEnv};
 use crate::store::EventDetail;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -97,7 +98,7 @@ fn settings(flag: Option<PathBuf>) -> anyhow::Result<(PathBuf, usize, Duration)>
 /// An event as the handler will see it, owned.
 struct Event {
     body: Vec<u8>,
-    headers: Map<String, Value>,
+    headers: Box<RawValue>,
     source: String,
     event_type: Option<String>,
     event_id: Uuid,
@@ -138,7 +139,7 @@ fn local_event(args: &TestArgs) -> anyhow::Result<Event> {
     }
     Ok(Event {
         body,
-        headers,
+        headers: serde_json::value::to_raw_value(&headers)?,
         source: args.source.clone(),
         event_type: args.event_type.clone(),
         event_id: Uuid::now_v7(),
@@ -153,7 +154,7 @@ async fn stored_event(target: &AdminTarget, id: Uuid) -> anyhow::Result<Event> {
     let body = client.payload(id).await?;
     Ok(Event {
         body,
-        headers: detail.headers,
+        headers: serde_json::value::to_raw_value(&detail.headers)?,
         source: detail.source,
         event_type: detail.event_type,
         event_id: detail.id,

@@ -79,7 +79,7 @@ async fn a_claim_brings_a_bounded_number_of_body_bytes_into_memory() {
     let mut claims = 0;
     while claimed.len() < events.len() {
         let batch = store
-            .claim_deliveries("billing", 32, Duration::from_secs(60), false)
+            .claim_deliveries("billing", 32, Duration::from_secs(60), false, false)
             .await
             .unwrap();
         assert!(!batch.is_empty(), "due deliveries left unclaimed");

@@ -126,7 +126,13 @@ impl Run {
                 let expected = self.claimable();
                 let claimed = self
                     .store
-                    .claim_deliveries("billing", 1000, Duration::from_secs(600), self.dead_blocks)
+                    .claim_deliveries(
+                        "billing",
+                        1000,
+                        Duration::from_secs(600),
+                        self.dead_blocks,
+                        false,
+                    )
                     .await
                     .unwrap();
                 let claimed: BTreeSet<Uuid> = claimed.iter().map(|c| c.id).collect();
