@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use crate::latency::{self, Percentiles};
 use crate::payload::Signer;
 use crate::rss::{Memory, cpu_secs};
+use crate::server_latency::{ServerLatency, scrape};
 
 /// How long one request (or one connect) may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,6 +44,8 @@ pub struct LoadPlan {
     pub duration: Duration,
     /// Open loop at this many requests per second; closed loop when `None`.
     pub rate: Option<f64>,
+    /// The server's `/metrics`, scraped before and after for its own latency figures.
+    pub server_metrics: Option<String>,
 }
 
 /// The outcome of one load run.
@@ -90,6 +93,9 @@ pub struct LoadReport {
     /// CPU seconds (user + system) the watched server process spent during the run.
     #[serde(default)]
     pub server_cpu_secs: Option<f64>,
+    /// The answers as the server timed them, when its metrics were scraped.
+    #[serde(default)]
+    pub server_latency: Option<ServerLatency>,
 }
 
 impl LoadReport {
@@ -324,6 +330,7 @@ pub async fn run(
     });
     let watcher = watch.map(crate::rss::RssWatch::start);
     let cpu_then = watch.map(cpu_secs).transpose()?;
+    let metrics_then = plan.server_metrics.as_deref().map(scrape).transpose()?;
     let workers: Vec<_> = connections
         .into_iter()
         .map(|connection| {
@@ -339,6 +346,10 @@ pub async fn run(
         tally.merge(worker.await??)?;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let server_latency = match (plan.server_metrics.as_deref(), metrics_then) {
+        (Some(url), Some(then)) => crate::server_latency::between(&then, &scrape(url)?),
+        _ => None,
+    };
     let mut report = LoadReport {
         url: plan.url.clone(),
         connections: plan.connections,
@@ -359,6 +370,7 @@ pub async fn run(
             (Some(pid), Some(then)) => Some(cpu_secs(pid)? - then),
             _ => None,
         },
+        server_latency,
         ..LoadReport::default()
     };
     report.requests_per_sec = report.answered() as f64 / elapsed;

@@ -14,6 +14,7 @@ mod payload;
 mod pull;
 mod report;
 mod rss;
+mod server_latency;
 mod servers;
 mod tls_certs;
 mod transform_cost;
@@ -233,6 +234,10 @@ struct DriveArgs {
     /// closed loop without it.
     #[arg(long)]
     rate: Option<f64>,
+    /// The server's `/metrics` (hookgate's admin listener), scraped before and after the run
+    /// for the latency hookgate itself measured of every answer.
+    #[arg(long)]
+    server_metrics: Option<String>,
     #[command(flatten)]
     requests: RequestArgs,
     /// Also write the report as JSON here.
@@ -278,6 +283,7 @@ impl DriveArgs {
             connections: self.connections,
             duration: Duration::from_secs(self.duration_secs),
             rate: self.rate,
+            server_metrics: self.server_metrics.clone(),
         }
     }
 

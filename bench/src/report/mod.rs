@@ -37,8 +37,8 @@ pub mod files {
     pub const FAILING_SINK: &str = "serve-failing-sink.json";
     /// The `deliveries` table at the end of that phase.
     pub const FAILING_DRAIN: &str = "serve-failing-drain.json";
-    /// Full serve, open loop far above capacity.
-    pub const OVERLOAD: &str = "overload.json";
+    /// Full serve, open loop at N times capacity: `overload-N.json`.
+    pub const OVERLOAD: &str = "overload-";
     /// A worker draining a queue to the sink over plain HTTP, round N: `delivery-http-N.json`.
     pub const DELIVERY_HTTP: &str = "delivery-http-";
     /// The same to the HTTPS sink: `delivery-https-N.json`.

@@ -43,8 +43,8 @@ pub struct Results {
     pub failing_sink: Option<SinkStats>,
     /// The `deliveries` table at the end of that phase.
     pub failing_drain: Option<DrainReport>,
-    /// Full serve, open loop far above capacity.
-    pub overload: Option<LoadReport>,
+    /// Full serve, open loop at several times capacity, by factor.
+    pub overload: Vec<LoadReport>,
     /// Queues drained to the sink over plain HTTP, one per round.
     pub delivery_http: Vec<DeliveryRun>,
     /// The same over HTTPS.
@@ -124,7 +124,7 @@ impl Results {
             failing: read(dir, files::FAILING)?,
             failing_sink: read(dir, files::FAILING_SINK)?,
             failing_drain: read(dir, files::FAILING_DRAIN)?,
-            overload: read(dir, files::OVERLOAD)?,
+            overload: read_rounds(dir, files::OVERLOAD)?,
             delivery_http: read_rounds(dir, files::DELIVERY_HTTP)?,
             delivery_https: read_rounds(dir, files::DELIVERY_HTTPS)?,
             routes: Routes::read(dir)?,
@@ -153,15 +153,20 @@ impl Results {
             .then(|| 100.0 * failing.accepted_per_sec / serve.accepted_per_sec)
     }
 
-    /// The overload phase's connections over capacity × [`ADMISSION_WAIT_SECS`], capacity being
+    /// An overload phase's connections over capacity × [`ADMISSION_WAIT_SECS`], capacity being
     /// the healthy full-serve rate: above 1, the server can see more queued than it admits.
-    pub fn overload_pressure(&self) -> Option<f64> {
-        let (overload, serve) = (self.overload.as_ref()?, self.serve.as_ref()?);
-        let queueable = serve.accepted_per_sec * ADMISSION_WAIT_SECS;
+    pub fn overload_pressure(&self, overload: &LoadReport) -> Option<f64> {
+        let queueable = self.serve.as_ref()?.accepted_per_sec * ADMISSION_WAIT_SECS;
         (queueable > 0.0).then(|| overload.connections as f64 / queueable)
     }
 
-    /// Every hookgate load phase that ran.
+    /// An overload phase's 2xx rate as a percentage of the sustainable one (the healthy
+    /// full-serve closed loop): its goodput.
+    pub fn goodput_pct(&self, overload: &LoadReport) -> Option<f64> {
+        let sustainable = self.serve.as_ref()?.accepted_per_sec;
+        (sustainable > 0.0).then(|| 100.0 * overload.accepted_per_sec / sustainable)
+    }
+
     /// The phases at up to the maximum rate (everything but the overload).
     fn load_phases(&self) -> impl Iterator<Item = &LoadReport> {
         [
@@ -204,12 +209,14 @@ mod tests {
             serve: rate(10_000.0, 64),
             ..Results::default()
         };
+        let overload = rate(9_200.0, 5_000).unwrap();
         assert_eq!(results.failing_pct(), None);
-        assert_eq!(results.overload_pressure(), None);
+        assert_eq!(Results::default().overload_pressure(&overload), None);
+        assert_eq!(Results::default().goodput_pct(&overload), None);
         results.failing = rate(9_500.0, 64);
-        results.overload = rate(0.0, 5_000);
         assert_eq!(results.failing_pct(), Some(95.0));
-        assert_eq!(results.overload_pressure(), Some(2.0));
+        assert_eq!(results.overload_pressure(&overload), Some(2.0));
+        assert_eq!(results.goodput_pct(&overload), Some(92.0));
     }
 
     #[test]
@@ -230,10 +237,10 @@ mod tests {
             ..LoadReport::default()
         });
         assert_eq!(results.peak_rss_mib(), Some(30.0));
-        results.overload = Some(LoadReport {
+        results.overload = vec![LoadReport {
             memory: Some(memory(300.0)),
             ..LoadReport::default()
-        });
+        }];
         assert_eq!(results.peak_rss_mib(), Some(30.0));
     }
 
@@ -276,6 +283,6 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(results.serve.unwrap().connect_errors, 0);
         assert_eq!(results.idle_sink.unwrap().failed, 0);
-        assert!(results.overload.is_none());
+        assert!(results.overload.is_empty());
     }
 }

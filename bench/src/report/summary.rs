@@ -156,7 +156,12 @@ fn failing(results: &Results) {
 }
 
 fn overload(results: &Results) {
-    let Some(run) = &results.overload else { return };
+    for run in &results.overload {
+        overload_run(results, run);
+    }
+}
+
+fn overload_run(results: &Results, run: &LoadReport) {
     let capacity = results.serve.as_ref().map(|serve| serve.accepted_per_sec);
     let offered = run.offered_rate.unwrap_or_default();
     let factor = capacity
@@ -165,7 +170,7 @@ fn overload(results: &Results) {
             format!(" ({:.1}× capacity)", offered / capacity)
         });
     let pressure = results
-        .overload_pressure()
+        .overload_pressure(run)
         .map_or(String::new(), |pressure| {
             format!(" = {pressure:.1}× capacity × {ADMISSION_WAIT_SECS} s")
         });
@@ -173,14 +178,17 @@ fn overload(results: &Results) {
         "== Overload: open loop at {offered:.0} req/s{factor}, {} connections{pressure}",
         run.connections
     );
-    if results.overload_pressure().is_some_and(|p| p < 1.0) {
+    if results.overload_pressure(run).is_some_and(|p| p < 1.0) {
         println!(
             "   WARNING: too few connections for the server to ever hold {ADMISSION_WAIT_SECS} s of work: \
              raise BENCH_OVERLOAD_CONNECTIONS"
         );
     }
+    let goodput = results.goodput_pct(run).map_or(String::new(), |pct| {
+        format!(" = {pct:.0}% of the sustainable rate")
+    });
     println!(
-        "   {:.0}/s answered, {:.0}/s 2xx, {:.1}% 503, {} errors ({} connect, {} timeouts)",
+        "   {:.0}/s answered, {:.0}/s 2xx{goodput}, {:.1}% 503, {} errors ({} connect, {} timeouts)",
         run.requests_per_sec,
         run.accepted_per_sec,
         run.share_pct(503),
@@ -190,6 +198,9 @@ fn overload(results: &Results) {
     );
     if let Some(error) = &run.first_error {
         println!("   first error: {error}");
+    }
+    if let Some(server) = &run.server_latency {
+        println!("   as hookgate timed them {}", server.line());
     }
     println!("   503 from send      {}", run.rejected_latency.line());
     println!("   2xx from send      {}", run.accepted_latency.line());
