@@ -280,10 +280,10 @@ impl Outcomes {
     }
 }
 
-/// An empty body or JSON `null` asks for the defaults; anything else must be a `T` object.
+/// No body at all, or JSON `null`, asks for the defaults; anything else must be a `T` object
+/// (whitespace alone is not JSON, and is refused as the OpenAPI document says).
 fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ConsumeError> {
-    let body = body.trim_ascii();
-    if body.is_empty() || body == b"null" {
+    if body.is_empty() || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     required_body(body)

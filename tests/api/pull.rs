@@ -483,6 +483,19 @@ async fn bad_requests_are_problems_and_foreign_or_unknown_lease_ids_change_nothi
         );
         assert_eq!(json(response).await["code"], "invalid_request", "{what}");
     }
+    // No body asks for the defaults; whitespace alone is not JSON (as the document says).
+    for (body, status) in [("", 200), ("null", 200), ("\n", 400), (" {} ", 200)] {
+        let response = app
+            .http
+            .post(format!("{}/consume/ledger/lease", app.admin))
+            .bearer_auth(CONSUMER_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "lease with body {body:?}");
+    }
 
     // A lease of `jobs` acked on `ledger` is unknown there and stays held.
     let body = unique_body();
