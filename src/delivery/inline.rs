@@ -32,6 +32,8 @@ struct LaneSender {
     sender: mpsc::Sender<InlineDelivery>,
     open: Arc<AtomicBool>,
     lease: Duration,
+    /// Its worker transforms, and a transform reads the event's headers.
+    with_headers: bool,
 }
 
 /// The worker side of one lane.
@@ -42,8 +44,15 @@ pub struct InlineLane {
 
 impl InlineDispatch {
     /// Adds the lane of `destination`'s worker: at most `capacity` deliveries wait in it, each
-    /// leased for `lease` (long enough to wait behind `capacity` attempts, then make its own).
-    pub fn add_lane(&mut self, destination: &str, capacity: usize, lease: Duration) -> InlineLane {
+    /// leased for `lease` (long enough to wait behind `capacity` attempts, then make its own);
+    /// `with_headers`: its deliveries carry the event's headers (the worker transforms).
+    pub fn add_lane(
+        &mut self,
+        destination: &str,
+        capacity: usize,
+        lease: Duration,
+        with_headers: bool,
+    ) -> InlineLane {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let open = Arc::new(AtomicBool::new(false));
         self.lanes.insert(
@@ -52,6 +61,7 @@ impl InlineDispatch {
                 sender,
                 open: open.clone(),
                 lease,
+                with_headers,
             },
         );
         InlineLane { receiver, open }
@@ -78,6 +88,7 @@ impl InlineDispatch {
                     delivery_id: delivery.id,
                     destination_id: delivery.destination_id.to_string(),
                     lease_ends: reserved_at + lane.lease,
+                    with_headers: lane.with_headers,
                 })
             })
             .collect();
@@ -92,12 +103,17 @@ impl InlineDispatch {
             content_type: event.content_type.clone(),
             body: event.body.clone(),
             received_at: event.received_at,
-            headers_json: Some(event.headers_json.clone()),
+            headers_json: None,
             lease_token: None,
         });
+        let headers_json = reservations
+            .iter()
+            .any(|reservation| reservation.with_headers)
+            .then(|| event.headers_json.clone());
         Handover {
             reservations,
             template,
+            headers_json,
         }
     }
 }
@@ -108,6 +124,7 @@ struct Reservation {
     delivery_id: Uuid,
     destination_id: String,
     lease_ends: Instant,
+    with_headers: bool,
 }
 
 /// The deliveries of one event reserved for local workers, handed over once the commit says
@@ -115,6 +132,8 @@ struct Reservation {
 pub struct Handover {
     reservations: Vec<Reservation>,
     template: Option<ClaimedDelivery>,
+    /// The event's headers, only when a reserved lane's worker transforms.
+    headers_json: Option<String>,
 }
 
 impl Handover {
@@ -132,6 +151,11 @@ impl Handover {
                 delivery: ClaimedDelivery {
                     id: reservation.delivery_id,
                     destination_id: reservation.destination_id,
+                    headers_json: self
+                        .headers_json
+                        .as_ref()
+                        .filter(|_| reservation.with_headers)
+                        .cloned(),
                     ..template.clone()
                 },
                 lease_ends: reservation.lease_ends,
@@ -198,7 +222,7 @@ mod tests {
     /// A dispatch with one open lane, to "billing", of `capacity`.
     fn billing_lane(capacity: usize) -> (InlineDispatch, InlineLane) {
         let mut dispatch = InlineDispatch::default();
-        let lane = dispatch.add_lane("billing", capacity, LEASE);
+        let lane = dispatch.add_lane("billing", capacity, LEASE, false);
         lane.set_open(true);
         (dispatch, lane)
     }
@@ -206,8 +230,8 @@ mod tests {
     #[test]
     fn only_open_lanes_with_room_take_deliveries_and_only_those_are_leased() {
         let mut dispatch = InlineDispatch::default();
-        let mut billing = dispatch.add_lane("billing", 1, LEASE);
-        let ledger = dispatch.add_lane("ledger", 1, LEASE);
+        let mut billing = dispatch.add_lane("billing", 1, LEASE, true);
+        let ledger = dispatch.add_lane("ledger", 1, LEASE, false);
         billing.set_open(true);
         ledger.set_open(false);
 
@@ -227,6 +251,8 @@ mod tests {
         assert_eq!(handed.delivery.destination_id, "billing");
         assert_eq!(handed.delivery.attempt, 1);
         assert_eq!(handed.delivery.body, first.body);
+        // Its worker transforms: the event's headers come along.
+        assert_eq!(handed.delivery.headers_json.as_deref(), Some("{}"));
     }
 
     #[test]
@@ -242,7 +268,11 @@ mod tests {
         let handover = dispatch.reserve(&mut next);
         assert_eq!(next.deliveries[0].lease, Some(LEASE), "the place was freed");
         handover.complete(InsertOutcome::Accepted(next.id));
-        assert!(lane.try_next().is_some());
+        let handed = lane.try_next().expect("handed over");
+        assert_eq!(
+            handed.delivery.headers_json, None,
+            "no transform, no headers"
+        );
     }
 
     #[test]

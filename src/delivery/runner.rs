@@ -128,10 +128,13 @@ pub fn start(
         // Room for the attempts that can run and three times as many again, whose events are
         // still being committed or that wait for a slot; one that waits too long for its
         // lease goes back to the table instead.
+        let transforms =
+            DestinationTransforms::for_destination(config, &destination.id, transforms);
         let lane = inline.add_lane(
             &destination.id,
             4 * destination.concurrency as usize,
             inline_lease(destination),
+            transforms.is_some(),
         );
         let circuit = Arc::new(CircuitBreaker::new(CircuitSettings::from(
             &destination.circuit,
@@ -139,7 +142,7 @@ pub fn start(
         circuits.insert(destination.id.clone(), circuit.clone());
         let worker = DestinationWorker {
             limiter: RateLimiter::for_destination(destination, redis.cloned()),
-            transforms: DestinationTransforms::for_destination(config, &destination.id, transforms),
+            transforms,
             retry: RetryPolicy::for_destination(destination),
             destination: Arc::new(destination.clone()),
             signing_key,

@@ -3,14 +3,15 @@
 //! bound, and every acknowledged event ends up in the queue byte-exact with the HTTP delivery's
 //! metadata, across a kill -9 and restart of the node mid-run.
 
-use crate::broker_load::{Sent, report, send_events, send_through_outage, wait_for_every_event};
+use crate::broker_load::{
+    report, send_through_outage, start_before_the_broker_is_ready, wait_for_every_event,
+};
 use crate::helpers::*;
 use crate::private_rabbitmq::PrivateRabbitMq;
 use lapin::options::QueueDeclareOptions;
 use lapin::options::{BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -92,19 +93,9 @@ async fn unroutable_messages_are_retried_and_every_event_lands_once_across_a_nod
     let mut rabbit = PrivateRabbitMq::start();
     let exchange = format!("hooks-{}", Uuid::now_v7().simple());
     let queue = format!("billing-{}", Uuid::now_v7().simple());
-    let database = create_database(&server_url()).await;
-    let text = default_config_text(&database.url) + &published(&rabbit.url(), &exchange);
-    let app = start(&text, database, hookgate::app::Role::default()).await;
-
     // No exchange yet: the broker closes the channel (404), and the attempt fails.
-    let sent: Sent = Arc::default();
-    send_events(app.ingest.clone(), "published", 10, sent.clone()).await;
-    app.wait_count(
-        "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%NOT_FOUND%'",
-        3,
-        Duration::from_secs(30),
-    )
-    .await;
+    let config = published(&rabbit.url(), &exchange);
+    let (app, sent) = start_before_the_broker_is_ready(&config, "NOT_FOUND").await;
     // The exchange exists but no queue is bound: mandatory publishing makes that a failure.
     let setup = channel_of(&rabbit.url())
         .await

@@ -44,6 +44,20 @@ pub async fn send_events(ingest: String, source: &'static str, count: usize, sen
     }
 }
 
+/// Starts hookgate with the test config plus `destination` (its broker destination and the
+/// source `published`), posts 10 events while the broker lacks where they go, and waits until
+/// three attempts failed with an error containing `error`.
+pub async fn start_before_the_broker_is_ready(destination: &str, error: &str) -> (TestApp, Sent) {
+    let database = create_database(&server_url()).await;
+    let text = default_config_text(&database.url) + destination;
+    let app = start(&text, database, hookgate::app::Role::default()).await;
+    let sent: Sent = Arc::default();
+    send_events(app.ingest.clone(), "published", 10, sent.clone()).await;
+    let failed = format!("SELECT count(*) FROM delivery_attempts WHERE error LIKE '%{error}%'");
+    app.wait_count(&failed, 3, Duration::from_secs(30)).await;
+    (app, sent)
+}
+
 /// Posts `count` events from `senders` tasks while `broker` dies a third of the way in and
 /// comes back two seconds later.
 pub async fn send_through_outage(

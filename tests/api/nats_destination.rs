@@ -3,13 +3,13 @@
 //! up in the stream byte-exact with the HTTP delivery's metadata, across a kill -9 and restart
 //! of the server mid-run, JetStream's duplicate window (`Nats-Msg-Id`) dropping repeats.
 
-use crate::broker_load::{Sent, report, send_events, send_through_outage, wait_for_every_event};
+use crate::broker_load::{
+    report, send_through_outage, start_before_the_broker_is_ready, wait_for_every_event,
+};
 use crate::helpers::*;
 use crate::private_nats::PrivateNats;
 use async_nats::jetstream;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 use uuid::Uuid;
 
 const EVENTS: usize = 1000;
@@ -86,19 +86,10 @@ async fn a_missing_stream_is_retried_and_every_event_lands_once_across_a_server_
     let mut nats = PrivateNats::start();
     let name = format!("HOOKS_{}", Uuid::now_v7().simple());
     let subject = format!("hooks.{}", Uuid::now_v7().simple());
-    let database = create_database(&server_url()).await;
-    let text = default_config_text(&database.url) + &published(&nats.url(), &subject);
-    let app = start(&text, database, hookgate::app::Role::default()).await;
-
     // No stream takes the subject yet: the first events fail and are retried.
-    let sent: Sent = Arc::default();
-    send_events(app.ingest.clone(), "published", 10, sent.clone()).await;
-    app.wait_count(
-        "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%no JetStream stream takes subject%'",
-        3,
-        Duration::from_secs(30),
-    )
-    .await;
+    let config = published(&nats.url(), &subject);
+    let no_stream = "no JetStream stream takes subject";
+    let (app, sent) = start_before_the_broker_is_ready(&config, no_stream).await;
     jetstream_of(&nats.url())
         .await
         .create_stream(jetstream::stream::Config {
