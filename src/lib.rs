@@ -15,6 +15,7 @@ pub mod events_cli;
 pub mod health;
 pub mod ingest;
 pub mod log_throttle;
+pub mod memory;
 pub mod metrics;
 pub mod problem;
 pub mod redact;

@@ -2,6 +2,7 @@ use std::io::Write;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    hookgate::memory::return_large_allocations_to_the_system();
     let log = hookgate::telemetry::init();
     hookgate::tls::install_default_provider();
     let outcome = hookgate::cli::run().await;

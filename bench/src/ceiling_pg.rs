@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::time::Instant;
 
+use crate::cpu::postgres_cpu_secs;
+
 /// The scratch table; created and dropped by each run.
 const TABLE: &str = "hookgate_bench_ceiling";
 
@@ -32,6 +34,10 @@ pub struct PgCeiling {
     /// schema and indexes), 50 events per commit.
     #[serde(default)]
     pub hookgate_schema_events_per_sec: f64,
+    /// CPU every Postgres process spent per row of the 50-row transactions, in microseconds:
+    /// the storage half of the floor a webhook's CPU is compared with.
+    #[serde(default)]
+    pub batched_postgres_us_per_row: Option<f64>,
 }
 
 impl PgCeiling {
@@ -42,8 +48,12 @@ impl PgCeiling {
             self.connections, self.body_bytes
         );
         println!(
-            "   50-row transactions {:.0} rows/s",
-            self.batched_rows_per_sec
+            "   50-row transactions {:.0} rows/s{}",
+            self.batched_rows_per_sec,
+            self.batched_postgres_us_per_row
+                .map_or(String::new(), |us| format!(
+                    ", Postgres CPU {us:.1} µs per row"
+                ))
         );
         println!(
             "   1-row transactions  {:.0} rows/s",
@@ -86,26 +96,45 @@ pub async fn measure(
     .execute(&pool)
     .await?;
     let body = Bytes::from(vec![b'x'; body_bytes]);
-    let batched = rows_per_sec(&pool, connections, duration, 50, &body).await?;
-    let single = rows_per_sec(&pool, connections, duration, 1, &body).await?;
+    let postgres_then = postgres_cpu_secs()?;
+    let batched = rows_written(&pool, connections, duration, 50, &body).await?;
+    let batched_postgres_secs = postgres_cpu_secs()? - postgres_then;
+    let single = rows_written(&pool, connections, duration, 1, &body).await?;
     sqlx::query(&format!("DROP TABLE {TABLE}"))
         .execute(&pool)
         .await?;
     pool.close().await;
     let hookgate_schema =
-        hookgate_events_per_sec(database_url, connections, duration, &body).await?;
+        hookgate_events_written(database_url, connections, duration, &body).await?;
     Ok(PgCeiling {
         connections,
         body_bytes,
-        batched_rows_per_sec: batched,
-        single_rows_per_sec: single,
-        hookgate_schema_events_per_sec: hookgate_schema,
+        batched_rows_per_sec: batched.per_sec(),
+        single_rows_per_sec: single.per_sec(),
+        hookgate_schema_events_per_sec: hookgate_schema.per_sec(),
+        batched_postgres_us_per_row: Some(1e6 * batched_postgres_secs / batched.rows.max(1) as f64),
     })
 }
 
+/// Rows some tasks wrote, and in how long.
+struct Written {
+    rows: u64,
+    secs: f64,
+}
+
+impl Written {
+    fn per_sec(&self) -> f64 {
+        self.rows as f64 / self.secs.max(f64::EPSILON)
+    }
+}
+
 /// Runs `step` in a loop on each of `connections` tasks for `duration`; each call answers
-/// how many rows it wrote. Answers rows per second over all tasks.
-async fn per_second<F, Fut>(connections: usize, duration: Duration, step: F) -> anyhow::Result<f64>
+/// how many rows it wrote. Answers the rows of all tasks and the time they took.
+async fn write_for<F, Fut>(
+    connections: usize,
+    duration: Duration,
+    step: F,
+) -> anyhow::Result<Written>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = anyhow::Result<u64>> + Send,
@@ -128,19 +157,22 @@ where
     for task in tasks {
         written += task.await??;
     }
-    Ok(written as f64 / start.elapsed().as_secs_f64())
+    Ok(Written {
+        rows: written,
+        secs: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Inserts `rows` rows per transaction into the scratch table.
-async fn rows_per_sec(
+async fn rows_written(
     pool: &PgPool,
     connections: usize,
     duration: Duration,
     rows: usize,
     body: &Bytes,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Written> {
     let (pool, body) = (pool.clone(), body.clone());
-    per_second(connections, duration, move || {
+    write_for(connections, duration, move || {
         let (pool, body) = (pool.clone(), body.clone());
         async move {
             insert_batch(&pool, rows, &body).await?;
@@ -150,21 +182,21 @@ async fn rows_per_sec(
     .await
 }
 
-/// Events per second through `Store::insert_events`, 50 per call, into hookgate's schema
-/// (migrated here; the database is the benchmark's scratch one).
-async fn hookgate_events_per_sec(
+/// Events through `Store::insert_events`, 50 per call, into hookgate's schema (migrated here;
+/// the database is the benchmark's scratch one).
+async fn hookgate_events_written(
     database_url: &str,
     connections: usize,
     duration: Duration,
     body: &Bytes,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Written> {
     const EVENTS_PER_COMMIT: usize = 50;
     let store = Store::connect_lazy(database_url, connections as u32)?;
     store.migrate().await?;
     let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("bench"), Arc::from("sink"));
     let step_store = store.clone();
     let body = body.clone();
-    let rate = per_second(connections, duration, move || {
+    let written = write_for(connections, duration, move || {
         let store = step_store.clone();
         let batch: Vec<NewEvent> = (0..EVENTS_PER_COMMIT)
             .map(|_| event_like_hookgates(&source, &destination, &body))
@@ -176,7 +208,7 @@ async fn hookgate_events_per_sec(
     })
     .await?;
     store.close().await;
-    Ok(rate)
+    Ok(written)
 }
 
 /// A new event as hookgate's ingest builds it for the load driver's GitHub webhooks.

@@ -13,7 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
 use crate::ceiling_pg::event_like_hookgates;
-use crate::rss::cpu_secs;
+use crate::cpu::cpu_secs;
 
 /// How often `deliveries` is counted while a queue drains.
 const POLL_EVERY: Duration = Duration::from_millis(50);

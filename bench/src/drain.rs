@@ -1,11 +1,15 @@
 //! The delivery phase seen from the database: how fast `deliveries` turn `delivered` while load
-//! runs, and how long the backlog takes to drain once it stops.
+//! runs, and how long the backlog takes to drain once it stops; with hookgate's process id,
+//! also the CPU hookgate and Postgres spent from the start of the watch (just before the load)
+//! until the backlog drained: the whole cost of every event, from ingest to delivered.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
+
+use crate::cpu::{CpuReading, CpuSpent};
 
 /// How often `deliveries` is counted (each poll is a count over the table).
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -27,9 +31,18 @@ pub struct DrainReport {
     pub drain_secs: Option<f64>,
     /// Delivered / (load time + drain time): the sustained end-to-end delivery rate.
     pub sustained_per_sec: f64,
+    /// CPU of hookgate and Postgres from the start of the watch until the backlog drained (or
+    /// the watch gave up), when hookgate's process was named.
+    #[serde(default)]
+    pub cpu: Option<CpuSpent>,
 }
 
 impl DrainReport {
+    /// hookgate's and Postgres's CPU per delivered event, in microseconds.
+    pub fn cpu_us_per_delivered(&self) -> Option<f64> {
+        Some(self.cpu?.us_per(self.delivered.max(0) as u64))
+    }
+
     /// Prints the human-readable report.
     pub fn print(&self) {
         println!(
@@ -47,6 +60,14 @@ impl DrainReport {
             ),
             None => println!("   backlog NOT drained before the timeout"),
         }
+        if let (Some(cpu), Some(total)) = (self.cpu, self.cpu_us_per_delivered()) {
+            let per = |secs: f64| 1e6 * secs / self.delivered.max(1) as f64;
+            println!(
+                "   CPU per delivered event {total:.1} µs: hookgate {:.1} µs + Postgres {:.1} µs",
+                per(cpu.hookgate_secs),
+                per(cpu.postgres_secs)
+            );
+        }
     }
 }
 
@@ -62,11 +83,13 @@ async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64, i64)> {
 }
 
 /// Watches from now: the load is taken to run for `load`; then waits until the backlog is
-/// empty, at most `timeout` after the load.
+/// empty, at most `timeout` after the load. Measures the CPU of process `hookgate` (and of
+/// Postgres) meanwhile when it is given.
 pub async fn watch(
     database_url: &str,
     load: Duration,
     timeout: Duration,
+    hookgate: Option<u32>,
 ) -> anyhow::Result<DrainReport> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
@@ -75,6 +98,14 @@ pub async fn watch(
     let start = Instant::now();
     let load_end = start + load;
     let (_, delivered_at_start, _) = counts(&pool).await?;
+    // The counts below are this watch's own queries: their backend is left out of Postgres's
+    // CPU.
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await?;
+    let cpu_then = hookgate
+        .map(|pid| CpuReading::now(pid, u32::try_from(backend).ok()))
+        .transpose()?;
     let mut report = DrainReport::default();
     let mut at_load_end = None;
     let mut tick = tokio::time::interval(POLL_EVERY);
@@ -104,6 +135,7 @@ pub async fn watch(
             break;
         }
     }
+    report.cpu = cpu_then.map(|then| then.spent()).transpose()?;
     pool.close().await;
     Ok(report)
 }

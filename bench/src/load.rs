@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::cpu::{cpu_secs, postgres_cpu_secs};
 use crate::latency::{self, Percentiles};
 use crate::payload::Signer;
-use crate::rss::{Memory, cpu_secs};
+use crate::rss::Memory;
 use crate::server_latency::{ServerLatency, scrape};
 
 /// How long one request (or one connect) may take before it counts as an error.
@@ -93,6 +94,9 @@ pub struct LoadReport {
     /// CPU seconds (user + system) the watched server process spent during the run.
     #[serde(default)]
     pub server_cpu_secs: Option<f64>,
+    /// CPU seconds every Postgres process spent during the run (see `crate::cpu`).
+    #[serde(default)]
+    pub postgres_cpu_secs: Option<f64>,
     /// The answers as the server timed them, when its metrics were scraped.
     #[serde(default)]
     pub server_latency: Option<ServerLatency>,
@@ -122,6 +126,11 @@ impl LoadReport {
     /// The watched server's CPU per 2xx answer, in microseconds.
     pub fn cpu_us_per_accepted(&self) -> Option<f64> {
         Some(1e6 * self.server_cpu_secs? / self.accepted().max(1) as f64)
+    }
+
+    /// Postgres's CPU per 2xx answer, in microseconds.
+    pub fn postgres_us_per_accepted(&self) -> Option<f64> {
+        Some(1e6 * self.postgres_cpu_secs? / self.accepted().max(1) as f64)
     }
 
     /// Prints the human-readable report.
@@ -164,6 +173,9 @@ impl LoadReport {
         }
         if let Some(cpu) = self.cpu_us_per_accepted() {
             println!("   server CPU {cpu:.1} µs per 2xx");
+        }
+        if let Some(cpu) = self.postgres_us_per_accepted() {
+            println!("   Postgres CPU {cpu:.1} µs per 2xx");
         }
     }
 }
@@ -330,6 +342,7 @@ pub async fn run(
     });
     let watcher = watch.map(crate::rss::RssWatch::start);
     let cpu_then = watch.map(cpu_secs).transpose()?;
+    let postgres_then = postgres_cpu_secs()?;
     let metrics_then = plan.server_metrics.as_deref().map(scrape).transpose()?;
     let workers: Vec<_> = connections
         .into_iter()
@@ -370,6 +383,7 @@ pub async fn run(
             (Some(pid), Some(then)) => Some(cpu_secs(pid)? - then),
             _ => None,
         },
+        postgres_cpu_secs: Some(postgres_cpu_secs()? - postgres_then),
         server_latency,
         ..LoadReport::default()
     };

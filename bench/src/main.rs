@@ -2,6 +2,7 @@
 
 mod brokers;
 mod ceiling_pg;
+mod cpu;
 mod db;
 mod delivery_cpu;
 mod drain;
@@ -139,6 +140,9 @@ enum Command {
         load_secs: u64,
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
+        /// hookgate's process: its CPU and Postgres's are measured until the backlog drained.
+        #[arg(long)]
+        pid: Option<u32>,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -288,10 +292,20 @@ impl DriveArgs {
     }
 
     async fn run(&self, label: &str, url: String, watch: Option<u32>) -> anyhow::Result<()> {
+        let report = self.load(url, watch).await?;
+        self.report(label, &report)
+    }
+
+    /// Drives `url`, watching process `watch`.
+    async fn load(&self, url: String, watch: Option<u32>) -> anyhow::Result<LoadReport> {
         let signer = self.requests.signer(&url)?;
-        let report: LoadReport = load::run(&self.plan(url), Arc::new(signer), watch).await?;
+        load::run(&self.plan(url), Arc::new(signer), watch).await
+    }
+
+    /// Prints `report` under `label` and writes it where `--out` says.
+    fn report(&self, label: &str, report: &LoadReport) -> anyhow::Result<()> {
         report.print(label);
-        write_json(self.out.as_deref(), &report)
+        write_json(self.out.as_deref(), report)
     }
 }
 
@@ -339,9 +353,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let url = format!("http://{}/webhooks/ceiling", listener.local_addr()?);
             servers::spawn_ceiling(listener, server_workers);
-            drive
-                .run("HTTP ceiling (bare actix-web 202)", url, None)
-                .await
+            // The bare server runs on this process's actix threads: its CPU is theirs.
+            let server_then = cpu::own_threads_cpu_secs(cpu::ACTIX_SERVER_THREADS)?;
+            let mut report = drive.load(url, None).await?;
+            report.server_cpu_secs =
+                Some(cpu::own_threads_cpu_secs(cpu::ACTIX_SERVER_THREADS)? - server_then);
+            drive.report("HTTP ceiling (bare actix-web 202)", &report)
         }
         Command::CeilingPg {
             database_url,
@@ -360,11 +377,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             database_url,
             load_secs,
             timeout_secs,
+            pid,
             out,
         } => {
             let load = Duration::from_secs(load_secs);
             let timeout = Duration::from_secs(timeout_secs);
-            let report = drain::watch(&database_url, load, timeout).await?;
+            let report = drain::watch(&database_url, load, timeout, pid).await?;
             report.print();
             write_json(out.as_deref(), &report)
         }

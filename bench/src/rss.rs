@@ -1,5 +1,5 @@
-//! Memory and CPU of a watched process: its resident set sampled while a phase runs, the
-//! kernel's high-water mark (`VmHWM` in `/proc/PID/status`), and its CPU time.
+//! Memory of a watched process: its resident set sampled while a phase runs, and the kernel's
+//! high-water mark (`VmHWM` in `/proc/PID/status`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The kernel's unit for a process's CPU times in `/proc/PID/stat` (`USER_HZ`, 100 on Linux).
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 /// How often the resident set is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
@@ -79,33 +77,4 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with(field))?;
     line[field.len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// User + system CPU seconds of process `pid`, all its threads, from `/proc/PID/stat`.
-pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    parse_cpu_secs(&stat).ok_or_else(|| anyhow::anyhow!("unexpected /proc/{pid}/stat: {stat}"))
-}
-
-/// Fields 14 and 15 (utime, stime) of a `/proc/PID/stat` line. The command name (field 2) is
-/// in parentheses and may hold spaces, so fields are counted after its closing one.
-fn parse_cpu_secs(stat: &str) -> Option<f64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / CLOCK_TICKS_PER_SEC)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_times_are_read_after_the_command_name() {
-        let stat = "4242 (hook gate) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 \
-                    9 0 1234 5678 90 18446744073709551615";
-        assert_eq!(parse_cpu_secs(stat), Some(1.75));
-        assert_eq!(parse_cpu_secs("garbage"), None);
-    }
 }

@@ -1,5 +1,15 @@
-//! Admission by expected queue wait: refuse an event at once when the events already queued
-//! for the commit writer would take longer than `max_queue_wait` to drain.
+//! Admission by expected queue wait: `max_queue_wait` is the longest an event may wait for its
+//! commit to start. An event is refused at once when the events already queued would take
+//! longer than half of it to drain, and one that still waited longer than all of it is refused
+//! unwritten when a writer comes for it.
+//!
+//! Why half: under sustained overload the queue stands at the admission threshold, so nearly
+//! every admitted event waits about that long. Admitting up to the whole budget would put the
+//! typical answer at the budget plus the commit itself, with the estimate's errors above it;
+//! half leaves the other half for those, so answers under overload stay within the budget, and
+//! the deadline turns the estimate's worst misses into prompt refusals instead of slow answers.
+//! Half the default 250 ms is still several full batches of the writer at any rate this
+//! machine reaches, so batches stay as large (and as cheap per event) as a longer queue's.
 //!
 //! Pure logic, driven by explicit instants and durations so it is tested without a clock:
 //! [`CapacityEstimator`] learns how many events per second the writers commit while they are
@@ -20,11 +30,13 @@ use std::time::{Duration, Instant};
 /// A queue this short is always admitted, whatever the estimate says.
 pub const QUEUE_FLOOR: usize = 256;
 
-/// The shortest hard deadline: a queued event older than this is never written.
-const MIN_DEADLINE: Duration = Duration::from_secs(1);
+/// The share of `max_queue_wait` the expected wait of an admitted event may reach.
+const ADMITTED_SHARE_OF_WAIT: f64 = 0.5;
 
-/// The hard deadline is this multiple of `max_queue_wait` (or [`MIN_DEADLINE`]).
-const DEADLINE_FACTOR: u32 = 4;
+/// The shortest hard deadline, whatever `max_queue_wait` says: an event queued behind a batch
+/// being committed waits for that commit, and refusing it for that alone would refuse most
+/// of a burst when the budget is set below a commit's duration.
+const MIN_DEADLINE: Duration = Duration::from_millis(100);
 
 /// Weight of the newest batch in the moving averages.
 const SAMPLE_WEIGHT: f64 = 0.1;
@@ -162,22 +174,25 @@ impl Admission {
     }
 
     /// Whether an event may join a queue that already holds `queued` events: yes while
-    /// `queued <= max(QUEUE_FLOOR, capacity × max_wait)`, and always without an estimate.
+    /// `queued <= max(QUEUE_FLOOR, capacity × max_wait / 2)`, and always without an estimate.
     pub fn admits(&self, queued: usize, now: Instant) -> bool {
         if queued <= QUEUE_FLOOR {
             return true;
         }
         match self.capacity.capacity(now) {
-            Some(capacity) => queued as f64 <= capacity * self.max_wait.as_secs_f64(),
+            Some(capacity) => {
+                let admitted_wait = self.max_wait.as_secs_f64() * ADMITTED_SHARE_OF_WAIT;
+                queued as f64 <= capacity * admitted_wait
+            }
             None => true,
         }
     }
 
-    /// How long an event may have waited in the queue and still be written:
-    /// `DEADLINE_FACTOR × max_wait`, at least [`MIN_DEADLINE`]. An event that waited longer
-    /// is answered "overloaded" without being written.
+    /// How long an event may have waited in the queue and still be written: `max_wait`, at
+    /// least [`MIN_DEADLINE`]. An event that waited longer is answered "overloaded" without
+    /// being written.
     pub fn deadline(&self) -> Duration {
-        (self.max_wait * DEADLINE_FACTOR).max(MIN_DEADLINE)
+        self.max_wait.max(MIN_DEADLINE)
     }
 
     /// The capacity estimate, for the writers to report their batches to.
@@ -233,14 +248,19 @@ mod tests {
         let (admission, now) = admission_at((500, 50 * MS));
         let capacity = admission.capacity.capacity(now).unwrap();
         assert!((capacity - 40_000.0).abs() < 1.0, "{capacity}");
-        // 250 ms of it is 10,000 events.
-        assert!(admission.admits(9_990, now));
-        assert!(!admission.admits(10_010, now));
+    }
+
+    #[test]
+    fn the_expected_wait_of_an_admitted_event_is_at_most_half_the_budget() {
+        // 40,000/s: half of the 250 ms budget is 5,000 events.
+        let (admission, now) = admission_at((500, 50 * MS));
+        assert!(admission.admits(4_990, now));
+        assert!(!admission.admits(5_010, now));
     }
 
     #[test]
     fn a_queue_up_to_the_floor_is_always_admitted() {
-        // 1 event per second per writer: 4/s, so 250 ms would be one event.
+        // 1 event per second per writer: 4/s, so 125 ms would be half an event.
         let (admission, now) = admission_at((1, 1000 * MS));
         assert!(admission.admits(QUEUE_FLOOR, now));
         assert!(!admission.admits(QUEUE_FLOOR + 1, now));
@@ -263,7 +283,7 @@ mod tests {
     fn an_idle_spell_does_not_shrink_what_a_burst_after_it_may_queue() {
         let (admission, now) = admission_at((500, 50 * MS));
         let much_later = now + Duration::from_secs(3600);
-        assert!(admission.admits(10_000, much_later));
+        assert!(admission.admits(4_990, much_later));
     }
 
     #[test]
@@ -271,7 +291,7 @@ mod tests {
         let (mut admission, now) = admission_at((500, 50 * MS));
         let burst = now + Duration::from_secs(3600);
         admission.estimator().batch_started(1, burst);
-        assert!(admission.admits(10_000, burst + 10 * MS));
+        assert!(admission.admits(4_990, burst + 10 * MS));
     }
 
     #[test]
@@ -305,19 +325,22 @@ mod tests {
             admission.estimator().batch_started(512, now);
         }
         // Within the grace: the measurement stands.
-        assert!(admission.admits(10_000, now + 200 * MS));
-        // After a second without progress at most 2,048 events/s were committed: 512 in
-        // 250 ms.
+        assert!(admission.admits(4_990, now + 200 * MS));
+        // After a second without progress at most 2,048 events/s were committed: 256 in
+        // 125 ms, and just over it after a little less than a second.
         let later = now + Duration::from_secs(1);
-        assert!(admission.admits(512, later));
-        assert!(!admission.admits(513, later));
+        assert!(admission.admits(256, later));
+        assert!(!admission.admits(257, later));
+        let earlier = now + 800 * MS;
+        assert!(admission.admits(320, earlier));
+        assert!(!admission.admits(321, earlier));
         // After a minute, only the floor.
         let stuck = now + Duration::from_secs(60);
         assert!(admission.admits(QUEUE_FLOOR, stuck));
         assert!(!admission.admits(QUEUE_FLOOR + 1, stuck));
         // Progress lifts the bound again.
         admission.estimator().batch_finished(512, stuck, None);
-        assert!(admission.admits(10_000, stuck + MS));
+        assert!(admission.admits(4_990, stuck + MS));
     }
 
     #[test]
@@ -331,23 +354,17 @@ mod tests {
 
     #[test]
     fn a_stall_needs_longer_than_twice_the_usual_batch() {
-        // Batches usually take 400 ms, longer than the 250 ms wait: 600 ms is no stall.
+        // Batches usually take 400 ms, longer than the 250 ms wait: 600 ms is no stall (4,000
+        // events/s: 500 in 125 ms), 900 ms is.
         let (mut admission, now) = admission_at((400, 400 * MS));
         admission.estimator().batch_started(400, now);
-        assert!(admission.admits(1000, now + 600 * MS));
-        assert!(!admission.admits(1000, now + 900 * MS));
+        assert!(admission.admits(500, now + 600 * MS));
+        assert!(!admission.admits(500, now + 900 * MS));
     }
 
     #[test]
-    fn the_deadline_is_four_waits_and_at_least_a_second() {
-        assert_eq!(
-            Admission::new(250 * MS, 4).deadline(),
-            Duration::from_secs(1)
-        );
-        assert_eq!(Admission::new(MS, 4).deadline(), Duration::from_secs(1));
-        assert_eq!(
-            Admission::new(500 * MS, 4).deadline(),
-            Duration::from_secs(2)
-        );
+    fn the_deadline_is_the_whole_budget_and_at_least_a_commit_long() {
+        assert_eq!(Admission::new(250 * MS, 4).deadline(), 250 * MS);
+        assert_eq!(Admission::new(MS, 1).deadline(), 100 * MS);
     }
 }

@@ -6,7 +6,7 @@ use super::error::IngestError;
 use super::handshake;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::log;
-use super::writer::CommitWriter;
+use super::writer::{CommitError, CommitWriter};
 use crate::activity::{Activity, IngestOutcome};
 use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
@@ -122,6 +122,13 @@ async fn store_webhook(
     .map_err(|_| IngestError::RequestTimeout {
         limit: state.request_timeout,
     })??;
+    // Under overload most requests are refused: refusing before verifying and building the
+    // event leaves the CPU to the admitted ones. The commit decides again for those let
+    // through. (Not before reading the body: a request answered with its body unread leaves
+    // the connection to discard it, and the client, still sending, may not read the answer.)
+    if !state.writer.admits() {
+        return Err(CommitError::Overloaded.into());
+    }
 
     let url = signed_url(req, source, state.trust_forwarded_headers);
     let mut request = Request {

@@ -29,8 +29,9 @@ pub struct WriterOptions {
     /// with hookgate, fewer and larger statements cost less CPU per event than two in flight
     /// (the ingest role ran 3–15% faster with one writer than with two in paired runs).
     pub writers: usize,
-    /// Refuse at once when the queued events are expected to take longer than this to
-    /// commit; events that waited four times this (at least 1 s) are refused unwritten.
+    /// The longest an event waits for its commit to start: refused at once when the queued
+    /// events are expected to take longer than half of this, refused unwritten when it still
+    /// waited longer than all of it, or 100 ms if that is longer (see `admission`).
     pub max_queue_wait: Duration,
 }
 
@@ -156,9 +157,9 @@ impl CommitWriter {
         }
     }
 
-    /// Whether one more event may join the queue. A short queue is admitted without
-    /// consulting (or locking) the estimate.
-    fn admits(&self) -> bool {
+    /// Whether one more event may join the queue now. A short queue is admitted without
+    /// consulting (or locking) the estimate. [`CommitWriter::commit`] asks again.
+    pub fn admits(&self) -> bool {
         let queued = self.sender.max_capacity() - self.sender.capacity();
         queued <= QUEUE_FLOOR || lock(&self.admission).admits(queued, Instant::now())
     }

@@ -2,6 +2,7 @@
 //! a line or two, and the targets of the performance issue with their verdicts. Reads the JSON
 //! files the phases wrote into one directory; phases that did not run are left out.
 
+mod cpu;
 mod results;
 mod routes;
 mod summary;
@@ -49,6 +50,7 @@ pub mod files {
 pub fn print(dir: &Path) -> anyhow::Result<()> {
     let results = Results::read(dir)?;
     summary::print(&results);
+    cpu::print(&results);
     routes::print(&results.routes);
     targets::print(&results);
     Ok(())

@@ -1,5 +1,6 @@
 //! The targets of the performance issue: each with its figure, its goal and whether it is met.
 
+use super::cpu::CpuPerEvent;
 use super::results::Results;
 use super::routes::FILTERED_MIN_PCT;
 use crate::latency::Percentiles;
@@ -21,6 +22,12 @@ const GOODPUT_MIN_PCT: f64 = 90.0;
 const SERVER_P99_MS: f64 = 250.0;
 /// hookgate's CPU per delivery over HTTPS (connections reused), as a percentage of HTTP's.
 const HTTPS_MAX_CPU_PCT: f64 = 115.0;
+/// hookgate + Postgres CPU per accepted event (ingest role) as a multiple of the floor.
+const INGEST_MAX_FLOORS: f64 = 1.8;
+/// hookgate + Postgres CPU per delivered event (full serve, ingest to delivered) likewise.
+const SERVE_MAX_FLOORS: f64 = 3.0;
+/// Full serve's sustained delivery rate as a percentage of the ingest role's rate.
+const SERVE_MIN_PCT_OF_INGEST: f64 = 75.0;
 
 /// One target line: what, the figure, the goal and whether it is met.
 fn target(what: &str, figure: String, goal: &str, met: bool) {
@@ -46,6 +53,7 @@ fn p99_below(what: &str, percentiles: &Percentiles, goal_ms: f64) {
 pub fn print(results: &Results) {
     println!("== Targets of the performance issue");
     throughput(results);
+    cost(results);
     acknowledgement(results);
     delivery_latency(results);
     resilience(results);
@@ -97,6 +105,41 @@ fn throughput(results: &Results) {
             format!("{share:.1}%"),
             ">= 40%",
             share >= 40.0,
+        );
+    }
+}
+
+fn cost(results: &Results) {
+    let Some(cpu) = CpuPerEvent::of(results) else {
+        return;
+    };
+    for (what, ratio, goal) in [
+        (
+            "CPU per event, ingest role / floor",
+            cpu.ingest_ratio(),
+            INGEST_MAX_FLOORS,
+        ),
+        (
+            "CPU per delivered event / floor",
+            cpu.serve_ratio(),
+            SERVE_MAX_FLOORS,
+        ),
+    ] {
+        if let Some(ratio) = ratio {
+            target(
+                what,
+                format!("{ratio:.2}×"),
+                &format!("<= {goal}×"),
+                ratio <= goal,
+            );
+        }
+    }
+    if let Some(pct) = cpu.serve_to_ingest_pct {
+        target(
+            "full serve delivered / ingest role",
+            format!("{pct:.1}%"),
+            &format!(">= {SERVE_MIN_PCT_OF_INGEST}%"),
+            pct >= SERVE_MIN_PCT_OF_INGEST,
         );
     }
 }
