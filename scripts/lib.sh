@@ -63,6 +63,11 @@ hg_pg_ok() {
   fi
 }
 
+# psql, for SQL files run by the benchmark (bench/scale_dataset.sql).
+hg_ensure_psql() {
+  command -v psql >/dev/null 2>&1 || hg_apt_install postgresql-client
+}
+
 # True when a Redis server answers PING on host:port (no redis-cli needed).
 hg_redis_ok() {
   # shellcheck disable=SC2016 # expanded by the inner bash

@@ -15,6 +15,7 @@ mod payload;
 mod pull;
 mod report;
 mod rss;
+mod scale;
 mod server_latency;
 mod servers;
 mod tls_certs;
@@ -178,6 +179,27 @@ enum Command {
         /// With `count`: how many deliveries were queued for it, for the report.
         #[arg(long, default_value_t = 0)]
         expect: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The on-disk size of hookgate's growing tables and their indexes.
+    Sizes {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Names the moment in the report ("before retention").
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run hookgate's retention purge (events older than DAYS) until done or SECS have passed.
+    Purge {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long)]
+        days: u32,
+        #[arg(long, default_value_t = 3600)]
+        secs: u64,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -450,6 +472,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 write_json(out.as_deref(), &held)?;
             }
             Ok(())
+        }
+        Command::Sizes {
+            database_url,
+            label,
+            out,
+        } => {
+            let sizes = scale::sizes(&database_url).await?;
+            sizes.print(&label);
+            write_json(out.as_deref(), &sizes)
+        }
+        Command::Purge {
+            database_url,
+            days,
+            secs,
+            out,
+        } => {
+            let report = scale::purge(&database_url, days, Duration::from_secs(secs)).await?;
+            report.print();
+            write_json(out.as_deref(), &report)
         }
         Command::Rows { database_url, out } => {
             let rows = db::rows(&database_url).await?;

@@ -5,6 +5,7 @@
 mod cpu;
 mod results;
 mod routes;
+mod scale;
 mod summary;
 mod targets;
 
@@ -52,6 +53,7 @@ pub fn print(dir: &Path) -> anyhow::Result<()> {
     summary::print(&results);
     cpu::print(&results);
     routes::print(&results.routes);
+    scale::print(&results.scale);
     targets::print(&results);
     Ok(())
 }

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::files;
 use super::routes::Routes;
+use super::scale::Scale;
 use crate::ceiling_pg::PgCeiling;
 use crate::delivery_cpu::DeliveryRun;
 use crate::drain::DrainReport;
@@ -51,6 +52,8 @@ pub struct Results {
     pub delivery_https: Vec<DeliveryRun>,
     /// The routes phase.
     pub routes: Routes,
+    /// The scale phase.
+    pub scale: Scale,
 }
 
 /// Several drained queues taken together.
@@ -128,6 +131,7 @@ impl Results {
             delivery_http: read_rounds(dir, files::DELIVERY_HTTP)?,
             delivery_https: read_rounds(dir, files::DELIVERY_HTTPS)?,
             routes: Routes::read(dir)?,
+            scale: Scale::read(dir)?,
         })
     }
 

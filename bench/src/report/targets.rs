@@ -3,6 +3,7 @@
 use super::cpu::CpuPerEvent;
 use super::results::Results;
 use super::routes::FILTERED_MIN_PCT;
+use super::scale::{LARGE_MAX_CPU_PCT, LARGE_MIN_PCT, PURGING_MIN_PCT};
 use crate::latency::Percentiles;
 
 /// Ack p99 at half the maximum rate, open loop, from each request's intended send.
@@ -73,6 +74,7 @@ pub fn print(results: &Results) {
             pct >= FILTERED_MIN_PCT,
         );
     }
+    scale(results);
     println!("   verification per request: see `cargo bench --bench verify` (goal < 3 µs / 1 KB)");
 }
 
@@ -140,6 +142,32 @@ fn cost(results: &Results) {
             format!("{pct:.1}%"),
             &format!(">= {SERVE_MIN_PCT_OF_INGEST}%"),
             pct >= SERVE_MIN_PCT_OF_INGEST,
+        );
+    }
+}
+
+fn scale(results: &Results) {
+    if let Some((empty, large)) = results.scale.empty_and_large() {
+        let (rate, cpu) = large.against(&empty);
+        target(
+            "ingest, large database / empty",
+            format!("{rate:.1}%"),
+            &format!(">= {LARGE_MIN_PCT}%"),
+            rate >= LARGE_MIN_PCT,
+        );
+        target(
+            "CPU per event, large database / empty",
+            format!("{cpu:.1}%"),
+            &format!("<= {LARGE_MAX_CPU_PCT}%"),
+            cpu <= LARGE_MAX_CPU_PCT,
+        );
+    }
+    if let Some((rate, _)) = results.scale.purging_against_large() {
+        target(
+            "ingest while retention purges / not",
+            format!("{rate:.1}%"),
+            &format!(">= {PURGING_MIN_PCT}%"),
+            rate >= PURGING_MIN_PCT,
         );
     }
 }

@@ -1,0 +1,95 @@
+# The scale phase of bench/run (BENCH_MODE=scale only; it needs ~25 GB of disk and minutes to
+# build): sourced by bench/run, whose variables ($bin, $out, $db_url, $server_url, $drive,
+# $source_url, $config) and functions (bench, start_hookgate, stop_hookgate) it uses.
+# 1. builds BENCH_SCALE_EVENTS events (20,000,000) received over BENCH_SCALE_DAYS days (30),
+#    each delivered once with its attempt row, in the database hookgate_bench_scale, by SQL
+#    (bench/scale_dataset.sql); with BENCH_SCALE_REUSE=1 a database left by an earlier run
+#    that holds at least as many events is used as it is;
+# 2. the ingest role, closed loop, on an empty database and on the large one, alternating for
+#    BENCH_SCALE_ROUNDS (2): rate and CPU per event of each;
+# 3. the table and index sizes, then the ingest role on the large database while hookgate's
+#    retention purge (its own code, run by the bench) deletes the events older than
+#    BENCH_SCALE_PURGE_DAYS (29: the oldest day), then the purge alone until that day is
+#    gone, and the sizes again.
+# shellcheck shell=bash
+
+scale_events="${BENCH_SCALE_EVENTS:-20000000}"
+scale_days="${BENCH_SCALE_DAYS:-30}"
+scale_rounds="${BENCH_SCALE_ROUNDS:-2}"
+scale_purge_days="${BENCH_SCALE_PURGE_DAYS:-29}"
+scale_reuse="${BENCH_SCALE_REUSE:-0}"
+
+# Starts `hookgate serve ARGS` like start_hookgate, on the large database, which it keeps.
+start_hookgate_on_scale() {
+  local name="$1"
+  shift
+  DATABASE_URL="$scale_db" REDIS_URL="" "$hookgate" serve --config "$config" "$@" \
+    >"$out/hookgate-$name.log" 2>&1 &
+  hookgate_pid=$!
+  pids+=("$hookgate_pid")
+  local _
+  for _ in $(seq 600); do
+    if curl -fsS "http://$admin/readyz" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$hookgate_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 20 "$out/hookgate-$name.log" >&2
+  hg_die "hookgate ($name) did not become ready"
+}
+
+# The events the large database holds, or nothing when it does not exist.
+scale_db_events() {
+  psql -Atq "$scale_db" -c "SELECT count(*) FROM events" 2>/dev/null || true
+}
+
+scale_build() {
+  local held
+  held="$(scale_db_events)"
+  if [ "$scale_reuse" = 1 ] && [ -n "$held" ] && [ "$held" -ge "$scale_events" ]; then
+    hg_log "scale: reusing hookgate_bench_scale ($held events)"
+    return
+  fi
+  hg_log "scale: building $scale_events events over $scale_days days (bench/scale_dataset.sql)"
+  bench db-create "$scale_db"
+  DATABASE_URL="$scale_db" "$hookgate" migrate --config "$config" >/dev/null
+  local started
+  started="$(date +%s)"
+  psql -q "$scale_db" -v events="$scale_events" -v days="$scale_days" -f bench/scale_dataset.sql
+  printf '{"events": %s, "days": %s, "secs": %s}\n' "$scale_events" "$scale_days" \
+    "$(($(date +%s) - started))" >"$out/scale-build.json"
+}
+
+scale_phase() {
+  scale_db="${server_url%/*}/hookgate_bench_scale"
+  hg_ensure_psql
+  scale_build
+  local round
+  for round in $(seq "$scale_rounds"); do
+    hg_log "scale: ingest role on an empty database, round $round"
+    start_hookgate "scale-empty-$round" --role ingest
+    bench load --url "$source_url" "${drive[@]}" --watch-pid "$hookgate_pid" \
+      --out "$out/scale-empty-$round.json"
+    stop_hookgate
+    hg_log "scale: ingest role on the large database, round $round"
+    start_hookgate_on_scale "scale-full-$round" --role ingest
+    bench load --url "$source_url" "${drive[@]}" --watch-pid "$hookgate_pid" \
+      --out "$out/scale-full-$round.json"
+    stop_hookgate
+  done
+  bench sizes --database-url "$scale_db" --label "before retention" \
+    --out "$out/scale-sizes-before.json"
+  hg_log "scale: ingest role on the large database while retention purges (older than $scale_purge_days days)"
+  start_hookgate_on_scale scale-retention --role ingest
+  bench purge --database-url "$scale_db" --days "$scale_purge_days" --secs "$secs" \
+    --out "$out/scale-purge-during.json" &
+  local purge_pid=$!
+  pids+=("$purge_pid")
+  bench load --url "$source_url" "${drive[@]}" --watch-pid "$hookgate_pid" \
+    --out "$out/scale-retention.json"
+  wait "$purge_pid"
+  stop_hookgate
+  hg_log "scale: retention alone until the events older than $scale_purge_days days are gone"
+  bench purge --database-url "$scale_db" --days "$scale_purge_days" --out "$out/scale-purge-rest.json"
+  bench sizes --database-url "$scale_db" --label "after retention" \
+    --out "$out/scale-sizes-after.json"
+}
