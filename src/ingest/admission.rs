@@ -1,15 +1,17 @@
-//! Admission by expected queue wait: `max_queue_wait` is the longest an event may wait for its
-//! commit to start. An event is refused at once when the events already queued would take
-//! longer than half of it to drain, and one that still waited longer than all of it is refused
-//! unwritten when a writer comes for it.
+//! Admission by expected queue wait: an event is refused at once when the events already queued
+//! for the commit writer would take longer than half of `max_queue_wait` to drain; one that
+//! still waited four times `max_queue_wait` (at least 1 s) is refused unwritten when a writer
+//! comes for it.
 //!
 //! Why half: under sustained overload the queue stands at the admission threshold, so nearly
 //! every admitted event waits about that long. Admitting up to the whole budget would put the
 //! typical wait at the budget, with the estimate's errors above it; half leaves the other half
-//! for those, so waits stay within the budget, and the deadline turns the estimate's worst
-//! misses into prompt refusals instead of slow answers. Half the default 250 ms is still more
-//! than one full batch of the writer at the rates measured here (1,100 events at 9,000/s), so
-//! batches stay as large, and as cheap per event, as a longer queue's.
+//! for those, so waits stay within the budget. Half the default 250 ms is still more than one
+//! full batch of the writer at the rates measured here (1,100 events at 9,000/s), so batches
+//! stay as large, and as cheap per event, as a longer queue's. The hard deadline is far longer
+//! on purpose: it is for a Postgres that stopped answering, and a deadline of the budget itself
+//! refused events at light load whenever one commit took longer than that (a busy machine's
+//! fsync), which no provider should see.
 //!
 //! Pure logic, driven by explicit instants and durations so it is tested without a clock:
 //! [`CapacityEstimator`] learns how many events per second the writers commit while they are
@@ -33,10 +35,11 @@ pub const QUEUE_FLOOR: usize = 256;
 /// The share of `max_queue_wait` the expected wait of an admitted event may reach.
 const ADMITTED_SHARE_OF_WAIT: f64 = 0.5;
 
-/// The shortest hard deadline, whatever `max_queue_wait` says: an event queued behind a batch
-/// being committed waits for that commit, and refusing it for that alone would refuse most
-/// of a burst when the budget is set below a commit's duration.
-const MIN_DEADLINE: Duration = Duration::from_millis(100);
+/// The shortest hard deadline: a queued event older than this is never written.
+const MIN_DEADLINE: Duration = Duration::from_secs(1);
+
+/// The hard deadline is this multiple of `max_queue_wait` (or [`MIN_DEADLINE`]).
+const DEADLINE_FACTOR: u32 = 4;
 
 /// Weight of the newest batch in the moving averages.
 const SAMPLE_WEIGHT: f64 = 0.1;
@@ -188,11 +191,11 @@ impl Admission {
         }
     }
 
-    /// How long an event may have waited in the queue and still be written: `max_wait`, at
-    /// least [`MIN_DEADLINE`]. An event that waited longer is answered "overloaded" without
-    /// being written.
+    /// How long an event may have waited in the queue and still be written:
+    /// `DEADLINE_FACTOR × max_wait`, at least [`MIN_DEADLINE`]. An event that waited longer
+    /// is answered "overloaded" without being written.
     pub fn deadline(&self) -> Duration {
-        self.max_wait.max(MIN_DEADLINE)
+        (self.max_wait * DEADLINE_FACTOR).max(MIN_DEADLINE)
     }
 
     /// The capacity estimate, for the writers to report their batches to.
@@ -363,8 +366,15 @@ mod tests {
     }
 
     #[test]
-    fn the_deadline_is_the_whole_budget_and_at_least_a_commit_long() {
-        assert_eq!(Admission::new(250 * MS, 4).deadline(), 250 * MS);
-        assert_eq!(Admission::new(MS, 1).deadline(), 100 * MS);
+    fn the_deadline_is_four_waits_and_at_least_a_second() {
+        assert_eq!(
+            Admission::new(250 * MS, 4).deadline(),
+            Duration::from_secs(1)
+        );
+        assert_eq!(Admission::new(MS, 4).deadline(), Duration::from_secs(1));
+        assert_eq!(
+            Admission::new(500 * MS, 4).deadline(),
+            Duration::from_secs(2)
+        );
     }
 }

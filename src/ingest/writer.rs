@@ -29,9 +29,8 @@ pub struct WriterOptions {
     /// with hookgate, fewer and larger statements cost less CPU per event than two in flight
     /// (the ingest role ran 3–15% faster with one writer than with two in paired runs).
     pub writers: usize,
-    /// The longest an event waits for its commit to start: refused at once when the queued
-    /// events are expected to take longer than half of this, refused unwritten when it still
-    /// waited longer than all of it, or 100 ms if that is longer (see `admission`).
+    /// Refuse at once when the queued events are expected to take longer than half of this to
+    /// commit; events that waited four times this (at least 1 s) are refused unwritten.
     pub max_queue_wait: Duration,
 }
 

@@ -139,9 +139,9 @@ async fn blocked_commits_get_fast_503s_and_only_acknowledged_events_are_stored()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Refusals mean the queue had grown past the admission floor: hold the lock until those
-    // queued events are past the deadline (max_queue_wait, at least 100 ms), so the writers
-    // refuse them unwritten once they are free.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // queued events are past the 1 s deadline (4 × max_queue_wait, at least 1 s), so the
+    // writers refuse them unwritten once they are free.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     locked.store(false, Ordering::SeqCst);
     lock.rollback().await.unwrap();
 
