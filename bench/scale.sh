@@ -10,7 +10,7 @@
 # 3. the table and index sizes, then the ingest role on the large database while hookgate's
 #    retention purge (its own code, run by the bench) deletes the events older than
 #    BENCH_SCALE_PURGE_DAYS (29: the oldest day), then the purge alone until that day is
-#    gone, and the sizes again.
+#    gone or BENCH_SCALE_PURGE_SECS (120) have passed, and the sizes again.
 # shellcheck shell=bash
 
 scale_events="${BENCH_SCALE_EVENTS:-20000000}"
@@ -18,6 +18,7 @@ scale_days="${BENCH_SCALE_DAYS:-30}"
 scale_rounds="${BENCH_SCALE_ROUNDS:-2}"
 scale_purge_days="${BENCH_SCALE_PURGE_DAYS:-29}"
 scale_reuse="${BENCH_SCALE_REUSE:-0}"
+scale_purge_secs="${BENCH_SCALE_PURGE_SECS:-120}"
 
 # Starts `hookgate serve ARGS` like start_hookgate, on the large database, which it keeps.
 start_hookgate_on_scale() {
@@ -88,8 +89,9 @@ scale_phase() {
     --out "$out/scale-retention.json"
   wait "$purge_pid"
   stop_hookgate
-  hg_log "scale: retention alone until the events older than $scale_purge_days days are gone"
-  bench purge --database-url "$scale_db" --days "$scale_purge_days" --out "$out/scale-purge-rest.json"
+  hg_log "scale: retention alone (older than $scale_purge_days days), at most $scale_purge_secs s"
+  bench purge --database-url "$scale_db" --days "$scale_purge_days" --secs "$scale_purge_secs" \
+    --out "$out/scale-purge-rest.json"
   bench sizes --database-url "$scale_db" --label "after retention" \
     --out "$out/scale-sizes-after.json"
 }
