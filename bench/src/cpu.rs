@@ -73,9 +73,10 @@ pub struct CpuSpent {
 }
 
 impl CpuSpent {
-    /// Both together, in microseconds per `events` (0 events count as 1).
-    pub fn us_per(&self, events: u64) -> f64 {
-        1e6 * (self.hookgate_secs + self.postgres_secs) / events.max(1) as f64
+    /// hookgate's and Postgres's, in microseconds per `events` (0 events count as 1).
+    pub fn split_us_per(&self, events: u64) -> (f64, f64) {
+        let per = |secs: f64| 1e6 * secs / events.max(1) as f64;
+        (per(self.hookgate_secs), per(self.postgres_secs))
     }
 }
 
@@ -173,12 +174,12 @@ mod tests {
     }
 
     #[test]
-    fn cpu_per_event_adds_both_parties() {
+    fn cpu_per_event_is_split_between_both_parties() {
         let spent = CpuSpent {
             hookgate_secs: 0.5,
             postgres_secs: 0.25,
         };
-        assert_eq!(spent.us_per(10_000), 75.0);
-        assert_eq!(spent.us_per(0), 750_000.0);
+        assert_eq!(spent.split_us_per(10_000), (50.0, 25.0));
+        assert_eq!(spent.split_us_per(0), (500_000.0, 250_000.0));
     }
 }

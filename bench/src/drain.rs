@@ -39,8 +39,8 @@ pub struct DrainReport {
 
 impl DrainReport {
     /// hookgate's and Postgres's CPU per delivered event, in microseconds.
-    pub fn cpu_us_per_delivered(&self) -> Option<f64> {
-        Some(self.cpu?.us_per(self.delivered.max(0) as u64))
+    pub fn cpu_split_us_per_delivered(&self) -> Option<(f64, f64)> {
+        Some(self.cpu?.split_us_per(self.delivered.max(0) as u64))
     }
 
     /// Prints the human-readable report.
@@ -60,12 +60,10 @@ impl DrainReport {
             ),
             None => println!("   backlog NOT drained before the timeout"),
         }
-        if let (Some(cpu), Some(total)) = (self.cpu, self.cpu_us_per_delivered()) {
-            let per = |secs: f64| 1e6 * secs / self.delivered.max(1) as f64;
+        if let Some((hookgate, postgres)) = self.cpu_split_us_per_delivered() {
             println!(
-                "   CPU per delivered event {total:.1} µs: hookgate {:.1} µs + Postgres {:.1} µs",
-                per(cpu.hookgate_secs),
-                per(cpu.postgres_secs)
+                "   CPU per delivered event {:.1} µs: hookgate {hookgate:.1} µs + Postgres {postgres:.1} µs",
+                hookgate + postgres
             );
         }
     }

@@ -4,9 +4,9 @@
 //! metadata, across a kill -9 and restart of the node mid-run.
 
 use crate::broker_load::{
-    report, send_through_outage, start_before_the_broker_is_ready, wait_for_every_event,
+    BrokerRoute, report, send_through_outage, start_before_the_broker_is_ready,
+    wait_for_every_event,
 };
-use crate::helpers::*;
 use crate::private_rabbitmq::PrivateRabbitMq;
 use lapin::options::QueueDeclareOptions;
 use lapin::options::{BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions};
@@ -22,28 +22,15 @@ const ROUTING_KEY: &str = "github.push";
 /// An `amqp` destination publishing to `exchange` at `url`, fed by the GitHub source
 /// `published`.
 fn published(url: &str, exchange: &str) -> String {
-    format!(
-        r#"
-[[destinations]]
-id = "rabbit"
-kind = "amqp"
-url = "{url}"
-exchange = "{exchange}"
-routing_key = "{ROUTING_KEY}"
-timeout_ms = 2000
-max_attempts = 200
-backoff_base_ms = 50
-backoff_max_ms = 500
-circuit = {{ failure_threshold = 5, cool_down_ms = 200, max_cool_down_ms = 1000 }}
-
-[[sources]]
-id = "published"
-provider = "github"
-secrets = [{:?}]
-destinations = ["rabbit"]
-"#,
-        secrets::GITHUB
-    )
+    BrokerRoute {
+        id: "rabbit",
+        kind: "amqp",
+        url,
+        target: &format!("exchange = \"{exchange}\"\nrouting_key = \"{ROUTING_KEY}\""),
+        max_attempts: 200,
+        source: "published",
+    }
+    .config()
 }
 
 async fn channel_of(url: &str) -> lapin::Result<Channel> {

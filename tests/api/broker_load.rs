@@ -12,6 +12,55 @@ use uuid::Uuid;
 /// Hookgate id → the body acknowledged under it.
 pub type Sent = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
+/// A broker destination and the GitHub source that feeds it.
+pub struct BrokerRoute<'a> {
+    /// The destination's id, `kind` and `url`.
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub url: &'a str,
+    /// The kind's own keys, one `key = value` line each (`subject = "…"`).
+    pub target: &'a str,
+    /// Enough attempts, with short backoffs, to outlast the broker's restart.
+    pub max_attempts: u32,
+    pub source: &'a str,
+}
+
+impl BrokerRoute<'_> {
+    /// The `[[destinations]]` and `[[sources]]` tables of the route, with a circuit that
+    /// closes again quickly once the broker is back.
+    pub fn config(&self) -> String {
+        let BrokerRoute {
+            id,
+            kind,
+            url,
+            target,
+            max_attempts,
+            source,
+        } = self;
+        format!(
+            r#"
+[[destinations]]
+id = "{id}"
+kind = "{kind}"
+url = "{url}"
+{target}
+timeout_ms = 2000
+max_attempts = {max_attempts}
+backoff_base_ms = 50
+backoff_max_ms = 500
+circuit = {{ failure_threshold = 5, cool_down_ms = 200, max_cool_down_ms = 1000 }}
+
+[[sources]]
+id = "{source}"
+provider = "github"
+secrets = [{:?}]
+destinations = ["{id}"]
+"#,
+            secrets::GITHUB
+        )
+    }
+}
+
 /// A broker of the test's own.
 pub trait Broker {
     /// Kills it, as a crash would.

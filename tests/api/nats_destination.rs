@@ -4,9 +4,9 @@
 //! of the server mid-run, JetStream's duplicate window (`Nats-Msg-Id`) dropping repeats.
 
 use crate::broker_load::{
-    report, send_through_outage, start_before_the_broker_is_ready, wait_for_every_event,
+    BrokerRoute, report, send_through_outage, start_before_the_broker_is_ready,
+    wait_for_every_event,
 };
-use crate::helpers::*;
 use crate::private_nats::PrivateNats;
 use async_nats::jetstream;
 use std::collections::HashMap;
@@ -17,27 +17,15 @@ const SENDERS: usize = 10;
 
 /// A `nats` destination on `url` fed by the GitHub source `published`.
 fn published(url: &str, subject: &str) -> String {
-    format!(
-        r#"
-[[destinations]]
-id = "bus"
-kind = "nats"
-url = "{url}"
-subject = "{subject}"
-timeout_ms = 2000
-max_attempts = 200
-backoff_base_ms = 50
-backoff_max_ms = 500
-circuit = {{ failure_threshold = 5, cool_down_ms = 200, max_cool_down_ms = 1000 }}
-
-[[sources]]
-id = "published"
-provider = "github"
-secrets = [{:?}]
-destinations = ["bus"]
-"#,
-        secrets::GITHUB
-    )
+    BrokerRoute {
+        id: "bus",
+        kind: "nats",
+        url,
+        target: &format!("subject = \"{subject}\""),
+        max_attempts: 200,
+        source: "published",
+    }
+    .config()
 }
 
 async fn jetstream_of(url: &str) -> jetstream::Context {

@@ -2,7 +2,7 @@
 //! append-only file, fsync before each answer): every acknowledged event ends up in the stream
 //! byte-exact with the HTTP delivery's metadata, across a kill and restart of Redis mid-run.
 
-use crate::broker_load::{Sent, report, send_through_outage, wait_for_every_event};
+use crate::broker_load::{BrokerRoute, Sent, report, send_through_outage, wait_for_every_event};
 use crate::helpers::*;
 use crate::private_redis::PrivateRedis;
 use redis::streams::StreamRangeReply;
@@ -15,27 +15,15 @@ const SENDERS: usize = 10;
 
 /// A `redis-stream` destination on `url` fed by the GitHub source `streamed`.
 fn streamed(url: &str, stream: &str) -> String {
-    format!(
-        r#"
-[[destinations]]
-id = "stream"
-kind = "redis-stream"
-url = "{url}"
-stream = "{stream}"
-timeout_ms = 2000
-max_attempts = 100
-backoff_base_ms = 50
-backoff_max_ms = 500
-circuit = {{ failure_threshold = 5, cool_down_ms = 200, max_cool_down_ms = 1000 }}
-
-[[sources]]
-id = "streamed"
-provider = "github"
-secrets = [{:?}]
-destinations = ["stream"]
-"#,
-        secrets::GITHUB
-    )
+    BrokerRoute {
+        id: "stream",
+        kind: "redis-stream",
+        url,
+        target: &format!("stream = \"{stream}\""),
+        max_attempts: 100,
+        source: "streamed",
+    }
+    .config()
 }
 
 /// Every entry of the stream, oldest first.

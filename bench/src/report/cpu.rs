@@ -34,14 +34,10 @@ impl CpuPerEvent {
             .ingest
             .as_ref()
             .and_then(|run| Some((run.cpu_us_per_accepted()?, run.postgres_us_per_accepted()?)));
-        let serve = results.drain.as_ref().and_then(|drain| {
-            let cpu = drain.cpu?;
-            let delivered = drain.delivered.max(1) as f64;
-            Some((
-                1e6 * cpu.hookgate_secs / delivered,
-                1e6 * cpu.postgres_secs / delivered,
-            ))
-        });
+        let serve = results
+            .drain
+            .as_ref()
+            .and_then(|drain| drain.cpu_split_us_per_delivered());
         let serve_to_ingest_pct = match (&results.drain, &results.ingest) {
             (Some(drain), Some(ingest))
                 if drain.drain_secs.is_some() && ingest.accepted_per_sec > 0.0 =>
