@@ -2,7 +2,7 @@
 # build): sourced by bench/run, whose variables ($bin, $out, $db_url, $server_url, $drive,
 # $source_url, $config) and functions (bench, start_hookgate, stop_hookgate) it uses.
 # 1. builds BENCH_SCALE_EVENTS events (20,000,000) received over BENCH_SCALE_DAYS days (30),
-#    each delivered once with its attempt row, in the database hookgate_bench_scale, by SQL
+#    each delivered at its first attempt, in the database hookgate_bench_scale, by SQL
 #    (bench/scale_dataset.sql); with BENCH_SCALE_REUSE=1 a database left by an earlier run
 #    that holds at least as many events is used as it is;
 # 2. the ingest role, closed loop, on an empty database and on the large one, alternating for

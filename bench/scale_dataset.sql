@@ -1,6 +1,6 @@
 -- Fills a migrated hookgate database with :events events received over the last :days days, each
--- delivered once to the destination `sink` at its first attempt (the delivery and its attempt
--- row as hookgate writes them), with ~300-byte JSON bodies from source `gh`: what a gateway
+-- delivered once to the destination `sink` at its first attempt (the delivery row carrying
+-- its delivering attempt, as hookgate writes it), with ~300-byte JSON bodies from source `gh`: what a gateway
 -- holds after weeks of traffic, for measuring ingest and retention at that size
 -- (`BENCH_MODE=scale bench/run`). Written by SQL alone, a million events per transaction, so 20
 -- million take minutes, not the hours HTTP would. Usage, on a scratch database:
@@ -42,15 +42,13 @@ BEGIN
                                      md5('a' || g), g % 1000, md5('c' || g), g,
                                      repeat('x', 40)), 'UTF8')
             FROM rows
-        ), new_deliveries AS (
-            INSERT INTO deliveries (id, event_id, destination_id, state, attempts, run_at,
-                                    last_status, created_at, updated_at)
-            SELECT pg_temp.uuid7(at, 'd' || g), pg_temp.uuid7(at, 'e' || g), 'sink',
-                   'delivered', 1, at, 200, at, at + interval '12 ms'
-            FROM rows
         )
-        INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status)
-        SELECT pg_temp.uuid7(at, 'd' || g), 1, at, 12, 200 FROM rows;
+        INSERT INTO deliveries (id, event_id, destination_id, state, attempts, run_at,
+                                last_status, created_at, updated_at, delivered_started_at,
+                                delivered_duration_ms)
+        SELECT pg_temp.uuid7(at, 'd' || g), pg_temp.uuid7(at, 'e' || g), 'sink',
+               'delivered', 1, at, 200, at, at + interval '12 ms', at, 12
+        FROM rows;
         start := start + chunk;
         COMMIT;
     END LOOP;

@@ -230,8 +230,8 @@ impl Application {
             store.clone(),
             background_shutdown.clone(),
         ));
-        let on_commit: CommitHook = Arc::new(move |accepted: usize| {
-            if accepted > 0 {
+        let on_commit: CommitHook = Arc::new(move |pending: usize| {
+            if pending > 0 {
                 local_wakers.wake_all();
                 remote_wake.mark();
             }

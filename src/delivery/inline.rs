@@ -164,6 +164,18 @@ impl Handover {
     }
 }
 
+/// How many deliveries a commit of `events` (answered `outcomes`) left pending in the table for
+/// a worker to claim: those of the events it stored that were not reserved for a local worker.
+pub fn left_pending(events: &[NewEvent], outcomes: &[InsertOutcome]) -> usize {
+    events
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| matches!(outcome, InsertOutcome::Accepted(_)))
+        .flat_map(|(event, _)| &event.deliveries)
+        .filter(|delivery| delivery.lease.is_none())
+        .count()
+}
+
 impl InlineLane {
     /// Whether ingest may hand deliveries over now (the worker's circuit is closed).
     pub fn set_open(&self, open: bool) {
@@ -253,6 +265,25 @@ mod tests {
         assert_eq!(handed.delivery.body, first.body);
         // Its worker transforms: the event's headers come along.
         assert_eq!(handed.delivery.headers_json.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn only_stored_deliveries_not_handed_over_are_left_for_a_claim() {
+        let (dispatch, _lane) = billing_lane(4);
+        let mut stored = event(&["billing", "ledger", "elsewhere"]);
+        let mut all_inline = event(&["billing"]);
+        let mut duplicate = event(&["ledger"]);
+        for event in [&mut stored, &mut all_inline, &mut duplicate] {
+            let _handover = dispatch.reserve(event);
+        }
+        let outcomes = [
+            InsertOutcome::Accepted(stored.id),
+            InsertOutcome::Accepted(all_inline.id),
+            InsertOutcome::Duplicate(Uuid::now_v7()),
+        ];
+        let events = [stored, all_inline, duplicate];
+        assert_eq!(left_pending(&events, &outcomes), 2);
+        assert_eq!(left_pending(&events[1..], &outcomes[1..]), 0);
     }
 
     #[test]

@@ -71,6 +71,27 @@ pub fn inline_lease(destination: &DestinationConfig) -> Duration {
     Duration::from_millis(destination.timeout_ms) + claim_lease(destination)
 }
 
+/// What ended a worker's idle wait.
+enum Wakeup {
+    /// A delivery ingest handed over, to start (boxed: the other kinds carry nothing).
+    Handed(Box<InlineDelivery>),
+    /// Somebody announced deliveries in the table.
+    Woken,
+    /// One of its attempts finished: a slot is free.
+    AttemptFinished,
+    /// The wait's deadline or the poll interval passed.
+    Timer,
+}
+
+impl Wakeup {
+    fn handed(self) -> Option<InlineDelivery> {
+        match self {
+            Wakeup::Handed(inline) => Some(*inline),
+            _ => None,
+        }
+    }
+}
+
 /// The attempts a worker has running, bounded by the destination's concurrency.
 struct Running {
     slots: Arc<Semaphore>,
@@ -89,7 +110,11 @@ impl DestinationWorker {
             ids: Arc::new(Mutex::new(HashSet::new())),
             attempts: JoinSet::new(),
         };
-        let mut woken_by = None;
+        let mut handed = None;
+        // Whether the table may hold due deliveries: a claim is made only then. Claiming after
+        // every finished attempt would cost a statement per few deliveries even when ingest
+        // hands them all over inline and the table holds none.
+        let mut table_due = true;
         while !this.shutdown.is_cancelled() {
             while running.attempts.try_join_next().is_some() {}
             metrics::circuit_state(&this.destination.id, this.circuit.state());
@@ -97,8 +122,10 @@ impl DestinationWorker {
             if let Some(lane) = &mut inline {
                 let allowed = matches!(permit, Permit::Allowed);
                 lane.set_open(allowed && this.limiter.is_none());
-                this.take_inline(&mut running, lane, woken_by.take(), allowed)
+                let gave_back = this
+                    .take_inline(&mut running, lane, handed.take(), allowed)
                     .await;
+                table_due |= gave_back;
             }
             let free = running.slots.available_permits();
             let limit = match permit {
@@ -106,12 +133,16 @@ impl DestinationWorker {
                 Permit::Probe => 1.min(free),
                 Permit::Wait(until) => {
                     // A delivery handed over meanwhile wakes the loop, which hands it back.
-                    woken_by = this.idle(&mut running, inline.as_mut(), Some(until)).await;
+                    let wakeup = this.idle(&mut running, inline.as_mut(), Some(until)).await;
+                    table_due |= this.may_have_made_due(&wakeup);
+                    handed = wakeup.handed();
                     continue;
                 }
             };
-            if limit == 0 {
-                woken_by = this.idle(&mut running, inline.as_mut(), None).await;
+            if limit == 0 || !table_due {
+                let wakeup = this.idle(&mut running, inline.as_mut(), None).await;
+                table_due |= this.may_have_made_due(&wakeup);
+                handed = wakeup.handed();
                 continue;
             }
             match this
@@ -125,9 +156,9 @@ impl DestinationWorker {
                 )
                 .await
             {
-                Ok(claimed) if claimed.is_empty() => {
-                    woken_by = this.idle(&mut running, inline.as_mut(), None).await;
-                }
+                // Only an empty claim says nothing is due: a short one may have been cut by
+                // the claim's byte budget.
+                Ok(claimed) if claimed.is_empty() => table_due = false,
                 Ok(claimed) => {
                     for delivery in claimed {
                         Self::start(&this, &mut running, delivery).await;
@@ -136,27 +167,28 @@ impl DestinationWorker {
                 Err(err) => {
                     tracing::warn!(destination = %this.destination.id, error = %err, "claim failed");
                     let retry_at = Instant::now() + Duration::from_secs(1);
-                    woken_by = this
+                    let wakeup = this
                         .idle(&mut running, inline.as_mut(), Some(retry_at))
                         .await;
+                    handed = wakeup.handed();
                 }
             }
         }
-        let mut unstarted: Vec<InlineDelivery> = woken_by.into_iter().collect();
+        let mut unstarted: Vec<InlineDelivery> = handed.into_iter().collect();
         unstarted.extend(inline.as_mut().map(InlineLane::close).unwrap_or_default());
         this.drain(running, unstarted).await;
     }
 
     /// Starts the deliveries ingest handed over (`first`, then what waits in the lane) while
     /// the circuit allows it and their lease leaves time for a whole attempt; hands the others
-    /// back to the table.
+    /// back to the table (answering whether it did).
     async fn take_inline(
         self: &Arc<Self>,
         running: &mut Running,
         lane: &mut InlineLane,
         first: Option<InlineDelivery>,
         allowed: bool,
-    ) {
+    ) -> bool {
         // While allowed, take only what free slots can start at once, so the lease check
         // holds when the attempt starts; otherwise take everything, to hand it back.
         let room = if allowed {
@@ -180,6 +212,7 @@ impl DestinationWorker {
             }
         }
         self.release(&give_back).await;
+        !give_back.is_empty()
     }
 
     /// Starts one attempt once a slot is free.
@@ -204,6 +237,18 @@ impl DestinationWorker {
         });
     }
 
+    /// Whether what ended an idle wait may have made deliveries due in the table: a wake-up
+    /// (deliveries committed pending, handed back, reclaimed or replayed), the poll interval
+    /// (retries come due unannounced), the end of a circuit's wait; and for an ordered
+    /// destination any finished attempt (the next delivery of its key may go now).
+    fn may_have_made_due(&self, wakeup: &Wakeup) -> bool {
+        match wakeup {
+            Wakeup::Woken | Wakeup::Timer => true,
+            Wakeup::AttemptFinished => self.destination.ordering.is_some(),
+            Wakeup::Handed(_) => false,
+        }
+    }
+
     /// Waits for a wake-up, a hand-over (when a slot is free), a finished attempt, `until`
     /// (or the poll interval), or shutdown.
     async fn idle(
@@ -211,7 +256,7 @@ impl DestinationWorker {
         running: &mut Running,
         inline: Option<&mut InlineLane>,
         until: Option<Instant>,
-    ) -> Option<InlineDelivery> {
+    ) -> Wakeup {
         let deadline = until.unwrap_or_else(|| Instant::now() + POLL_INTERVAL);
         let slot_free = running.slots.available_permits() > 0;
         let (has_lane, lane) = match inline {
@@ -224,13 +269,13 @@ impl DestinationWorker {
                 None => std::future::pending().await,
             }
         };
-        // Only a hand-over is worth answering; every other wake-up just runs the loop again.
         tokio::select! {
-            Some(inline) = handed, if has_lane && slot_free => Some(inline),
-            () = self.wake.notified(), if until.is_none() => None,
-            Some(_) = running.attempts.join_next(), if !running.attempts.is_empty() => None,
-            () = tokio::time::sleep_until(deadline.into()) => None,
-            () = self.shutdown.cancelled() => None,
+            Some(inline) = handed, if has_lane && slot_free => Wakeup::Handed(Box::new(inline)),
+            () = self.wake.notified(), if until.is_none() => Wakeup::Woken,
+            Some(_) = running.attempts.join_next(), if !running.attempts.is_empty() => Wakeup::AttemptFinished,
+            () = tokio::time::sleep_until(deadline.into()) => Wakeup::Timer,
+            // The loop checks for shutdown itself.
+            () = self.shutdown.cancelled() => Wakeup::Timer,
         }
     }
 

@@ -7,7 +7,7 @@
 //! that still waited past the hard deadline is answered "overloaded" without being written.
 
 use super::admission::{Admission, QUEUE_FLOOR};
-use crate::delivery::inline::Handover;
+use crate::delivery::inline::{Handover, left_pending};
 use crate::store::{EventWriter, InsertOutcome, NewEvent, Store, StoreError};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -61,7 +61,9 @@ pub enum CommitError {
     TimedOut(Duration),
 }
 
-/// Called after each successful commit with the number of new events in it.
+/// Called after each successful commit with the number of deliveries it left pending in the
+/// table, for a worker to claim: those handed straight to a local worker are not counted, so a
+/// commit whose deliveries all went inline wakes nobody (no claim finds work that is not there).
 pub type CommitHook = Arc<dyn Fn(usize) + Send + Sync>;
 
 struct Job {
@@ -285,11 +287,7 @@ impl WriterTask {
             .batch_finished(events.len(), finished, sample);
         match result {
             Ok(outcomes) => {
-                let accepted = outcomes
-                    .iter()
-                    .filter(|o| matches!(o, InsertOutcome::Accepted(_)))
-                    .count();
-                (self.on_commit)(accepted);
+                (self.on_commit)(left_pending(&events, &outcomes));
                 for ((reply, handover), outcome) in replies.into_iter().zip(outcomes) {
                     if let Some(handover) = handover {
                         handover.complete(outcome);

@@ -141,6 +141,9 @@ RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id
     )
 });
 
+/// Moves each delivery on and records each attempt: the attempt that delivers on the delivery
+/// row itself (migration 0012), every other one in `delivery_attempts`, as is one whose lease
+/// was lost meanwhile (its delivery was reclaimed: the row is left alone).
 const FINISH: &str = r#"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
@@ -153,14 +156,19 @@ WITH input AS (
         lease_until = NULL,
         last_status = i.status,
         last_error = i.error,
-        updated_at = now()
+        updated_at = now(),
+        delivered_started_at = CASE WHEN i.state = 'delivered' THEN i.started_at END,
+        delivered_duration_ms = CASE WHEN i.state = 'delivered' THEN i.duration_ms END,
+        delivered_excerpt = CASE WHEN i.state = 'delivered' THEN i.excerpt END
     FROM input i
     WHERE d.id = i.id AND d.state = 'in_flight' AND d.attempts = i.attempt
+    RETURNING d.id, d.state
 )
 INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status, error, response_excerpt)
 SELECT i.id, i.attempt, i.started_at, i.duration_ms, i.status, i.error, i.excerpt
 FROM input i
-WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = i.id)
+WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = i.id AND u.state = 'delivered')
+  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = i.id)
 ON CONFLICT DO NOTHING
 "#;
 

@@ -103,11 +103,18 @@ FROM deliveries WHERE event_id = $1
 ORDER BY created_at, id
 "#;
 
+/// Every attempt: those in `delivery_attempts` and the one that delivered, which is kept on
+/// its delivery row (migration 0012).
 const SELECT_ATTEMPTS: &str = r#"
 SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status, a.error, a.response_excerpt
 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
 WHERE d.event_id = $1
-ORDER BY a.attempt, a.started_at
+UNION ALL
+SELECT id, attempts, delivered_started_at, delivered_duration_ms, last_status, NULL,
+       delivered_excerpt
+FROM deliveries
+WHERE event_id = $1 AND delivered_started_at IS NOT NULL
+ORDER BY attempt, started_at
 "#;
 
 const SELECT_PAYLOAD: &str = "SELECT body, content_type FROM events WHERE id = $1";

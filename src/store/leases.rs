@@ -6,6 +6,7 @@
 use super::deliveries::ClaimedDelivery;
 use super::{NextState, Store, StoreError};
 use std::collections::HashSet;
+use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -38,11 +39,16 @@ pub struct ExpiredLeases {
 /// What an expired lease's attempt records.
 pub const LEASE_EXPIRED: &str = "lease expired: not acknowledged within visibility_ms";
 
+/// A lease's attempt's duration, from `leased_at` until now, in milliseconds.
+const LEASE_MS: &str = "LEAST(extract(epoch FROM now() - leased_at) * 1000, 2147483647)::int";
+
 /// Expired pull leases (of every destination, or of `$3` only), each an attempt that failed:
 /// recorded, and the delivery due again at once, or dead when it had `max_attempts` (`$1`,
 /// `$2`: per destination; unlimited for one no longer configured). The lease started when the
 /// claim last set `updated_at`.
-const EXPIRE: &str = r#"
+static EXPIRE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"
 WITH expired AS (
     SELECT d.id, d.attempts, d.updated_at AS leased_at,
            d.attempts >= COALESCE(limits.max_attempts, 2147483647) AS spent
@@ -67,18 +73,22 @@ WITH expired AS (
     RETURNING d.id, d.destination_id, d.state, x.attempts, x.leased_at
 ), recorded AS (
     INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, error)
-    SELECT id, attempts, leased_at,
-           LEAST(extract(epoch FROM now() - leased_at) * 1000, 2147483647)::int, $4::text
+    SELECT id, attempts, leased_at, {LEASE_MS}, $4::text
     FROM updated
     ON CONFLICT DO NOTHING
 )
 SELECT destination_id, state, count(*) AS count FROM updated GROUP BY destination_id, state
-"#;
+"#
+    )
+});
 
 /// Ends the leases that are still held, exactly as given (same attempt, same token, not
-/// expired) and of destination `$1`; records each as an attempt that took from lease to end.
-/// Answers the deliveries whose lease it ended.
-const END: &str = r#"
+/// expired) and of destination `$1`; records each as an attempt that took from lease to end:
+/// an ack on the delivery row (as [`super::deliveries`] keeps every delivering attempt), a nack
+/// in `delivery_attempts`. Answers the deliveries whose lease it ended.
+static END: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"
 WITH input AS (
     SELECT * FROM UNNEST($2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::timestamptz[], $7::text[])
         AS t(id, attempt, token, state, run_at, error)
@@ -93,19 +103,23 @@ WITH input AS (
     SET state = i.state,
         run_at = COALESCE(i.run_at, d.run_at),
         lease_until = NULL, lease_token = NULL, last_status = NULL, last_error = i.error,
-        updated_at = now()
+        updated_at = now(),
+        delivered_started_at = CASE WHEN i.state = 'delivered' THEN h.leased_at END,
+        delivered_duration_ms = CASE WHEN i.state = 'delivered' THEN {LEASE_MS} END
     FROM held h JOIN input i ON i.id = h.id
     WHERE d.id = h.id
-    RETURNING d.id, i.attempt, i.error, h.leased_at
+    RETURNING d.id, d.state, i.attempt, i.error, h.leased_at
 ), recorded AS (
     INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, error)
-    SELECT id, attempt, leased_at,
-           LEAST(extract(epoch FROM now() - leased_at) * 1000, 2147483647)::int, error
+    SELECT id, attempt, leased_at, {LEASE_MS}, error
     FROM updated
+    WHERE state <> 'delivered'
     ON CONFLICT DO NOTHING
 )
 SELECT id FROM updated
-"#;
+"#
+    )
+});
 
 impl Store {
     /// Leases up to `limit` due deliveries of pull destination `destination` for
@@ -143,7 +157,7 @@ impl Store {
         only: Option<&str>,
     ) -> Result<Vec<ExpiredLeases>, StoreError> {
         let max = |attempts: u32| i32::try_from(attempts).unwrap_or(i32::MAX);
-        Ok(sqlx::query_as(EXPIRE)
+        Ok(sqlx::query_as(&EXPIRE)
             .bind(limits.iter().map(|(id, _)| *id).collect::<Vec<_>>())
             .bind(limits.iter().map(|(_, n)| max(*n)).collect::<Vec<_>>())
             .bind(only)
@@ -162,7 +176,7 @@ impl Store {
     ) -> Result<HashSet<Uuid>, StoreError> {
         let state = |end: &LeaseEnd| end.next.stored_state();
         let run_at = |end: &LeaseEnd| end.next.run_at();
-        let ended: Vec<Uuid> = sqlx::query_scalar(END)
+        let ended: Vec<Uuid> = sqlx::query_scalar(&END)
             .bind(destination)
             .bind(ends.iter().map(|e| e.lease.delivery_id).collect::<Vec<_>>())
             .bind(ends.iter().map(|e| e.lease.attempt).collect::<Vec<_>>())
