@@ -8,6 +8,12 @@ use tokio::task::JoinHandle;
 
 /// Most records written in one statement.
 const MAX_BATCH: usize = 256;
+/// A batch smaller than this waits [`LINGER`] once for more records before it is written:
+/// each statement has a fixed cost (parsing, planning, a round trip) that a dozen records
+/// cannot carry, and nothing waits for a record to be written (the attempt's slot is already
+/// free; the delivery's lease covers the wait many times over).
+const LINGER_BELOW: usize = 64;
+const LINGER: Duration = Duration::from_millis(3);
 /// Write attempts for one batch before giving up on it (its leases then expire and the
 /// deliveries are attempted again: at least once, never lost).
 const MAX_WRITE_TRIES: u32 = 30;
@@ -42,13 +48,22 @@ impl Finisher {
 async fn write_batches(mut writer: AttemptWriter, mut receiver: mpsc::Receiver<AttemptRecord>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(record) => batch.push(record),
-                Err(_) => break,
-            }
+        take_waiting(&mut receiver, &mut batch);
+        if batch.len() < LINGER_BELOW {
+            tokio::time::sleep(LINGER).await;
+            take_waiting(&mut receiver, &mut batch);
         }
         write_with_retries(&mut writer, &batch).await;
+    }
+}
+
+/// Adds the records waiting now to `batch`, up to [`MAX_BATCH`].
+fn take_waiting(receiver: &mut mpsc::Receiver<AttemptRecord>, batch: &mut Vec<AttemptRecord>) {
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(record) => batch.push(record),
+            Err(_) => break,
+        }
     }
 }
 

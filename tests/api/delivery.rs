@@ -138,7 +138,12 @@ async fn three_500s_then_200_is_delivered_on_attempt_four_with_the_same_idempote
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["attempt"].as_i64().unwrap(), a["status"].as_i64().unwrap()))
+        .map(|a| {
+            (
+                a["attempt"].as_i64().unwrap(),
+                a["status"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(history, vec![(1, 500), (2, 500), (3, 500), (4, 200)]);
     // The failures have rows of their own; the attempt that delivered is kept on the
