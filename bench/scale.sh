@@ -10,7 +10,13 @@
 # 3. the table and index sizes, then the ingest role on the large database while hookgate's
 #    retention purge (its own code, run by the bench) deletes the events older than
 #    BENCH_SCALE_PURGE_DAYS (29: the oldest day), then the purge alone until that day is
-#    gone or BENCH_SCALE_PURGE_SECS (120) have passed, and the sizes again.
+#    gone or BENCH_SCALE_PURGE_SECS (120) have passed, and the sizes again;
+# 4. with BENCH_SCALE_CYCLES=N (0), N retention cycles as a live gateway goes through them, day
+#    after day: the ingest role adds a day's worth of events (BENCH_SCALE_EVENTS /
+#    BENCH_SCALE_DAYS, open loop over BENCH_SECS), retention purges one more day (the purge
+#    alone, at most BENCH_SCALE_PURGE_SECS), and the sizes are read after each cycle, so
+#    whether the space freed by retention is reused (autovacuum left to do its work) or the
+#    tables keep growing shows in the series.
 # shellcheck shell=bash
 
 scale_events="${BENCH_SCALE_EVENTS:-20000000}"
@@ -19,6 +25,7 @@ scale_rounds="${BENCH_SCALE_ROUNDS:-2}"
 scale_purge_days="${BENCH_SCALE_PURGE_DAYS:-29}"
 scale_reuse="${BENCH_SCALE_REUSE:-0}"
 scale_purge_secs="${BENCH_SCALE_PURGE_SECS:-120}"
+scale_cycles="${BENCH_SCALE_CYCLES:-0}"
 
 # Starts `hookgate serve ARGS` like start_hookgate, on the large database, which it keeps.
 start_hookgate_on_scale() {
@@ -94,4 +101,28 @@ scale_phase() {
     --out "$out/scale-purge-rest.json"
   bench sizes --database-url "$scale_db" --label "after retention" \
     --out "$out/scale-sizes-after.json"
+  scale_retention_cycles
+}
+
+# Step 4: BENCH_SCALE_CYCLES days of a live gateway, each adding a day's events and purging
+# the oldest day left (scale-cycle-load-N.json, scale-cycle-purge-N.json,
+# scale-cycle-sizes-N.json).
+scale_retention_cycles() {
+  local cycle days_kept
+  local per_day="$((scale_events / scale_days))"
+  local rate="$((per_day / secs > 0 ? per_day / secs : 1))"
+  for cycle in $(seq "$scale_cycles"); do
+    days_kept="$((scale_purge_days - cycle))"
+    if [ "$days_kept" -lt 1 ]; then break; fi
+    hg_log "scale: retention cycle $cycle: $per_day new events at $rate/s, then purging all older than $days_kept days"
+    start_hookgate_on_scale "scale-cycle-$cycle" --role ingest
+    bench load --url "$source_url" "${common[@]}" --connections "$connections" \
+      --duration-secs "$secs" --rate "$rate" --watch-pid "$hookgate_pid" \
+      --out "$out/scale-cycle-load-$cycle.json"
+    stop_hookgate
+    bench purge --database-url "$scale_db" --days "$days_kept" --secs "$scale_purge_secs" \
+      --out "$out/scale-cycle-purge-$cycle.json"
+    bench sizes --database-url "$scale_db" --label "after retention cycle $cycle" \
+      --out "$out/scale-cycle-sizes-$cycle.json"
+  done
 }

@@ -134,7 +134,8 @@ const DUE: &str = "SELECT count(*) FROM events WHERE id < \
      || '00000000000000000000')::uuid";
 
 /// Runs hookgate's retention purge for events older than `days`, until it is done or `limit`
-/// has passed. Purged events are counted before and after.
+/// has passed, then what retention does after a pass (vacuums, when the server's autovacuum is
+/// off). Purged events are counted before and after; the rate is the purge's alone.
 pub async fn purge(database_url: &str, days: u32, limit: Duration) -> anyhow::Result<PurgeReport> {
     let store = Store::connect_lazy(database_url, 2)?;
     let pool = PgPoolOptions::new()
@@ -160,6 +161,9 @@ pub async fn purge(database_url: &str, days: u32, limit: Duration) -> anyhow::Re
             Err(_elapsed) => false,
         };
     let secs = started.elapsed().as_secs_f64();
+    if finished {
+        hookgate::retention::vacuum_unless_autovacuum_runs(&store).await;
+    }
     let after = due().await?;
     store.close().await;
     pool.close().await;

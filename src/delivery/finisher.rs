@@ -1,9 +1,12 @@
 //! Records attempt outcomes in batches: workers hand records over a channel and one task
-//! writes whatever has gathered in one statement.
+//! writes whatever has gathered in one statement, then wakes the workers that asked to hear
+//! of it (an ordered destination's: the next delivery of a key is due only once its
+//! predecessor's outcome is written).
 
 use crate::store::{AttemptRecord, AttemptWriter, Store};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 /// Most records written in one statement.
@@ -21,7 +24,13 @@ const MAX_WRITE_TRIES: u32 = 30;
 /// The sending side, cloned into every worker.
 #[derive(Clone)]
 pub struct Finisher {
-    sender: mpsc::Sender<AttemptRecord>,
+    sender: mpsc::Sender<Finished>,
+}
+
+/// One record, and whom to wake once it is written.
+struct Finished {
+    record: AttemptRecord,
+    wake: Option<Arc<Notify>>,
 }
 
 impl Finisher {
@@ -35,9 +44,10 @@ impl Finisher {
         )
     }
 
-    /// Queues one record (waits when the writer is behind).
-    pub async fn record(&self, record: AttemptRecord) {
-        if self.sender.send(record).await.is_err() {
+    /// Queues one record (waits when the writer is behind); `wake` is notified once it is
+    /// written.
+    pub async fn record(&self, record: AttemptRecord, wake: Option<Arc<Notify>>) {
+        if self.sender.send(Finished { record, wake }).await.is_err() {
             tracing::error!(
                 "attempt finisher stopped; the lease will expire and the delivery retried"
             );
@@ -45,7 +55,7 @@ impl Finisher {
     }
 }
 
-async fn write_batches(mut writer: AttemptWriter, mut receiver: mpsc::Receiver<AttemptRecord>) {
+async fn write_batches(mut writer: AttemptWriter, mut receiver: mpsc::Receiver<Finished>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         take_waiting(&mut receiver, &mut batch);
@@ -53,12 +63,19 @@ async fn write_batches(mut writer: AttemptWriter, mut receiver: mpsc::Receiver<A
             tokio::time::sleep(LINGER).await;
             take_waiting(&mut receiver, &mut batch);
         }
-        write_with_retries(&mut writer, &batch).await;
+        let (records, wakes): (Vec<AttemptRecord>, Vec<Option<Arc<Notify>>>) = batch
+            .into_iter()
+            .map(|finished| (finished.record, finished.wake))
+            .unzip();
+        write_with_retries(&mut writer, &records).await;
+        for wake in wakes.into_iter().flatten() {
+            wake.notify_one();
+        }
     }
 }
 
 /// Adds the records waiting now to `batch`, up to [`MAX_BATCH`].
-fn take_waiting(receiver: &mut mpsc::Receiver<AttemptRecord>, batch: &mut Vec<AttemptRecord>) {
+fn take_waiting(receiver: &mut mpsc::Receiver<Finished>, batch: &mut Vec<Finished>) {
     while batch.len() < MAX_BATCH {
         match receiver.try_recv() {
             Ok(record) => batch.push(record),

@@ -134,14 +134,14 @@ impl DestinationWorker {
                 Permit::Wait(until) => {
                     // A delivery handed over meanwhile wakes the loop, which hands it back.
                     let wakeup = this.idle(&mut running, inline.as_mut(), Some(until)).await;
-                    table_due |= this.may_have_made_due(&wakeup);
+                    table_due |= Self::may_have_made_due(&wakeup);
                     handed = wakeup.handed();
                     continue;
                 }
             };
             if limit == 0 || !table_due {
                 let wakeup = this.idle(&mut running, inline.as_mut(), None).await;
-                table_due |= this.may_have_made_due(&wakeup);
+                table_due |= Self::may_have_made_due(&wakeup);
                 handed = wakeup.handed();
                 continue;
             }
@@ -238,15 +238,20 @@ impl DestinationWorker {
     }
 
     /// Whether what ended an idle wait may have made deliveries due in the table: a wake-up
-    /// (deliveries committed pending, handed back, reclaimed or replayed), the poll interval
-    /// (retries come due unannounced), the end of a circuit's wait; and for an ordered
-    /// destination any finished attempt (the next delivery of its key may go now).
-    fn may_have_made_due(&self, wakeup: &Wakeup) -> bool {
-        match wakeup {
-            Wakeup::Woken | Wakeup::Timer => true,
-            Wakeup::AttemptFinished => self.destination.ordering.is_some(),
-            Wakeup::Handed(_) => false,
-        }
+    /// (deliveries committed pending, handed back, reclaimed or replayed; for an ordered
+    /// destination an attempt's outcome written, see [`Self::wake_when_recorded`]), the poll
+    /// interval (retries come due unannounced), the end of a circuit's wait.
+    fn may_have_made_due(wakeup: &Wakeup) -> bool {
+        matches!(wakeup, Wakeup::Woken | Wakeup::Timer)
+    }
+
+    /// Whom the finisher wakes once an attempt's outcome is written: this worker, when its
+    /// destination is ordered (the key's next delivery becomes due only then).
+    fn wake_when_recorded(&self) -> Option<Arc<Notify>> {
+        self.destination
+            .ordering
+            .is_some()
+            .then(|| self.wake.clone())
     }
 
     /// Waits for a wake-up, a hand-over (when a slot is free), a finished attempt, `until`
@@ -390,19 +395,22 @@ impl DestinationWorker {
         );
         tracing::debug!(destination = %destination.id, delivery = %delivery.id, attempt = delivery.attempt, outcome = %result.outcome, ?next, "attempt finished");
         self.finisher
-            .record(AttemptRecord {
-                delivery_id: delivery.id,
-                attempt: delivery.attempt,
-                started_at,
-                duration: result.duration,
-                status: result.outcome.status(),
-                error: match &step {
-                    Step::Dead { reason } => Some(reason.clone()),
-                    _ => result.outcome.error(),
+            .record(
+                AttemptRecord {
+                    delivery_id: delivery.id,
+                    attempt: delivery.attempt,
+                    started_at,
+                    duration: result.duration,
+                    status: result.outcome.status(),
+                    error: match &step {
+                        Step::Dead { reason } => Some(reason.clone()),
+                        _ => result.outcome.error(),
+                    },
+                    response_excerpt: result.response_excerpt,
+                    next,
                 },
-                response_excerpt: result.response_excerpt,
-                next,
-            })
+                self.wake_when_recorded(),
+            )
             .await;
     }
 
@@ -413,16 +421,19 @@ impl DestinationWorker {
         metrics::attempt_outcome(&self.destination.id, next);
         tracing::debug!(destination = %self.destination.id, delivery = %delivery.id, "transform skipped the delivery");
         self.finisher
-            .record(AttemptRecord {
-                delivery_id: delivery.id,
-                attempt: delivery.attempt,
-                started_at,
-                duration: Duration::ZERO,
-                status: None,
-                error: Some("filtered: the transform returned null".into()),
-                response_excerpt: None,
-                next,
-            })
+            .record(
+                AttemptRecord {
+                    delivery_id: delivery.id,
+                    attempt: delivery.attempt,
+                    started_at,
+                    duration: Duration::ZERO,
+                    status: None,
+                    error: Some("filtered: the transform returned null".into()),
+                    response_excerpt: None,
+                    next,
+                },
+                self.wake_when_recorded(),
+            )
             .await;
     }
 }

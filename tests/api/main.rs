@@ -62,6 +62,7 @@ mod readme;
 mod redis_outage;
 mod redis_stream;
 mod replays;
+mod retention_vacuum;
 mod routes;
 mod secrets;
 mod several_instances;

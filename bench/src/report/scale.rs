@@ -1,6 +1,6 @@
 //! The scale phase (`BENCH_MODE=scale`): the ingest role on an empty database against one
 //! holding millions of events, and while retention purges the oldest of them; the tables'
-//! sizes before and after.
+//! sizes before and after, and over repeated retention cycles.
 
 use std::path::Path;
 
@@ -87,6 +87,45 @@ pub struct Scale {
     pub purge_rest: Option<PurgeReport>,
     pub sizes_before: Option<Sizes>,
     pub sizes_after: Option<Sizes>,
+    /// Each retention cycle: the day's ingest, the purge, the sizes after.
+    pub cycles: Vec<Cycle>,
+}
+
+/// One day of a live gateway: a day's events in, the oldest day purged.
+pub struct Cycle {
+    pub load: Option<LoadReport>,
+    pub purge: Option<PurgeReport>,
+    pub sizes: Sizes,
+}
+
+impl Cycle {
+    fn read_all(dir: &Path) -> anyhow::Result<Vec<Cycle>> {
+        let sizes: Vec<Sizes> = read_rounds(dir, "scale-cycle-sizes-")?;
+        sizes
+            .into_iter()
+            .enumerate()
+            .map(|(i, sizes)| {
+                let n = i + 1;
+                Ok(Cycle {
+                    load: read(dir, &format!("scale-cycle-load-{n}.json"))?,
+                    purge: read(dir, &format!("scale-cycle-purge-{n}.json"))?,
+                    sizes,
+                })
+            })
+            .collect()
+    }
+
+    /// One line: what came in, what went, and the space the big tables take afterwards.
+    fn line(&self, n: usize) -> String {
+        let gib = |bytes: i64| bytes as f64 / (1u64 << 30) as f64;
+        let added = self.load.as_ref().map_or(0, LoadReport::accepted);
+        let purged = self.purge.as_ref().map_or(0, |purge| purge.purged);
+        let dead: i64 = self.sizes.tables.iter().map(|t| t.dead_rows).sum();
+        format!(
+            "   cycle {n:>2}: +{added} events, -{purged} purged -> {:.3} GiB in all ({dead} dead rows awaiting vacuum)",
+            gib(self.sizes.total_bytes())
+        )
+    }
 }
 
 impl Scale {
@@ -100,6 +139,7 @@ impl Scale {
             purge_rest: read(dir, "scale-purge-rest.json")?,
             sizes_before: read(dir, "scale-sizes-before.json")?,
             sizes_after: read(dir, "scale-sizes-after.json")?,
+            cycles: Cycle::read_all(dir)?,
         })
     }
 
@@ -164,6 +204,12 @@ pub fn print(scale: &Scale) {
     ] {
         if let Some(sizes) = sizes {
             sizes.print(label);
+        }
+    }
+    if !scale.cycles.is_empty() {
+        println!("== Retention cycles: a day's events in, the oldest day purged, sizes after each");
+        for (i, cycle) in scale.cycles.iter().enumerate() {
+            println!("{}", cycle.line(i + 1));
         }
     }
 }
