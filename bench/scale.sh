@@ -26,6 +26,9 @@ scale_purge_days="${BENCH_SCALE_PURGE_DAYS:-29}"
 scale_reuse="${BENCH_SCALE_REUSE:-0}"
 scale_purge_secs="${BENCH_SCALE_PURGE_SECS:-120}"
 scale_cycles="${BENCH_SCALE_CYCLES:-0}"
+# The cycles' new events are the size of the dataset's (bench/scale_dataset.sql), so a day in
+# takes the space a day purged gave back.
+scale_body_bytes=300
 
 # Starts `hookgate serve ARGS` like start_hookgate, on the large database, which it keeps.
 start_hookgate_on_scale() {
@@ -117,8 +120,8 @@ scale_retention_cycles() {
     hg_log "scale: retention cycle $cycle: $per_day new events at $rate/s, then purging all older than $days_kept days"
     start_hookgate_on_scale "scale-cycle-$cycle" --role ingest
     bench load --url "$source_url" "${common[@]}" --connections "$connections" \
-      --duration-secs "$secs" --rate "$rate" --watch-pid "$hookgate_pid" \
-      --out "$out/scale-cycle-load-$cycle.json"
+      --duration-secs "$secs" --rate "$rate" --body-bytes "$scale_body_bytes" \
+      --watch-pid "$hookgate_pid" --out "$out/scale-cycle-load-$cycle.json"
     stop_hookgate
     bench purge --database-url "$scale_db" --days "$days_kept" --secs "$scale_purge_secs" \
       --out "$out/scale-cycle-purge-$cycle.json"
