@@ -1,4 +1,5 @@
-//! Purging old events whose deliveries are all done.
+//! Purging old events whose deliveries are all done, and vacuuming after it where autovacuum
+//! does not run.
 
 use super::id_time::first_id_at;
 use super::{Store, StoreError};
@@ -31,6 +32,17 @@ WITH doomed AS (
 DELETE FROM events e USING doomed WHERE e.id = doomed.id
 "#;
 
+/// The tables retention deletes from.
+const PURGED_TABLES: [&str; 3] = ["events", "deliveries", "delivery_attempts"];
+
+/// Those of [`PURGED_TABLES`] whose dead rows passed a tenth of their live ones (plus a
+/// thousand, so small tables are left alone): autovacuum's own rule, at half its default scale.
+const DEAD_PILED_UP: &str = r#"
+SELECT relname::text FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = ANY($1)
+  AND n_dead_tup > 0.1 * n_live_tup + 1000
+"#;
+
 impl Store {
     /// Deletes up to `limit` events received before `cutoff` whose deliveries were all
     /// delivered or filtered out by a transform (or that have none), with those deliveries and their attempts; answers how
@@ -47,20 +59,7 @@ impl Store {
             .await?
             .rows_affected())
     }
-}
 
-/// The tables retention deletes from.
-const PURGED_TABLES: [&str; 3] = ["events", "deliveries", "delivery_attempts"];
-
-/// Those of [`PURGED_TABLES`] whose dead rows passed a tenth of their live ones (plus a
-/// thousand, so small tables are left alone): autovacuum's own rule, at half its default scale.
-const DEAD_PILED_UP: &str = r#"
-SELECT relname::text FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND relname = ANY($1)
-  AND n_dead_tup > 0.1 * n_live_tup + 1000
-"#;
-
-impl Store {
     /// Whether the server's autovacuum daemon runs: without it the space retention frees is
     /// never reused, and the tables grow by every row ever stored.
     pub async fn autovacuum_runs(&self) -> Result<bool, StoreError> {
