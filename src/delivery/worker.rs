@@ -84,6 +84,15 @@ enum Wakeup {
 }
 
 impl Wakeup {
+    /// Whether it may have made deliveries due in the table: a wake-up (deliveries committed
+    /// pending, handed back, reclaimed or replayed; for an ordered destination an attempt's
+    /// outcome written, see [`DestinationWorker::wake_when_recorded`]), the poll interval
+    /// (retries come due unannounced), the end of a circuit's wait.
+    fn may_have_made_due(&self) -> bool {
+        matches!(self, Wakeup::Woken | Wakeup::Timer)
+    }
+
+    /// The delivery handed over, if that is what ended the wait.
     fn handed(self) -> Option<InlineDelivery> {
         match self {
             Wakeup::Handed(inline) => Some(*inline),
@@ -134,14 +143,14 @@ impl DestinationWorker {
                 Permit::Wait(until) => {
                     // A delivery handed over meanwhile wakes the loop, which hands it back.
                     let wakeup = this.idle(&mut running, inline.as_mut(), Some(until)).await;
-                    table_due |= Self::may_have_made_due(&wakeup);
+                    table_due |= wakeup.may_have_made_due();
                     handed = wakeup.handed();
                     continue;
                 }
             };
             if limit == 0 || !table_due {
                 let wakeup = this.idle(&mut running, inline.as_mut(), None).await;
-                table_due |= Self::may_have_made_due(&wakeup);
+                table_due |= wakeup.may_have_made_due();
                 handed = wakeup.handed();
                 continue;
             }
@@ -235,14 +244,6 @@ impl DestinationWorker {
             ids.lock().expect("not poisoned").remove(&id);
             drop(permit);
         });
-    }
-
-    /// Whether what ended an idle wait may have made deliveries due in the table: a wake-up
-    /// (deliveries committed pending, handed back, reclaimed or replayed; for an ordered
-    /// destination an attempt's outcome written, see [`Self::wake_when_recorded`]), the poll
-    /// interval (retries come due unannounced), the end of a circuit's wait.
-    fn may_have_made_due(wakeup: &Wakeup) -> bool {
-        matches!(wakeup, Wakeup::Woken | Wakeup::Timer)
     }
 
     /// Whom the finisher wakes once an attempt's outcome is written: this worker, when its

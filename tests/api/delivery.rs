@@ -127,13 +127,7 @@ async fn three_500s_then_200_is_delivered_on_attempt_four_with_the_same_idempote
         assert_eq!(request.header("idempotency-key"), id);
         assert_eq!(request.header("x-hookgate-attempt"), (n + 1).to_string());
     }
-    let event = json(app.admin_get(&format!("/admin/events/{id}")).await).await;
-    let billing = event["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["destination"] == "billing")
-        .unwrap();
+    let billing = app.admin_delivery(&id, "billing").await;
     let history: Vec<(i64, i64)> = billing["attempt_history"]
         .as_array()
         .unwrap()

@@ -414,6 +414,18 @@ impl TestApp {
             .expect("request reaches the admin listener")
     }
 
+    /// The delivery of event `event_id` to `destination`, as `GET /admin/events/{id}` shows it.
+    pub async fn admin_delivery(&self, event_id: &str, destination: &str) -> serde_json::Value {
+        let event = json(self.admin_get(&format!("/admin/events/{event_id}")).await).await;
+        event["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .find(|d| d["destination"] == destination)
+            .unwrap_or_else(|| panic!("no delivery to {destination}: {event}"))
+            .clone()
+    }
+
     /// POSTs a new signed GitHub event (fresh delivery id and body).
     pub async fn post_new_github(&self) -> reqwest::Response {
         let body = unique_body();

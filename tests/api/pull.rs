@@ -159,14 +159,7 @@ async fn a_leased_message_carries_its_event_and_an_ack_delivers_it() {
         "a second ack changes nothing"
     );
     // The admin API shows the attempt as it would a push's.
-    let detail = json(app.admin_get(&format!("/admin/events/{json_event}")).await).await;
-    let ledger = detail["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["destination"] == "ledger")
-        .unwrap()
-        .clone();
+    let ledger = app.admin_delivery(&json_event, "ledger").await;
     assert_eq!(ledger["state"], "delivered", "{ledger}");
     let attempts = ledger["attempt_history"].as_array().unwrap();
     assert_eq!(attempts.len(), 1, "{ledger}");
