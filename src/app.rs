@@ -413,8 +413,20 @@ fn listener_certificate(
         .map_err(|finding| anyhow::anyhow!("{}: {finding}", config_path.display()))
 }
 
+/// Connections the kernel completes and queues for a listener while hookgate serves its
+/// `max_connections` (the kernel caps it at `net.core.somaxconn`). The standard library
+/// listens with 128: under a flood the connections beyond the cap plus those 128 had their
+/// handshakes dropped and timed out instead of waiting their turn.
+const LISTEN_BACKLOG: i32 = 4096;
+
 fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(address).with_context(|| format!("cannot listen on {address} ({key})"))
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} ({key})"))?;
+    // Listening again on a listening socket only changes its backlog.
+    socket2::SockRef::from(&listener)
+        .listen(LISTEN_BACKLOG)
+        .with_context(|| format!("cannot set the backlog of {address} ({key})"))?;
+    Ok(listener)
 }
 
 /// How many connections a listener keeps and for how long.
@@ -436,7 +448,7 @@ fn start_server(
     limits: ConnectionLimits,
     configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 ) -> anyhow::Result<Server> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = crate::config::cpus();
     let watched = limits.next_request_within;
     let server = HttpServer::new(move || {
         App::new()

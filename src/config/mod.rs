@@ -123,8 +123,9 @@ pub struct ServerConfig {
     /// to take longer than this many milliseconds to store.
     #[serde(deserialize_with = "env_value::number")]
     pub max_queue_wait_ms: u64,
-    /// Most connections the ingest listener keeps open at once; beyond them new connections
-    /// wait in the kernel's accept queue, so memory stays bounded under a connection flood.
+    /// Most connections the ingest listener serves at once (default
+    /// [`SERVED_CONNECTIONS_PER_CPU`] per CPU); beyond them new connections wait in the
+    /// kernel's accept queue, unread, so memory and answer times stay bounded under a flood.
     #[serde(deserialize_with = "env_value::number")]
     pub max_connections: usize,
     /// A webhook's body must have arrived within this many milliseconds of its request head
@@ -149,6 +150,18 @@ pub struct ServerConfig {
     pub trust_forwarded_headers: bool,
 }
 
+/// Ingest connections served at once per CPU unless `[server] max_connections` says
+/// otherwise. A served connection carries one request at a time and a CPU answers a few
+/// thousand webhooks a second, so this bounds how long a request waits inside hookgate when
+/// every connection is busy: with 10,000 served, answers took seconds under a flood; at about
+/// 500 per CPU they stay under a quarter second (bench/RESULTS.md).
+pub const SERVED_CONNECTIONS_PER_CPU: usize = 512;
+
+/// The CPUs this process may run on: its HTTP servers start a worker thread on each.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -161,7 +174,7 @@ impl Default for ServerConfig {
             transform_timeout_ms: 50,
             transform_memory_mb: 16,
             max_queue_wait_ms: 250,
-            max_connections: 10_000,
+            max_connections: SERVED_CONNECTIONS_PER_CPU * cpus(),
             request_timeout_ms: 30_000,
             keep_alive_ms: 5_000,
             tls: None,

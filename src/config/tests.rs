@@ -58,7 +58,10 @@ fn a_valid_config_is_interpolated_and_defaults_are_filled_in() {
     assert_eq!(config.destinations[0].backoff_base_ms, 2000);
     assert_eq!(config.server.max_body_bytes, 1_048_576);
     assert_eq!(config.server.max_queue_wait_ms, 250);
-    assert_eq!(config.server.max_connections, 10_000);
+    assert_eq!(
+        config.server.max_connections,
+        SERVED_CONNECTIONS_PER_CPU * cpus()
+    );
     assert_eq!(config.retention.days, 30);
     assert!(config.redis_url().is_none());
 }

@@ -10,16 +10,50 @@
 use crate::store::{ClaimedDelivery, InsertOutcome, NewEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, OwnedPermit};
 use uuid::Uuid;
+
+/// Most bytes of bodies waiting in one lane. Its count alone would let a lane hold its
+/// capacity times `max_body_bytes`; past this, deliveries go through the table instead.
+const LANE_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// A delivery handed over in memory, and when its lease runs out.
 #[derive(Debug)]
 pub struct InlineDelivery {
     pub delivery: ClaimedDelivery,
     pub lease_ends: Instant,
+    /// Its body's place in the lane's byte count, given back once the worker has taken it.
+    _body: LaneBytes,
+}
+
+/// A body's bytes counted against its lane's [`LANE_BODY_BYTES`], from its reservation until
+/// the delivery has left the lane (or was never handed over).
+#[derive(Debug)]
+struct LaneBytes {
+    held: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl LaneBytes {
+    /// Counts `bytes` against `held` if they fit under [`LANE_BODY_BYTES`].
+    fn reserve(held: &Arc<AtomicUsize>, bytes: usize) -> Option<LaneBytes> {
+        held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+            (now + bytes <= LANE_BODY_BYTES).then_some(now + bytes)
+        })
+        .ok()?;
+        Some(LaneBytes {
+            held: held.clone(),
+            bytes,
+        })
+    }
+}
+
+impl Drop for LaneBytes {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// The ingest side: one bounded hand-over lane per local destination worker.
@@ -31,6 +65,8 @@ pub struct InlineDispatch {
 struct LaneSender {
     sender: mpsc::Sender<InlineDelivery>,
     open: Arc<AtomicBool>,
+    /// Bytes of the bodies reserved or waiting in the lane.
+    body_bytes: Arc<AtomicUsize>,
     lease: Duration,
     /// Its worker transforms, and a transform reads the event's headers.
     with_headers: bool,
@@ -43,7 +79,8 @@ pub struct InlineLane {
 }
 
 impl InlineDispatch {
-    /// Adds the lane of `destination`'s worker: at most `capacity` deliveries wait in it, each
+    /// Adds the lane of `destination`'s worker: at most `capacity` deliveries (and
+    /// [`LANE_BODY_BYTES`] of their bodies) wait in it, each
     /// leased for `lease` (long enough to wait behind `capacity` attempts, then make its own);
     /// `with_headers`: its deliveries carry the event's headers (the worker transforms).
     pub fn add_lane(
@@ -60,6 +97,7 @@ impl InlineDispatch {
             LaneSender {
                 sender,
                 open: open.clone(),
+                body_bytes: Arc::default(),
                 lease,
                 with_headers,
             },
@@ -81,10 +119,12 @@ impl InlineDispatch {
                 if !lane.open.load(Ordering::Relaxed) {
                     return None;
                 }
+                let body = LaneBytes::reserve(&lane.body_bytes, event.body.len())?;
                 let permit = lane.sender.clone().try_reserve_owned().ok()?;
                 delivery.lease = Some(lane.lease);
                 Some(Reservation {
                     permit,
+                    body,
                     delivery_id: delivery.id,
                     destination_id: delivery.destination_id.to_string(),
                     lease_ends: reserved_at + lane.lease,
@@ -121,6 +161,7 @@ impl InlineDispatch {
 /// One reserved place, for one delivery of an event being committed.
 struct Reservation {
     permit: OwnedPermit<InlineDelivery>,
+    body: LaneBytes,
     delivery_id: Uuid,
     destination_id: String,
     lease_ends: Instant,
@@ -159,6 +200,7 @@ impl Handover {
                     ..template.clone()
                 },
                 lease_ends: reservation.lease_ends,
+                _body: reservation.body,
             });
         }
     }
@@ -304,6 +346,43 @@ mod tests {
             handed.delivery.headers_json, None,
             "no transform, no headers"
         );
+    }
+
+    #[test]
+    fn bodies_beyond_the_lanes_bytes_go_to_the_table_until_the_worker_takes_them() {
+        let (dispatch, mut lane) = billing_lane(8);
+        let with_body = |bytes: usize| NewEvent {
+            body: Bytes::from(vec![b'x'; bytes]),
+            ..event(&["billing"])
+        };
+        let mut large = with_body(LANE_BODY_BYTES - 10);
+        dispatch
+            .reserve(&mut large)
+            .complete(InsertOutcome::Accepted(large.id));
+        let mut small = with_body(20);
+        let _no_room = dispatch.reserve(&mut small);
+        assert_eq!(
+            small.deliveries[0].lease, None,
+            "the lane's bytes are spent"
+        );
+
+        let mut duplicate = with_body(10);
+        dispatch
+            .reserve(&mut duplicate)
+            .complete(InsertOutcome::Duplicate(Uuid::now_v7()));
+        let mut fits = with_body(10);
+        let reserved = dispatch.reserve(&mut fits);
+        assert_eq!(
+            fits.deliveries[0].lease,
+            Some(LEASE),
+            "a duplicate gave its bytes back"
+        );
+        drop(reserved);
+
+        drop(lane.try_next().expect("the large one waits"));
+        let mut after = with_body(20);
+        dispatch.reserve(&mut after);
+        assert_eq!(after.deliveries[0].lease, Some(LEASE), "taken: bytes free");
     }
 
     #[test]

@@ -58,7 +58,9 @@ impl Transforms {
             }
         }
         let limit = Duration::from_millis(server.transform_timeout_ms);
-        let pool = (!scripts.is_empty()).then(|| Pool::start(threads(), memory_mb, limit));
+        // One sandbox per CPU: a transform is CPU work.
+        let pool =
+            (!scripts.is_empty()).then(|| Pool::start(crate::config::cpus(), memory_mb, limit));
         Ok(Transforms {
             dir,
             memory_mb,
@@ -128,9 +130,4 @@ fn read(dir: &Path, name: &str, version: u64) -> Result<Script, String> {
         source,
         version,
     })
-}
-
-/// One sandbox per core: a transform is CPU work.
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

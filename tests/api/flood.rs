@@ -72,7 +72,7 @@ async fn send(
             (status, hinted, id)
         }
         Err(error) => {
-            answers.lock().unwrap().other.push(error.to_string());
+            answers.lock().unwrap().other.push(format!("{error:?}"));
             return;
         }
     };
@@ -92,17 +92,25 @@ async fn send(
 
 /// Sends `requests` at `rate` per second, each on its own task as its moment comes (an open
 /// loop: a slow answer does not slow the sender), at most [`MAX_IN_FLIGHT`] at once; answers
-/// how many were sent and the time it took.
+/// how many were sent and the time it took. Each request in flight has a client (and so a
+/// connection) of its own, as a sender with that many connections has: one shared pool kept
+/// opening connections while hookgate left the excess waiting in its accept queue, until the
+/// test ran out of file descriptors.
 async fn flood(
     url: &str,
     requests: Vec<Signed>,
     rate: f64,
     answers: &Arc<Mutex<Answers>>,
 ) -> (usize, Duration) {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(MAX_IN_FLIGHT)
-        .build()
-        .unwrap();
+    let clients: Vec<reqwest::Client> = (0..MAX_IN_FLIGHT)
+        .map(|_| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let clients = Arc::new(Mutex::new(clients));
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -115,9 +123,15 @@ async fn flood(
                 break 'sending;
             };
             let slot = slots.clone().acquire_owned().await.unwrap();
-            let (client, url, answers) = (client.clone(), url.to_owned(), answers.clone());
+            let client = clients
+                .lock()
+                .unwrap()
+                .pop()
+                .expect("a free slot has a client");
+            let (clients, url, answers) = (clients.clone(), url.to_owned(), answers.clone());
             tasks.spawn(async move {
-                send(client, url, request, answers).await;
+                send(client.clone(), url, request, answers).await;
+                clients.lock().unwrap().push(client);
                 drop(slot);
             });
             sent += 1;

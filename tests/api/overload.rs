@@ -280,6 +280,9 @@ async fn healthz(stream: &mut tokio::net::TcpStream) -> String {
     }
 }
 
+/// Connections opened while hookgate serves as many as it may, in the drill below.
+const QUEUED_BEYOND_THE_CAP: usize = 500;
+
 /// A connection flood cannot grow memory without bound: beyond `server.max_connections` (at
 /// least one per worker) connections wait unaccepted, and are served once one closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,6 +298,18 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
         assert_eq!(healthz(&mut stream).await, "HTTP/1.1 200 OK");
         held.push(stream);
     }
+    // Hundreds wait in the kernel's queue, their handshakes completed at once: not only the
+    // standard library's default 128, beyond which a handshake is dropped and retried a
+    // second or more later.
+    let mut queued = Vec::new();
+    for _ in 0..QUEUED_BEYOND_THE_CAP {
+        let connect = tokio::net::TcpStream::connect(&address);
+        let stream = tokio::time::timeout(Duration::from_millis(500), connect)
+            .await
+            .expect("the kernel completes the handshake while hookgate is at its cap");
+        queued.push(stream.unwrap());
+    }
+    drop(queued);
     let mut waiting = tokio::net::TcpStream::connect(&address).await.unwrap();
     let answer = tokio::spawn(async move { healthz(&mut waiting).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
