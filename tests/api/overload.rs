@@ -280,7 +280,7 @@ async fn healthz(stream: &mut tokio::net::TcpStream) -> String {
     }
 }
 
-/// Connections opened while hookgate serves as many as it may, in the drill below.
+/// Connections the test below opens while hookgate serves as many as it may.
 const QUEUED_BEYOND_THE_CAP: usize = 500;
 
 /// A connection flood cannot grow memory without bound: beyond `server.max_connections` (at
