@@ -15,17 +15,27 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, OwnedPermit};
 use uuid::Uuid;
 
-/// Most bytes of bodies waiting in one lane. Its count alone would let a lane hold its
-/// capacity times `max_body_bytes`; past this, deliveries go through the table instead.
+/// Most bytes of bodies waiting in a lane's [`LaneRoom::while_light`] room: a count alone would
+/// let it hold that many times `max_body_bytes`. Past this, deliveries go through the table.
 const LANE_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// How many deliveries one lane holds.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneRoom {
+    /// Held whatever their bodies weigh.
+    pub always: usize,
+    /// Held besides while their bodies weigh less than [`LANE_BODY_BYTES`] together.
+    pub while_light: usize,
+}
 
 /// A delivery handed over in memory, and when its lease runs out.
 #[derive(Debug)]
 pub struct InlineDelivery {
     pub delivery: ClaimedDelivery,
     pub lease_ends: Instant,
-    /// Its body's place in the lane's byte count, given back once the worker has taken it.
-    _body: LaneBytes,
+    /// Its body's place in the lane's byte count (beyond the lane's `always` room), given
+    /// back once the worker has taken it.
+    _body: Option<LaneBytes>,
 }
 
 /// A body's bytes counted against its lane's [`LANE_BODY_BYTES`], from its reservation until
@@ -65,7 +75,9 @@ pub struct InlineDispatch {
 struct LaneSender {
     sender: mpsc::Sender<InlineDelivery>,
     open: Arc<AtomicBool>,
-    /// Bytes of the bodies reserved or waiting in the lane.
+    /// Deliveries it holds whatever their bodies weigh.
+    always: usize,
+    /// Bytes of the bodies reserved or waiting in the lane beyond `always`.
     body_bytes: Arc<AtomicUsize>,
     lease: Duration,
     /// Its worker transforms, and a transform reads the event's headers.
@@ -79,24 +91,24 @@ pub struct InlineLane {
 }
 
 impl InlineDispatch {
-    /// Adds the lane of `destination`'s worker: at most `capacity` deliveries (and
-    /// [`LANE_BODY_BYTES`] of their bodies) wait in it, each
-    /// leased for `lease` (long enough to wait behind `capacity` attempts, then make its own);
+    /// Adds the lane of `destination`'s worker: at most `room` deliveries wait in it, each
+    /// leased for `lease` (long enough to wait behind the worker's attempts, then make its own);
     /// `with_headers`: its deliveries carry the event's headers (the worker transforms).
     pub fn add_lane(
         &mut self,
         destination: &str,
-        capacity: usize,
+        room: LaneRoom,
         lease: Duration,
         with_headers: bool,
     ) -> InlineLane {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let (sender, receiver) = mpsc::channel((room.always + room.while_light).max(1));
         let open = Arc::new(AtomicBool::new(false));
         self.lanes.insert(
             destination.to_owned(),
             LaneSender {
                 sender,
                 open: open.clone(),
+                always: room.always,
                 body_bytes: Arc::default(),
                 lease,
                 with_headers,
@@ -119,7 +131,12 @@ impl InlineDispatch {
                 if !lane.open.load(Ordering::Relaxed) {
                     return None;
                 }
-                let body = LaneBytes::reserve(&lane.body_bytes, event.body.len())?;
+                let waiting = lane.sender.max_capacity() - lane.sender.capacity();
+                let body = if waiting < lane.always {
+                    None
+                } else {
+                    Some(LaneBytes::reserve(&lane.body_bytes, event.body.len())?)
+                };
                 let permit = lane.sender.clone().try_reserve_owned().ok()?;
                 delivery.lease = Some(lane.lease);
                 Some(Reservation {
@@ -161,7 +178,7 @@ impl InlineDispatch {
 /// One reserved place, for one delivery of an event being committed.
 struct Reservation {
     permit: OwnedPermit<InlineDelivery>,
-    body: LaneBytes,
+    body: Option<LaneBytes>,
     delivery_id: Uuid,
     destination_id: String,
     lease_ends: Instant,
@@ -273,10 +290,18 @@ mod tests {
 
     const LEASE: Duration = Duration::from_secs(15);
 
-    /// A dispatch with one open lane, to "billing", of `capacity`.
-    fn billing_lane(capacity: usize) -> (InlineDispatch, InlineLane) {
+    /// Room for `always` deliveries whatever their bodies weigh, and no more.
+    fn room(always: usize) -> LaneRoom {
+        LaneRoom {
+            always,
+            while_light: 0,
+        }
+    }
+
+    /// A dispatch with one open lane, to "billing", of `room`.
+    fn billing_lane(room: LaneRoom) -> (InlineDispatch, InlineLane) {
         let mut dispatch = InlineDispatch::default();
-        let lane = dispatch.add_lane("billing", capacity, LEASE, false);
+        let lane = dispatch.add_lane("billing", room, LEASE, false);
         lane.set_open(true);
         (dispatch, lane)
     }
@@ -284,8 +309,8 @@ mod tests {
     #[test]
     fn only_open_lanes_with_room_take_deliveries_and_only_those_are_leased() {
         let mut dispatch = InlineDispatch::default();
-        let mut billing = dispatch.add_lane("billing", 1, LEASE, true);
-        let ledger = dispatch.add_lane("ledger", 1, LEASE, false);
+        let mut billing = dispatch.add_lane("billing", room(1), LEASE, true);
+        let ledger = dispatch.add_lane("ledger", room(1), LEASE, false);
         billing.set_open(true);
         ledger.set_open(false);
 
@@ -311,7 +336,7 @@ mod tests {
 
     #[test]
     fn only_stored_deliveries_not_handed_over_are_left_for_a_claim() {
-        let (dispatch, _lane) = billing_lane(4);
+        let (dispatch, _lane) = billing_lane(room(4));
         let mut stored = event(&["billing", "ledger", "elsewhere"]);
         let mut all_inline = event(&["billing"]);
         let mut duplicate = event(&["ledger"]);
@@ -330,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_hands_nothing_over_and_frees_its_places() {
-        let (dispatch, mut lane) = billing_lane(1);
+        let (dispatch, mut lane) = billing_lane(room(1));
         let mut duplicate = event(&["billing"]);
         dispatch
             .reserve(&mut duplicate)
@@ -349,22 +374,26 @@ mod tests {
     }
 
     #[test]
-    fn bodies_beyond_the_lanes_bytes_go_to_the_table_until_the_worker_takes_them() {
-        let (dispatch, mut lane) = billing_lane(8);
+    fn beyond_the_always_room_bodies_count_until_the_worker_takes_them() {
+        let (dispatch, mut lane) = billing_lane(LaneRoom {
+            always: 1,
+            while_light: 8,
+        });
         let with_body = |bytes: usize| NewEvent {
             body: Bytes::from(vec![b'x'; bytes]),
             ..event(&["billing"])
         };
-        let mut large = with_body(LANE_BODY_BYTES - 10);
-        dispatch
-            .reserve(&mut large)
-            .complete(InsertOutcome::Accepted(large.id));
+        let handed = |event: &mut NewEvent| {
+            let handover = dispatch.reserve(event);
+            let leased = event.deliveries[0].lease.is_some();
+            handover.complete(InsertOutcome::Accepted(event.id));
+            leased
+        };
+        assert!(handed(&mut with_body(10)), "the always room");
+        assert!(handed(&mut with_body(LANE_BODY_BYTES - 10)), "light enough");
         let mut small = with_body(20);
         let _no_room = dispatch.reserve(&mut small);
-        assert_eq!(
-            small.deliveries[0].lease, None,
-            "the lane's bytes are spent"
-        );
+        assert_eq!(small.deliveries[0].lease, None, "the bytes are spent");
 
         let mut duplicate = with_body(10);
         dispatch
@@ -379,15 +408,18 @@ mod tests {
         );
         drop(reserved);
 
+        drop(lane.try_next().expect("the first waits"));
         drop(lane.try_next().expect("the large one waits"));
-        let mut after = with_body(20);
-        dispatch.reserve(&mut after);
-        assert_eq!(after.deliveries[0].lease, Some(LEASE), "taken: bytes free");
+        assert!(handed(&mut with_body(10)), "the always room again");
+        assert!(
+            handed(&mut with_body(20)),
+            "the large one taken: its bytes free"
+        );
     }
 
     #[test]
     fn closing_a_lane_returns_what_waits_in_it() {
-        let (dispatch, mut lane) = billing_lane(2);
+        let (dispatch, mut lane) = billing_lane(room(2));
         let mut stored = event(&["billing"]);
         dispatch
             .reserve(&mut stored)

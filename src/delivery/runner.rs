@@ -5,7 +5,7 @@
 use super::circuit::{CircuitBreaker, CircuitSettings};
 use super::clients::Clients;
 use super::finisher::Finisher;
-use super::inline::InlineDispatch;
+use super::inline::{InlineDispatch, LaneRoom};
 use super::policy::RetryPolicy;
 use super::rate_limit::RateLimiter;
 use super::reshape::DestinationTransforms;
@@ -126,16 +126,19 @@ pub fn start(
         let wake = Arc::new(Notify::new());
         wakers.push(wake.clone());
         // Room for the attempts that can run and three times as many waiting for a slot,
-        // plus one for each ingest request that can be in flight (a served connection carries
-        // one at a time): a delivery that finds the lane full costs a claim and a second
-        // update of its row (at 1,000 connections, Postgres 50 µs per delivered event against
-        // 37 µs, bench/RESULTS.md). Bodies are bounded by bytes too (`LANE_BODY_BYTES`); one
-        // that waits too long for its lease goes back to the table instead.
+        // plus, while their bodies are light, one for each ingest request that can be in
+        // flight (a served connection carries one at a time): a delivery that finds the lane
+        // full costs a claim and a second update of its row (at 1,000 connections, Postgres
+        // 50 µs per delivered event against 37 µs, bench/RESULTS.md). One that waits too long
+        // for its lease goes back to the table instead.
         let transforms =
             DestinationTransforms::for_destination(config, &destination.id, transforms);
         let lane = inline.add_lane(
             &destination.id,
-            4 * destination.concurrency as usize + config.server.max_connections,
+            LaneRoom {
+                always: 4 * destination.concurrency as usize,
+                while_light: config.server.max_connections,
+            },
             inline_lease(destination),
             transforms.is_some(),
         );
