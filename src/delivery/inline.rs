@@ -33,13 +33,12 @@ pub struct LaneRoom {
 pub struct InlineDelivery {
     pub delivery: ClaimedDelivery,
     pub lease_ends: Instant,
-    /// Its body's place in the lane's byte count (beyond the lane's `always` room), given
-    /// back once the worker has taken it.
-    _body: Option<LaneBytes>,
+    /// Its body's place in the lane's byte count, given back once the worker has taken it.
+    _body: LaneBytes,
 }
 
 /// A body's bytes counted against its lane's [`LANE_BODY_BYTES`], from its reservation until
-/// the delivery has left the lane (or was never handed over).
+/// the delivery has left the lane (or was never handed over); none in the `always` room.
 #[derive(Debug)]
 struct LaneBytes {
     held: Arc<AtomicUsize>,
@@ -90,6 +89,16 @@ pub struct InlineLane {
     open: Arc<AtomicBool>,
 }
 
+impl LaneSender {
+    /// The place in the lane's byte count of a delivery whose body weighs `bytes`: nothing
+    /// while the `always` room has space, else its bytes if they still fit.
+    fn body_place(&self, bytes: usize) -> Option<LaneBytes> {
+        let waiting = self.sender.max_capacity() - self.sender.capacity();
+        let counted = if waiting < self.always { 0 } else { bytes };
+        LaneBytes::reserve(&self.body_bytes, counted)
+    }
+}
+
 impl InlineDispatch {
     /// Adds the lane of `destination`'s worker: at most `room` deliveries wait in it, each
     /// leased for `lease` (long enough to wait behind the worker's attempts, then make its own);
@@ -131,12 +140,7 @@ impl InlineDispatch {
                 if !lane.open.load(Ordering::Relaxed) {
                     return None;
                 }
-                let waiting = lane.sender.max_capacity() - lane.sender.capacity();
-                let body = if waiting < lane.always {
-                    None
-                } else {
-                    Some(LaneBytes::reserve(&lane.body_bytes, event.body.len())?)
-                };
+                let body = lane.body_place(event.body.len())?;
                 let permit = lane.sender.clone().try_reserve_owned().ok()?;
                 delivery.lease = Some(lane.lease);
                 Some(Reservation {
@@ -178,7 +182,7 @@ impl InlineDispatch {
 /// One reserved place, for one delivery of an event being committed.
 struct Reservation {
     permit: OwnedPermit<InlineDelivery>,
-    body: Option<LaneBytes>,
+    body: LaneBytes,
     delivery_id: Uuid,
     destination_id: String,
     lease_ends: Instant,
