@@ -42,6 +42,9 @@ BEGIN
                                      md5('a' || g), g % 1000, md5('c' || g), g,
                                      repeat('x', 40)), 'UTF8')
             FROM rows
+        ), new_keys AS (
+            INSERT INTO event_keys (source_id, event_id, event)
+            SELECT 'gh', 'delivery-' || g, pg_temp.uuid7(at, 'e' || g) FROM rows
         )
         INSERT INTO deliveries (id, event_id, destination_id, state, attempts, run_at,
                                 last_status, created_at, updated_at, delivered_started_at,
@@ -53,6 +56,11 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
+
+-- The day partitions of those days, as hookgate would have created them day by day.
+SELECT hookgate_create_event_partition(day::date)
+FROM generate_series((now() AT TIME ZONE 'UTC')::date - :days - 1,
+                     (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS day;
 
 CALL pg_temp.fill(:events, :days, 1000000);
 
@@ -69,5 +77,6 @@ SET below = (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')
              || '00000000000000000000')::uuid;
 
 VACUUM ANALYZE events;
+VACUUM ANALYZE event_keys;
 VACUUM ANALYZE deliveries;
 VACUUM ANALYZE delivery_attempts;

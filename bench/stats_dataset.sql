@@ -12,6 +12,11 @@ CREATE FUNCTION pg_temp.uuid7_at(ts timestamptz) RETURNS uuid LANGUAGE sql AS $$
             || substr(md5(random()::text), 1, 15))::uuid
 $$;
 
+-- The day partitions of those 30 days, as hookgate would have created them day by day.
+SELECT hookgate_create_event_partition(day::date)
+FROM generate_series((now() AT TIME ZONE 'UTC')::date - 31, (now() AT TIME ZONE 'UTC')::date,
+                     interval '1 day') AS day;
+
 CREATE TEMP TABLE seed AS
 SELECT g, now() - (1000000 - g) * interval '2.592 seconds' AS at,
        (ARRAY['stripe', 'github', 'shopify', 'slack'])[1 + g % 4] AS source_id
@@ -22,6 +27,7 @@ SELECT pg_temp.uuid7_at(at), source_id, 'evt_' || g, 'invoice.paid', at, 'applic
        '{"content-type": "application/json"}',
        convert_to('{"id":"evt_' || g || '","type":"invoice.paid","data":{"amount":4200}}', 'UTF8')
 FROM seed;
+INSERT INTO event_keys (source_id, event_id, event) SELECT source_id, event_id, id FROM events;
 
 INSERT INTO deliveries (id, event_id, destination_id, state, attempts, run_at, last_status,
                         created_at, updated_at)
@@ -33,4 +39,5 @@ CROSS JOIN (VALUES ('billing'), ('ledger')) AS d(destination_id)
 CROSS JOIN LATERAL (SELECT random() + (e.id IS NULL)::int AS r) AS x;
 
 VACUUM ANALYZE events;
+VACUUM ANALYZE event_keys;
 VACUUM ANALYZE deliveries;

@@ -179,6 +179,10 @@ impl Application {
         } else {
             (Wakers::consumers_only(consumers.clone()), None, None)
         };
+        background_tasks.spawn(crate::partitions::keep_ahead(
+            store.clone(),
+            background_shutdown.clone(),
+        ));
         background_tasks.spawn(crate::activity::keep_flushing(
             activity.clone(),
             store.clone(),

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod log_throttle;
 pub mod memory;
 pub mod metrics;
+pub mod partitions;
 pub mod problem;
 pub mod redact;
 pub mod redis_link;

@@ -1,28 +1,80 @@
-//! Retention: delivered events older than `[retention] days` are deleted in small batches,
-//! with a pause between batches, so no statement holds many locks or runs long. Events with
-//! a pending, in-flight or dead delivery are kept whatever their age. On a server whose
-//! autovacuum is off, retention vacuums what it deleted from itself, or the tables would grow
-//! without bound (bench/RESULTS.md: +0.2 GiB per day's cycle at 3 million events).
+//! Retention: delivered events older than `[retention] days` are deleted. A day partition of
+//! `events` whose every event has expired is dropped whole (src/store/partitions.rs): its
+//! final deliveries, their attempts and its keys are deleted in small batches first, then its
+//! stragglers (events with a delivery still pending, in flight or dead) move to the default
+//! partition and the partition is dropped. Expired events outside day partitions (stragglers,
+//! an upgraded database's table from before partitioning) are deleted row by row, in small
+//! batches, once their deliveries are all final. Batches pause between them, so no statement
+//! holds many locks or runs long. Events with a pending, in-flight or dead delivery are kept
+//! whatever their age. On a server whose autovacuum is off, retention vacuums what it deleted
+//! from itself, or the tables would grow without bound (bench/RESULTS.md: +0.2 GiB per day's
+//! cycle at 3 million events).
 
+use crate::store::partitions::{self, ExpiredPartition};
 use crate::store::{Store, StoreError};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-/// Events deleted per statement.
+/// Events deleted (or cleared ahead of their partition's drop) per statement.
 const BATCH: i64 = 1_000;
 /// Breathing room between two full batches.
 const PAUSE: Duration = Duration::from_millis(200);
 /// How often a purge pass runs.
 const INTERVAL: Duration = Duration::from_secs(10 * 60);
 
-/// One purge pass: deletes every expired, fully delivered event, batch by batch; answers
-/// how many were deleted.
+/// One purge pass: drops every expired day partition and deletes every other expired, fully
+/// delivered event; answers how many events went.
 pub async fn purge_expired(store: &Store, days: u32) -> Result<u64, StoreError> {
     let cutoff = OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+    let mut partitions = store.event_partitions().await?;
+    let mut total = 0;
+    for expired in partitions::expired(&partitions, cutoff) {
+        match drop_partition(store, &expired).await {
+            Ok(dropped) => {
+                total += dropped;
+                partitions.retain(|p| p.name != expired.name);
+            }
+            // Most likely the lock on `events` was not free soon enough: next pass.
+            Err(err) => tracing::warn!(
+                partition = %expired.name, error = %err,
+                "dropping an expired partition failed; retrying on the next pass"
+            ),
+        }
+    }
+    let cutoff_id = crate::store::first_id_at(cutoff);
+    let below = partitions::first_day_partition_start(&partitions)
+        .map_or(cutoff_id, |start| start.min(cutoff_id));
+    total += purge_rows_below(store, below).await?;
+    Ok(total)
+}
+
+/// Clears an expired partition batch by batch, then drops it; answers how many events were
+/// dropped with it (its stragglers moved to the default partition are not counted).
+async fn drop_partition(store: &Store, partition: &ExpiredPartition) -> Result<u64, StoreError> {
+    let mut after = Uuid::nil();
+    let mut events = 0;
+    loop {
+        let batch = store.clear_expired_batch(partition, after, BATCH).await?;
+        events += u64::try_from(batch.events).unwrap_or(0);
+        match batch.last {
+            Some(last) if batch.events == BATCH => after = last,
+            _ => break,
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    let moved = store.drop_expired_partition(partition).await?;
+    tracing::info!(partition = %partition.name, dropped = events.saturating_sub(moved), stragglers = moved,
+        "dropped an expired partition");
+    Ok(events.saturating_sub(moved))
+}
+
+/// Deletes every fully delivered event with an id below `below`, batch by batch.
+async fn purge_rows_below(store: &Store, below: Uuid) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
-        let deleted = store.purge_delivered_events(cutoff, BATCH).await?;
+        let deleted = store.purge_delivered_events(below, BATCH).await?;
         total += deleted;
         if deleted < BATCH as u64 {
             return Ok(total);

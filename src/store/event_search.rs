@@ -47,17 +47,18 @@ pub struct EventSummary {
 /// and let `received_at` decide exactly.
 const ID_BOUND_SLACK: time::Duration = time::Duration::seconds(5);
 
-/// The distinct source ids of all events, one index probe each: a loose index scan over
-/// `events_source_id` (each step jumps to the first entry past the previous source), so it
-/// costs a few page reads per configured source however many events there are. Postgres has
-/// no skip scan of its own to do this for `event_id = $1` without a leading `source_id`.
-const WITH_EVENT_SOURCES: &str = r#"
-WITH RECURSIVE event_sources (source_id) AS (
-    (SELECT source_id FROM events ORDER BY source_id LIMIT 1)
+/// The distinct source ids of all stored event keys, one index probe each: a loose index scan
+/// over `event_keys`' primary key (each step jumps to the first entry past the previous
+/// source), so it costs a few page reads per configured source however many events there
+/// are. Postgres has no skip scan of its own to do this for `event_id = $1` without a leading
+/// `source_id`.
+const WITH_KEY_SOURCES: &str = r#"
+WITH RECURSIVE key_sources (source_id) AS (
+    (SELECT source_id FROM event_keys ORDER BY source_id LIMIT 1)
     UNION ALL
-    SELECT (SELECT e.source_id FROM events e WHERE e.source_id > s.source_id
-            ORDER BY e.source_id LIMIT 1)
-    FROM event_sources s WHERE s.source_id IS NOT NULL
+    SELECT (SELECT k.source_id FROM event_keys k WHERE k.source_id > s.source_id
+            ORDER BY k.source_id LIMIT 1)
+    FROM key_sources s WHERE s.source_id IS NOT NULL
 )"#;
 
 const SELECT_EVENTS: &str = r#"
@@ -88,22 +89,21 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<EventSummary>, StoreError> {
         let across_sources = filter.provider_event_id.is_some() && filter.source.is_none();
-        let mut query = QueryBuilder::<Postgres>::new(if across_sources {
-            WITH_EVENT_SOURCES
-        } else {
-            ""
-        });
+        let mut query =
+            QueryBuilder::<Postgres>::new(if across_sources { WITH_KEY_SOURCES } else { "" });
         query.push(SELECT_EVENTS);
         if let Some(source) = &filter.source {
             query.push(" AND e.source_id = ").push_bind(source);
         }
         if let Some(provider_event_id) = &filter.provider_event_id {
             query
-                .push(" AND e.event_id = ")
+                .push(" AND e.id IN (SELECT k.event FROM event_keys k WHERE k.event_id = ")
                 .push_bind(provider_event_id);
-            if across_sources {
-                query.push(" AND e.source_id IN (SELECT source_id FROM event_sources)");
-            }
+            match &filter.source {
+                Some(source) => query.push(" AND k.source_id = ").push_bind(source),
+                None => query.push(" AND k.source_id IN (SELECT source_id FROM key_sources)"),
+            };
+            query.push(")");
         }
         if let Some(event_type) = &filter.event_type {
             query.push(" AND e.event_type = ").push_bind(event_type);

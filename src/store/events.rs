@@ -51,19 +51,25 @@ pub enum InsertOutcome {
     Duplicate(Uuid),
 }
 
+/// The key goes in first: an event whose `(source_id, event_id)` is already in `event_keys`
+/// (stored earlier, or by a concurrent batch that commits first) writes nothing else.
 const INSERT_EVENTS_AND_DELIVERIES: &str = r#"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
                          $6::text[], $7::text[], $8::bytea[], $9::text[])
         AS t(id, source_id, event_id, event_type, received_at, content_type, headers, body,
              filtered)
+), new_keys AS (
+    INSERT INTO event_keys (source_id, event_id, event)
+    SELECT source_id, event_id, id FROM input
+    ON CONFLICT (source_id, event_id) DO NOTHING
+    RETURNING event
 ), inserted AS (
     INSERT INTO events (id, source_id, event_id, event_type, received_at, content_type, headers, body,
                         filtered)
     SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body,
            filtered::jsonb
-    FROM input
-    ON CONFLICT (source_id, event_id) DO NOTHING
+    FROM input JOIN new_keys ON new_keys.event = input.id
     RETURNING id
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, destination_id, state, attempts, lease_until,
@@ -74,16 +80,16 @@ WITH input AS (
            now() + make_interval(secs => d.lease_secs), d.ordering_key
     FROM UNNEST($10::uuid[], $11::uuid[], $12::text[], $13::float8[], $14::text[])
         AS d(id, event_id, destination_id, lease_secs, ordering_key)
-    JOIN inserted ON inserted.id = d.event_id
+    JOIN new_keys ON new_keys.event = d.event_id
 )
-SELECT id FROM inserted
+SELECT event FROM new_keys
 "#;
 
 const FIND_EXISTING: &str = r#"
-SELECT e.id, e.source_id, e.event_id
-FROM events e
-JOIN UNNEST($1::text[], $2::text[]) AS k(source_id, event_id)
-  ON e.source_id = k.source_id AND e.event_id = k.event_id
+SELECT k.event, k.source_id, k.event_id
+FROM event_keys k
+JOIN UNNEST($1::text[], $2::text[]) AS u(source_id, event_id)
+  ON k.source_id = u.source_id AND k.event_id = u.event_id
 "#;
 
 impl Store {

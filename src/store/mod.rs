@@ -14,6 +14,7 @@ mod id_time;
 mod leases;
 pub mod ordering;
 mod own_connection;
+pub mod partitions;
 mod queue_stats;
 mod redeliver;
 mod replays;
@@ -31,6 +32,7 @@ pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, Payl
 pub use event_search::{EventFilter, EventSummary};
 pub use events::{EventWriter, InsertOutcome, NewDelivery, NewEvent};
 pub use handshakes::HandshakeRow;
+pub use id_time::first_id_at;
 pub use leases::{ExpiredLeases, LEASE_EXPIRED, LeaseEnd, LeaseRef};
 pub use queue_stats::PendingSummary;
 pub use redeliver::Redelivery;

@@ -1,9 +1,9 @@
-//! Purging old events whose deliveries are all done, and vacuuming after it where autovacuum
-//! does not run.
+//! Purging old events whose deliveries are all done, row by row where they are not in a day
+//! partition that is dropped whole (src/store/partitions.rs), and vacuuming after it where
+//! autovacuum does not run.
 
-use super::id_time::first_id_at;
 use super::{Store, StoreError};
-use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Oldest first by the time-ordered id (the receive time), through the primary key; events
 /// another transaction holds (a replay adding deliveries holds them FOR KEY SHARE) are
@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 /// microseconds. Events without deliveries (`NULL`) are final too.
 const PURGE_DELIVERED: &str = r#"
 WITH doomed AS (
-    SELECT e.id FROM events e
+    SELECT e.id, e.source_id, e.event_id FROM events e
     WHERE e.id < $1
       AND (SELECT bool_and(d.state IN ('delivered', 'filtered'))
            FROM deliveries d WHERE d.event_id = e.id) IS NOT FALSE
@@ -28,32 +28,34 @@ WITH doomed AS (
     RETURNING d.id
 ), doomed_attempts AS (
     DELETE FROM delivery_attempts a USING doomed_deliveries dd WHERE a.delivery_id = dd.id
+), doomed_keys AS (
+    DELETE FROM event_keys k USING doomed
+    WHERE k.source_id = doomed.source_id AND k.event_id = doomed.event_id AND k.event = doomed.id
 )
 DELETE FROM events e USING doomed WHERE e.id = doomed.id
 "#;
 
-/// The tables retention deletes from.
-const PURGED_TABLES: [&str; 3] = ["events", "deliveries", "delivery_attempts"];
+/// The tables retention deletes from, besides the partitions of `events`.
+const PURGED_TABLES: [&str; 3] = ["event_keys", "deliveries", "delivery_attempts"];
 
-/// Those of [`PURGED_TABLES`] whose dead rows passed a tenth of their live ones (plus a
-/// thousand, so small tables are left alone): autovacuum's own rule, at half its default scale.
+/// Those of [`PURGED_TABLES`] and of the partitions of `events` whose dead rows passed a tenth
+/// of their live ones (plus a thousand, so small tables are left alone): autovacuum's own
+/// rule, at half its default scale.
 const DEAD_PILED_UP: &str = r#"
 SELECT relname::text FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND relname = ANY($1)
+WHERE schemaname = current_schema()
+  AND (relname = ANY($1)
+       OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'events'::regclass))
   AND n_dead_tup > 0.1 * n_live_tup + 1000
 "#;
 
 impl Store {
-    /// Deletes up to `limit` events received before `cutoff` whose deliveries were all
-    /// delivered or filtered out by a transform (or that have none), with those deliveries and their attempts; answers how
-    /// many events.
-    pub async fn purge_delivered_events(
-        &self,
-        cutoff: OffsetDateTime,
-        limit: i64,
-    ) -> Result<u64, StoreError> {
+    /// Deletes up to `limit` events whose ids are below `below` and whose deliveries were all
+    /// delivered or filtered out by a transform (or that have none), with those deliveries,
+    /// their attempts and the events' keys; answers how many events.
+    pub async fn purge_delivered_events(&self, below: Uuid, limit: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(PURGE_DELIVERED)
-            .bind(first_id_at(cutoff))
+            .bind(below)
             .bind(limit)
             .execute(&self.pool)
             .await?
@@ -79,8 +81,9 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         for table in &tables {
-            // A name from PURGED_TABLES, never from outside; VACUUM takes no parameters.
-            sqlx::raw_sql(&format!("VACUUM (SKIP_LOCKED) {table}"))
+            // A name from PURGED_TABLES or the catalogue, never from outside; VACUUM takes no parameters.
+            let quoted = table.replace('"', "\"\"");
+            sqlx::raw_sql(&format!("VACUUM (SKIP_LOCKED) \"{quoted}\""))
                 .execute(&self.pool)
                 .await?;
         }

@@ -49,6 +49,7 @@ mod operator_log;
 mod ordering;
 mod ordering_store;
 mod overload;
+mod partitions;
 mod private_nats;
 mod private_pg;
 mod private_rabbitmq;
