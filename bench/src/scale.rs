@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
-/// The tables that grow with every event.
-const TABLES: [&str; 3] = ["events", "deliveries", "delivery_attempts"];
+/// The tables that grow with every event (a partitioned one counts all its partitions).
+const TABLES: [&str; 4] = ["events", "event_keys", "deliveries", "delivery_attempts"];
 
 /// One table's size on disk.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -74,10 +74,11 @@ pub async fn sizes(database_url: &str) -> anyhow::Result<Sizes> {
             .execute(&pool)
             .await?;
         let (rows, table_bytes, index_bytes, dead_rows): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT c.reltuples::bigint, pg_table_size(c.oid), pg_indexes_size(c.oid), \
-                    coalesce(s.n_dead_tup, 0) \
-             FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-             WHERE c.oid = $1::regclass",
+            "SELECT sum(greatest(c.reltuples, 0))::bigint, sum(pg_table_size(t.relid))::bigint, \
+                    sum(pg_indexes_size(t.relid))::bigint, sum(coalesce(s.n_dead_tup, 0))::bigint \
+             FROM pg_partition_tree($1::regclass) t JOIN pg_class c ON c.oid = t.relid \
+             LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid \
+             WHERE t.isleaf",
         )
         .bind(table)
         .fetch_one(&pool)
