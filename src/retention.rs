@@ -65,9 +65,9 @@ async fn drop_partition(store: &Store, partition: &ExpiredPartition) -> Result<u
         tokio::time::sleep(PAUSE).await;
     }
     let moved = store.drop_expired_partition(partition).await?;
-    tracing::info!(partition = %partition.name, dropped = events.saturating_sub(moved), stragglers = moved,
-        "dropped an expired partition");
-    Ok(events.saturating_sub(moved))
+    let dropped = events.saturating_sub(moved);
+    tracing::info!(partition = %partition.name, dropped, stragglers = moved, "dropped an expired partition");
+    Ok(dropped)
 }
 
 /// Deletes every fully delivered event with an id below `below`, batch by batch.

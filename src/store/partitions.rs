@@ -30,27 +30,20 @@ WHERE i.inhparent = 'events'::regclass
 /// deliveries, the attempt rows and their keys. The others, with a delivery still pending, in
 /// flight or dead, are the partition's stragglers and keep everything. Answers the batch's last
 /// id (none once the partition has been read to its end) and its size.
-const CLEAR_EXPIRED_BATCH: &str = r#"
+const CLEAR_EXPIRED_BATCH: &str = concat!(
+    r#"
 WITH batch AS (
     SELECT e.id, e.source_id, e.event_id FROM events e
     WHERE e.id > $1 AND e.id < $2
     ORDER BY e.id
     LIMIT $3
 ), done AS (
-    SELECT batch.* FROM batch
-    WHERE (SELECT bool_and(d.state IN ('delivered', 'filtered'))
-           FROM deliveries d WHERE d.event_id = batch.id) IS NOT FALSE
-), done_deliveries AS (
-    DELETE FROM deliveries d USING done WHERE d.event_id = done.id
-    RETURNING d.id
-), done_attempts AS (
-    DELETE FROM delivery_attempts a USING done_deliveries dd WHERE a.delivery_id = dd.id
-), done_keys AS (
-    DELETE FROM event_keys k USING done
-    WHERE k.source_id = done.source_id AND k.event_id = done.event_id AND k.event = done.id
-)
-SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM batch)
-"#;
+    SELECT e.* FROM batch e WHERE "#,
+    all_deliveries_final!(),
+    ")",
+    delete_what_done_events_hold!(),
+    "SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM batch)"
+);
 
 /// Which ids a partition of `events` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,33 +7,22 @@ use uuid::Uuid;
 
 /// Oldest first by the time-ordered id (the receive time), through the primary key; events
 /// another transaction holds (a replay adding deliveries holds them FOR KEY SHARE) are
-/// skipped, not waited for. The event's deliveries and their attempts go in the same statement.
-///
-/// Whether an event's deliveries are all final is an aggregate per event on purpose: written
-/// as `NOT EXISTS`, the planner turned it into a merge anti-join that read the whole
-/// `deliveries_event` index for every batch once the tables held millions of rows (2.9 s per
-/// batch at 20 million, bench/RESULTS.md), where a probe per candidate event costs
-/// microseconds. Events without deliveries (`NULL`) are final too.
-const PURGE_DELIVERED: &str = r#"
-WITH doomed AS (
+/// skipped, not waited for. The events' deliveries, their attempts and the events' keys go in
+/// the same statement.
+const PURGE_DELIVERED: &str = concat!(
+    r#"
+WITH done AS (
     SELECT e.id, e.source_id, e.event_id FROM events e
-    WHERE e.id < $1
-      AND (SELECT bool_and(d.state IN ('delivered', 'filtered'))
-           FROM deliveries d WHERE d.event_id = e.id) IS NOT FALSE
+    WHERE e.id < $1 AND "#,
+    all_deliveries_final!(),
+    r#"
     ORDER BY e.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
-), doomed_deliveries AS (
-    DELETE FROM deliveries d USING doomed WHERE d.event_id = doomed.id
-    RETURNING d.id
-), doomed_attempts AS (
-    DELETE FROM delivery_attempts a USING doomed_deliveries dd WHERE a.delivery_id = dd.id
-), doomed_keys AS (
-    DELETE FROM event_keys k USING doomed
-    WHERE k.source_id = doomed.source_id AND k.event_id = doomed.event_id AND k.event = doomed.id
-)
-DELETE FROM events e USING doomed WHERE e.id = doomed.id
-"#;
+)"#,
+    delete_what_done_events_hold!(),
+    "DELETE FROM events e USING done WHERE e.id = done.id"
+);
 
 /// The tables retention deletes from, besides the partitions of `events`.
 const PURGED_TABLES: [&str; 3] = ["event_keys", "deliveries", "delivery_attempts"];
