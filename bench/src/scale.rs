@@ -74,11 +74,11 @@ pub async fn sizes(database_url: &str) -> anyhow::Result<Sizes> {
             .execute(&pool)
             .await?;
         let (rows, table_bytes, index_bytes, dead_rows): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT sum(greatest(c.reltuples, 0))::bigint, sum(pg_table_size(t.relid))::bigint, \
-                    sum(pg_indexes_size(t.relid))::bigint, sum(coalesce(s.n_dead_tup, 0))::bigint \
-             FROM pg_partition_tree($1::regclass) t JOIN pg_class c ON c.oid = t.relid \
-             LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid \
-             WHERE t.isleaf",
+            "SELECT sum(greatest(c.reltuples, 0))::bigint, sum(pg_table_size(c.oid))::bigint, \
+                    sum(pg_indexes_size(c.oid))::bigint, sum(coalesce(s.n_dead_tup, 0))::bigint \
+             FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+             WHERE c.relkind = 'r' AND (c.oid = $1::regclass \
+                   OR c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass)))",
         )
         .bind(table)
         .fetch_one(&pool)

@@ -45,6 +45,13 @@ WITH batch AS (
     "SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM batch)"
 );
 
+/// The events of a partition's range (`$1` to `$2`) that still have a delivery: after the
+/// clearing, its stragglers. A list of ids, probed one by one in the partition, rather than a
+/// join the planner may turn into a merge over the whole partition (its statistics still
+/// count the deliveries the clearing deleted).
+const STRAGGLER_IDS: &str =
+    "SELECT DISTINCT d.event_id FROM deliveries d WHERE d.event_id >= $1 AND d.event_id < $2";
+
 /// Which ids a partition of `events` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventPartition {
@@ -224,13 +231,23 @@ impl Store {
     /// Drops a cleared, expired partition, first moving its stragglers (events that still have
     /// a delivery: not final, or added since it was cleared) with their keys into the default
     /// partition, where retention deletes them one by one once they are done. Answers how
-    /// many moved. One short transaction (it holds `events` exclusively): the stragglers are
-    /// found through `deliveries_event`, never by reading the whole partition.
+    /// many moved. One short transaction, since it holds `events` exclusively: the stragglers
+    /// are found through `deliveries_event` and fetched from the partition by primary key,
+    /// never by reading the whole partition.
     pub async fn drop_expired_partition(
         &self,
         partition: &ExpiredPartition,
     ) -> Result<u64, StoreError> {
-        let (start, end) = (partition.start, partition.end);
+        let straggler_ids = || {
+            sqlx::query_scalar::<_, Uuid>(STRAGGLER_IDS)
+                .bind(partition.start)
+                .bind(partition.end)
+        };
+        // The same scan once before the lock: the index entries of the deliveries the
+        // clearing deleted are then marked dead, and the scan under the lock skips them
+        // instead of visiting a day's worth of deleted rows.
+        straggler_ids().fetch_all(&self.pool).await?;
+
         // Names come from the catalogue and matched hookgate's own pattern (digits only).
         let name = &partition.name;
         let mut conn = self.pool.acquire().await?;
@@ -241,23 +258,20 @@ impl Store {
         sqlx::query(&format!("ALTER TABLE events DETACH PARTITION {name}"))
             .execute(&mut *tx)
             .await?;
-        let stragglers = format!(
-            "SELECT e.* FROM {name} e WHERE e.id IN \
-             (SELECT d.event_id FROM deliveries d WHERE d.event_id >= $1 AND d.event_id < $2)"
-        );
-        let moved = sqlx::query(&format!("INSERT INTO events {stragglers}"))
-            .bind(start)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let stragglers = straggler_ids().fetch_all(&mut *tx).await?;
+        let moved = sqlx::query(&format!(
+            "INSERT INTO events SELECT * FROM {name} WHERE id = ANY($1)"
+        ))
+        .bind(&stragglers)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         sqlx::query(&format!(
             "INSERT INTO event_keys (source_id, event_id, event) \
-             SELECT s.source_id, s.event_id, s.id FROM ({stragglers}) s \
+             SELECT source_id, event_id, id FROM {name} WHERE id = ANY($1) \
              ON CONFLICT (source_id, event_id) DO NOTHING"
         ))
-        .bind(start)
-        .bind(end)
+        .bind(&stragglers)
         .execute(&mut *tx)
         .await?;
         sqlx::query(&format!("DROP TABLE {name}"))
