@@ -70,7 +70,6 @@ WITH input AS (
     SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body,
            filtered::jsonb
     FROM input JOIN new_keys ON new_keys.event = input.id
-    RETURNING id
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, destination_id, state, attempts, lease_until,
                             ordering_key)
