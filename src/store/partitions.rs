@@ -9,7 +9,7 @@
 
 use super::id_time::first_id_at;
 use super::{Store, StoreError};
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
@@ -183,6 +183,17 @@ pub struct ClearedBatch {
     pub events: i64,
 }
 
+/// A transaction that gives up on any lock it cannot take within [`LOCK_TIMEOUT`].
+async fn begin_with_lock_timeout(
+    conn: &mut PgConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, StoreError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 impl Store {
     /// The partitions of `events`, with the ranges their names say (names hookgate does not
     /// make are left out).
@@ -199,10 +210,7 @@ impl Store {
     /// Creates the partition for the UTC day `day` unless it exists; answers its name.
     pub async fn create_event_partition(&self, day: Date) -> Result<String, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = begin_with_lock_timeout(&mut conn).await?;
         let name: String = sqlx::query_scalar("SELECT hookgate_create_event_partition($1)")
             .bind(day)
             .fetch_one(&mut *tx)
@@ -251,10 +259,7 @@ impl Store {
         // Names come from the catalogue and matched hookgate's own pattern (digits only).
         let name = &partition.name;
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = begin_with_lock_timeout(&mut conn).await?;
         sqlx::query(&format!("ALTER TABLE events DETACH PARTITION {name}"))
             .execute(&mut *tx)
             .await?;

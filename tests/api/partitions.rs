@@ -98,13 +98,20 @@ async fn move_event(app: &TestApp, from: &str, to: Uuid) -> String {
     to
 }
 
-async fn set_states(app: &TestApp, event: &str, state: &str) {
-    sqlx::query("UPDATE deliveries SET state = $2, lease_until = NULL WHERE event_id = $1::uuid")
+/// Runs `statement` about the event `event` (`$1`).
+async fn on_event(app: &TestApp, statement: &str, event: &str) {
+    sqlx::query(statement)
         .bind(event)
-        .bind(state)
         .execute(&app.db)
         .await
         .unwrap();
+}
+
+async fn set_states(app: &TestApp, event: &str, state: &str) {
+    let statement = format!(
+        "UPDATE deliveries SET state = '{state}', lease_until = NULL WHERE event_id = $1::uuid"
+    );
+    on_event(app, &statement, event).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,26 +158,22 @@ async fn an_expired_day_is_dropped_whole_and_its_stragglers_are_kept() {
         partition_name(expired_day)
     );
     set_states(&app, &delivered, "delivered").await;
-    sqlx::query(
+    on_event(
+        &app,
         "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status) \
          SELECT id, 1, now(), 5, 500 FROM deliveries WHERE event_id = $1::uuid",
+        &delivered,
     )
-    .bind(&delivered)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    .await;
     set_states(&app, &dead, "delivered").await;
-    sqlx::query("UPDATE deliveries SET state = 'dead' WHERE event_id = $1::uuid AND destination_id = 'ledger'")
-        .bind(&dead)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    on_event(&app, "UPDATE deliveries SET state = 'dead' WHERE event_id = $1::uuid AND destination_id = 'ledger'", &dead).await;
     set_states(&app, &pending, "pending").await;
-    sqlx::query("DELETE FROM deliveries WHERE event_id = $1::uuid")
-        .bind(&without_deliveries)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    on_event(
+        &app,
+        "DELETE FROM deliveries WHERE event_id = $1::uuid",
+        &without_deliveries,
+    )
+    .await;
 
     let store = Store::connect_lazy(&app.database_url, 2).unwrap();
     let purged = hookgate::retention::purge_expired(&store, 30)
