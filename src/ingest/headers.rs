@@ -3,7 +3,6 @@
 use crate::routes::HeaderValues;
 use crate::verify::HeaderSource;
 use actix_web::http::header::HeaderMap;
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// Lets verification read actix's header map.
@@ -44,38 +43,59 @@ const SECRET_HEADERS: &[&str] = &[
     "x-auth-token",
 ];
 
-/// Whether a header is withheld from storage and display.
+/// Whether a header is withheld from storage and display. Asked for every header of every
+/// webhook, so it compares without allocating a lowercase copy.
 pub fn is_secret_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_HEADERS.contains(&name.as_str()) || name.contains("secret") || name.contains("password")
+    SECRET_HEADERS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
+        || contains_ignoring_case(name, "secret")
+        || contains_ignoring_case(name, "password")
+}
+
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The headers worth keeping, as a JSON object of lowercase name → value (repeated headers
 /// joined with ", "; bytes that are not UTF-8 replaced).
+///
+/// Written straight out, name by name (names are unique in the map), rather than through a
+/// `serde_json::Map`: that allocated every name and value twice for every webhook received.
 pub fn to_stored_json(headers: &HeaderMap) -> String {
-    let mut object = Map::new();
-    for (name, value) in headers.iter() {
-        if is_secret_header(name.as_str()) {
+    let joined = ActixHeaders(headers);
+    let mut json = Vec::with_capacity(1024);
+    json.push(b'{');
+    for name in headers
+        .keys()
+        .filter(|name| !is_secret_header(name.as_str()))
+    {
+        let Some(value) = joined.joined(name.as_str()) else {
             continue;
+        };
+        if json.len() > 1 {
+            json.push(b',');
         }
-        let value = String::from_utf8_lossy(value.as_bytes());
-        match object.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            _ => {
-                object.insert(name.as_str().to_owned(), Value::String(value.into_owned()));
-            }
-        }
+        write_json_string(&mut json, name.as_str());
+        json.push(b':');
+        write_json_string(&mut json, &value);
     }
-    Value::Object(object).to_string()
+    json.push(b'}');
+    String::from_utf8(json).expect("JSON strings of str are UTF-8")
+}
+
+fn write_json_string(json: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(json, text).expect("writing to a Vec cannot fail");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::http::header::{HeaderName, HeaderValue};
+    use serde_json::Value;
 
     fn map(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -109,5 +129,35 @@ mod tests {
         let stored: Value = serde_json::from_str(&to_stored_json(&headers)).unwrap();
         assert_eq!(stored["x-a"], "one, two");
         assert_eq!(stored["x-b"], "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn secret_headers_are_recognised_in_any_case() {
+        for name in [
+            "Authorization",
+            "COOKIE",
+            "X-Client-Secret",
+            "x-db-PASSWORD",
+            "api-key",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in [
+            "stripe-signature",
+            "x-hub-signature-256",
+            "content-type",
+            "x-secre",
+        ] {
+            assert!(!is_secret_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_and_values_are_escaped_as_json_strings() {
+        let headers = map(&[("x-quote", b"say \"hi\" \\ \t"), ("x-empty", b"")]);
+        let stored: Value = serde_json::from_str(&to_stored_json(&headers)).unwrap();
+        assert_eq!(stored["x-quote"], "say \"hi\" \\ \t");
+        assert_eq!(stored["x-empty"], "");
+        assert_eq!(stored.as_object().unwrap().len(), 2);
     }
 }

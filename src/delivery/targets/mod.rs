@@ -74,12 +74,17 @@ impl Target {
 }
 
 /// Runs one broker attempt within the destination's timeout, timed like an HTTP one.
+///
+/// The publishing future is boxed: the brokers' clients build futures of kilobytes, and
+/// unboxed the largest would size every attempt's task, HTTP ones included (30 KiB instead
+/// of 2), which tokio copies several times per attempt (spawning, finishing, reading the
+/// output).
 async fn within_timeout(
     attempt: &Attempt<'_>,
     publishing: impl Future<Output = Outcome>,
 ) -> AttemptResult {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(attempt.timeout, publishing)
+    let outcome = tokio::time::timeout(attempt.timeout, Box::pin(publishing))
         .await
         .unwrap_or(Outcome::Timeout);
     AttemptResult {
