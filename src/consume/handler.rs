@@ -27,7 +27,7 @@ pub enum Handler {
     /// POSTed to a URL with the original body and content type and the headers of a push
     /// delivery; handled on 2xx.
     Forward {
-        url: String,
+        url: reqwest::Url,
         client: reqwest::Client,
     },
 }
@@ -35,6 +35,7 @@ pub enum Handler {
 impl Handler {
     /// A forwarding handler to `url`.
     pub fn forward(url: String) -> anyhow::Result<Handler> {
+        let url = reqwest::Url::parse(&url).context("--forward: not a URL")?;
         let client = client(&ClientTlsConfig::default()).context("building the HTTP client")?;
         Ok(Handler::Forward { url, client })
     }
@@ -105,13 +106,13 @@ async fn exec(command: &str, message: &Message, body: Vec<u8>) -> Result<(), Str
 
 async fn forward(
     client: &reqwest::Client,
-    url: &str,
+    url: &reqwest::Url,
     message: &Message,
     body: Vec<u8>,
 ) -> Result<(), String> {
     let body = Bytes::from(body);
     let attempt = Attempt {
-        url,
+        path: None,
         body: &body,
         content_type: message.content_type.as_deref(),
         headers: &[],
@@ -125,7 +126,7 @@ async fn forward(
         timeout: FORWARD_TIMEOUT,
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let result = send(client, &attempt, now).await;
+    let result = send(client, url, &attempt, now).await;
     if result.outcome.is_success() {
         Ok(())
     } else {

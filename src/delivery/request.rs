@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Client, Response, redirect};
+use reqwest::{Client, Response, Url, redirect};
 use uuid::Uuid;
 
 use super::policy::{Outcome, parse_retry_after};
+use super::reshape::url_with_path;
 use super::signing::SigningKey;
 use super::tls_failure::describe_tls_failure;
 use crate::config::ClientTlsConfig;
@@ -45,11 +46,11 @@ pub fn client(tls: &ClientTlsConfig) -> anyhow::Result<Client> {
         .build()?)
 }
 
-/// Everything one attempt sends.
+/// Everything one attempt sends (where to: [`send`]'s URL).
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt<'a> {
-    /// The destination URL.
-    pub url: &'a str,
+    /// A path a transform chose, appended to the destination URL's own.
+    pub path: Option<&'a str>,
     /// The event's body, sent unchanged.
     pub body: &'a Bytes,
     /// The event's original Content-Type; `application/octet-stream` when unknown or unusable.
@@ -84,12 +85,22 @@ pub struct AttemptResult {
     pub response_excerpt: Option<String>,
 }
 
-/// Makes one attempt. `now_unix` is the signature's timestamp and the reference for a
-/// `Retry-After` date. Never fails: every failure is an [`Outcome`].
-pub async fn send(client: &Client, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
+/// Makes one attempt to `url` (parsed once per destination, not per attempt). `now_unix` is
+/// the signature's timestamp and the reference for a `Retry-After` date. Never fails: every
+/// failure is an [`Outcome`].
+pub async fn send(
+    client: &Client,
+    url: &Url,
+    attempt: &Attempt<'_>,
+    now_unix: i64,
+) -> AttemptResult {
     let started = Instant::now();
+    let url = match attempt.path {
+        Some(path) => url_with_path(url, path),
+        None => url.clone(),
+    };
     let request = client
-        .post(attempt.url)
+        .post(url)
         .headers(headers(attempt, now_unix))
         .body(attempt.body.clone())
         .timeout(attempt.timeout);
@@ -278,12 +289,13 @@ mod tests {
     async fn serve_once(
         response: &'static [u8],
         tail: &'static [u8],
-    ) -> (String, tokio::task::JoinHandle<Received>) {
+    ) -> (Url, tokio::task::JoinHandle<Received>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!(
             "http://{}/hooks/in?token=abc",
             listener.local_addr().expect("addr")
         );
+        let url = Url::parse(&url).expect("url");
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("accept");
             let received = read_request(&mut socket).await;
@@ -294,9 +306,9 @@ mod tests {
         (url, server)
     }
 
-    fn plain_attempt<'a>(url: &'a str, body: &'a Bytes) -> Attempt<'a> {
+    fn plain_attempt(body: &Bytes) -> Attempt<'_> {
         Attempt {
-            url,
+            path: None,
             body,
             content_type: None,
             headers: &[],
@@ -315,10 +327,10 @@ mod tests {
         client(&ClientTlsConfig::default()).expect("client")
     }
 
-    async fn send_plain(url: &str) -> AttemptResult {
+    async fn send_plain(url: &Url) -> AttemptResult {
         let body = Bytes::from_static(b"{}");
         let client = default_client();
-        send(&client, &plain_attempt(url, &body), NOW).await
+        send(&client, url, &plain_attempt(&body), NOW).await
     }
 
     /// A plain attempt against a server that answers `response` then `tail` repeatedly.
@@ -339,9 +351,9 @@ mod tests {
             event_type: Some("invoice.paid"),
             attempt: 3,
             signing_key: Some(&key),
-            ..plain_attempt(&url, &body)
+            ..plain_attempt(&body)
         };
-        let result = send(&default_client(), &attempt, NOW).await;
+        let result = send(&default_client(), &url, &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Status(202, None));
         assert_eq!(result.response_excerpt.as_deref(), Some("ok"));
 
@@ -378,9 +390,9 @@ mod tests {
             content_type: Some("bad\nvalue"),
             headers: &[],
             event_type: Some("line\nbreak"),
-            ..plain_attempt(&url, &body)
+            ..plain_attempt(&body)
         };
-        let result = send(&default_client(), &attempt, NOW).await;
+        let result = send(&default_client(), &url, &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Status(200, None));
         assert_eq!(result.response_excerpt, None);
 
@@ -437,7 +449,8 @@ mod tests {
     #[tokio::test]
     async fn a_silent_destination_times_out() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let url =
+            Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
         let _server = tokio::spawn(async move {
             let (_socket, _) = listener.accept().await.expect("accept");
             std::future::pending::<()>().await
@@ -446,9 +459,9 @@ mod tests {
         let timeout = Duration::from_millis(200);
         let attempt = Attempt {
             timeout,
-            ..plain_attempt(&url, &body)
+            ..plain_attempt(&body)
         };
-        let result = send(&default_client(), &attempt, NOW).await;
+        let result = send(&default_client(), &url, &attempt, NOW).await;
         assert_eq!(result.outcome, Outcome::Timeout);
         assert!(result.duration >= timeout, "{:?}", result.duration);
     }
@@ -456,7 +469,8 @@ mod tests {
     #[tokio::test]
     async fn a_closed_port_is_a_connect_error() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let url =
+            Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
         drop(listener);
         let outcome = send_plain(&url).await.outcome;
         let Outcome::Connect(detail) = &outcome else {
@@ -467,8 +481,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unusable_url_is_a_transport_error() {
-        let outcome = send_plain("not a url").await.outcome;
-        assert!(matches!(outcome, Outcome::Transport(_)), "{outcome:?}");
+    async fn a_transforms_path_goes_after_the_destination_path_and_before_its_query() {
+        let (url, server) = serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", b"").await;
+        let body = Bytes::from_static(b"{}");
+        let attempt = Attempt {
+            path: Some("/stripe/invoice"),
+            ..plain_attempt(&body)
+        };
+        let result = send(&default_client(), &url, &attempt, NOW).await;
+        assert_eq!(result.outcome, Outcome::Status(200, None));
+        let received = server.await.expect("server");
+        assert_eq!(
+            received.request_line(),
+            "POST /hooks/in/stripe/invoice?token=abc HTTP/1.1"
+        );
     }
 }

@@ -7,6 +7,7 @@ use crate::store::ClaimedDelivery;
 use crate::transform::{EventView, Reshaped, Transforms, Verdict, input_json, parse_output};
 use std::collections::HashMap;
 use std::sync::Arc;
+use url::Url;
 
 /// The transforms of one destination's connections, by source.
 pub struct DestinationTransforms {
@@ -89,29 +90,29 @@ impl DestinationTransforms {
 }
 
 /// `url` with `path` appended to its path, before its query.
-pub fn url_with_path(url: &str, path: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let joined = format!("{}{path}", parsed.path().trim_end_matches('/'));
-            parsed.set_path(&joined);
-            parsed.into()
-        }
-        Err(_) => format!("{url}{path}"),
-    }
+pub fn url_with_path(url: &Url, path: &str) -> Url {
+    let mut joined = url.clone();
+    joined.set_path(&format!("{}{path}", url.path().trim_end_matches('/')));
+    joined
 }
 
 #[cfg(test)]
 mod tests {
     use super::url_with_path;
+    use url::Url;
+
+    fn joined(url: &str, path: &str) -> String {
+        url_with_path(&Url::parse(url).unwrap(), path).into()
+    }
 
     #[test]
     fn a_path_goes_after_the_destination_path_and_before_its_query() {
         assert_eq!(
-            url_with_path("https://api.internal/hooks/?v=2", "/stripe/invoice"),
+            joined("https://api.internal/hooks/?v=2", "/stripe/invoice"),
             "https://api.internal/hooks/stripe/invoice?v=2"
         );
         assert_eq!(
-            url_with_path("http://127.0.0.1:9000", "/x"),
+            joined("http://127.0.0.1:9000", "/x"),
             "http://127.0.0.1:9000/x"
         );
     }

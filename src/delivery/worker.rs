@@ -9,7 +9,7 @@ use super::log::DestinationLog;
 use super::policy::{self, Outcome, RetryPolicy, Step};
 use super::rate_limit::RateLimiter;
 use super::request::{Attempt, AttemptResult};
-use super::reshape::{self, DestinationTransforms, Prepared};
+use super::reshape::{DestinationTransforms, Prepared};
 use super::signing::SigningKey;
 use super::targets::Target;
 use crate::activity::Activity;
@@ -17,7 +17,6 @@ use crate::config::DestinationConfig;
 use crate::metrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
 use crate::transform::Reshaped;
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -238,12 +237,14 @@ impl DestinationWorker {
             .expect("not poisoned")
             .insert(delivery.id);
         let (worker, ids) = (this.clone(), running.ids.clone());
-        running.attempts.spawn(async move {
+        // Boxed: tokio copies a task's future when spawning it, when it finishes and when its
+        // output is read; boxed, each copy is a pointer instead of the attempt's 2 KiB.
+        running.attempts.spawn(Box::pin(async move {
             let id = delivery.id;
             worker.attempt(delivery).await;
             ids.lock().expect("not poisoned").remove(&id);
             drop(permit);
-        });
+        }));
     }
 
     /// Whom the finisher wakes once an attempt's outcome is written: this worker, when its
@@ -332,15 +333,11 @@ impl DestinationWorker {
                 return self.finish(&delivery, started_at, failed).await;
             }
         };
-        let url = match &reshaped.path {
-            Some(path) => Cow::Owned(reshape::url_with_path(&destination.url, path)),
-            None => Cow::Borrowed(destination.url.as_str()),
-        };
         let result = self
             .target
             .deliver(
                 &Attempt {
-                    url: &url,
+                    path: reshaped.path.as_deref(),
                     body: reshaped.body.as_ref().unwrap_or(&delivery.body),
                     content_type: reshaped
                         .content_type
