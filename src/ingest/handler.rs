@@ -1,5 +1,6 @@
 //! The ingest handler: source → size → signature → identity → duplicate check → commit.
 
+use super::answer_relay::AnswerRelay;
 use super::body_budget::{BodyBudget, Exhausted, Reservation};
 use super::dedup_cache::DedupCache;
 use super::error::IngestError;
@@ -66,11 +67,12 @@ pub(super) async fn receive(
     source_id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<IngestState>,
+    relay: web::Data<AnswerRelay>,
 ) -> Result<HttpResponse, IngestError> {
     let started = Instant::now();
     let source = state.sources.get(&source_id);
     let result = match source {
-        Some(source) => store_webhook(&req, payload, &state, source).await,
+        Some(source) => store_webhook(&req, payload, &state, &relay, source).await,
         None => Err(IngestError::UnknownSource),
     };
     let outcome = metric_outcome(&result);
@@ -105,11 +107,13 @@ pub(super) async fn receive(
     answer
 }
 
-/// Verifies, identifies and stores one webhook, or answers it when it is a handshake.
+/// Verifies, identifies and stores one webhook, or answers it when it is a handshake. The
+/// commit's answer comes back through `relay`, this worker thread's.
 async fn store_webhook(
     req: &HttpRequest,
     payload: web::Payload,
     state: &IngestState,
+    relay: &AnswerRelay,
     source: &Source,
 ) -> Result<Handled, IngestError> {
     let received_at = OffsetDateTime::now_utc();
@@ -206,7 +210,7 @@ async fn store_webhook(
         .inline
         .as_ref()
         .map(|inline| inline.reserve(&mut event));
-    let outcome = state.writer.commit(event, handover).await?;
+    let outcome = state.writer.commit(event, handover, relay).await?;
     log::stored(source, &log::Stored::new(outcome, &identity, deliveries));
     let event_id = identity.event_id;
     if let (InsertOutcome::Accepted(id), Some(dedup)) = (outcome, &state.dedup) {

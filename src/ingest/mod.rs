@@ -2,6 +2,7 @@
 //! subscription checks are GET requests.
 
 mod admission;
+mod answer_relay;
 pub mod body_budget;
 mod dedup_cache;
 mod error;
@@ -18,13 +19,16 @@ pub use handler::IngestState;
 pub use log::SourceLog;
 
 use actix_web::web;
+use answer_relay::AnswerRelay;
 
-/// Registers the ingest route.
+/// Registers the ingest route and starts this worker thread's [`AnswerRelay`]: actix
+/// configures the routes once on each worker thread.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/webhooks/{source_id}")
-            .route(web::post().to(handler::receive))
-            .route(web::get().to(handshake::get))
-            .default_service(web::to(handshake::other_method)),
-    );
+    cfg.app_data(web::Data::new(AnswerRelay::start_on_this_thread()))
+        .service(
+            web::resource("/webhooks/{source_id}")
+                .route(web::post().to(handler::receive))
+                .route(web::get().to(handshake::get))
+                .default_service(web::to(handshake::other_method)),
+        );
 }

@@ -7,11 +7,12 @@
 //! that still waited past the hard deadline is answered "overloaded" without being written.
 
 use super::admission::{Admission, QUEUE_FLOOR};
+use super::answer_relay::{AnswerRelay, Outbox, Reply};
 use crate::delivery::inline::{Handover, left_pending};
 use crate::store::{EventWriter, InsertOutcome, NewEvent, Store, StoreError};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +62,9 @@ pub enum CommitError {
     TimedOut(Duration),
 }
 
+/// What a request waiting for its commit is told.
+pub type CommitResult = Result<InsertOutcome, CommitError>;
+
 /// Called after each successful commit with the number of deliveries it left pending in the
 /// table, for a worker to claim: those handed straight to a local worker are not counted, so a
 /// commit whose deliveries all went inline wakes nobody (no claim finds work that is not there).
@@ -72,7 +76,7 @@ struct Job {
     /// commit stored the event, so that a client hanging up before its answer (which cancels
     /// its request) does not leave them waiting for their lease to run out.
     handover: Option<Handover>,
-    reply: oneshot::Sender<Result<InsertOutcome, CommitError>>,
+    reply: Reply,
     queued_at: Instant,
 }
 
@@ -127,18 +131,20 @@ impl CommitWriter {
     }
 
     /// Queues `event` and waits until it is durably committed (or found to be a duplicate);
-    /// `handover` is completed with the outcome by the writer itself. Answers
+    /// `handover` is completed with the outcome by the writer itself, and the answer comes
+    /// back through `relay`, the calling thread's. Answers
     /// [`CommitError::Overloaded`] at once, without queueing, when the queue is expected to
     /// take longer than `max_queue_wait` to drain.
     pub async fn commit(
         &self,
         event: NewEvent,
         handover: Option<Handover>,
-    ) -> Result<InsertOutcome, CommitError> {
+        relay: &AnswerRelay,
+    ) -> CommitResult {
         if !self.admits() {
             return Err(CommitError::Overloaded);
         }
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = relay.reply();
         let queued_at = Instant::now();
         self.sender
             .try_send(Job {
@@ -242,9 +248,11 @@ impl WriterTask {
                 ?deadline,
                 "events waited in the commit queue past the deadline; answering 503 unwritten"
             );
+            let mut outbox = Outbox::default();
             for job in expired {
-                let _ = job.reply.send(Err(CommitError::Overloaded));
+                outbox.put(job.reply, Err(CommitError::Overloaded));
             }
+            outbox.send();
         }
         live
     }
@@ -285,6 +293,7 @@ impl WriterTask {
         lock(&self.admission)
             .estimator()
             .batch_finished(events.len(), finished, sample);
+        let mut outbox = Outbox::default();
         match result {
             Ok(outcomes) => {
                 (self.on_commit)(left_pending(&events, &outcomes));
@@ -292,16 +301,17 @@ impl WriterTask {
                     if let Some(handover) = handover {
                         handover.complete(outcome);
                     }
-                    let _ = reply.send(Ok(outcome));
+                    outbox.put(reply, Ok(outcome));
                 }
             }
             Err(err) => {
                 tracing::error!(error = %err, batch = events.len(), "commit failed; answering 503");
                 let message = err.to_string();
                 for (reply, _given_back) in replies {
-                    let _ = reply.send(Err(CommitError::Unavailable(message.clone())));
+                    outbox.put(reply, Err(CommitError::Unavailable(message.clone())));
                 }
             }
         }
+        outbox.send();
     }
 }
