@@ -8,7 +8,7 @@ use crate::delivery::CircuitState;
 use crate::store::{ExpiredLeases, NextState, Store};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -28,6 +28,12 @@ const QUEUE_OLDEST_SECONDS: &str = "hookgate_queue_oldest_pending_seconds";
 const CIRCUIT_STATE: &str = "hookgate_circuit_state";
 const LOG_LINES_DROPPED: &str = "hookgate_log_lines_dropped_total";
 const SLOW_CONNECTIONS_CLOSED: &str = "hookgate_ingest_slow_connections_closed_total";
+
+/// The `outcome` labels of delivery attempts: the state each moved its delivery to.
+const DELIVERED: &str = "delivered";
+const RETRY: &str = "retry";
+const DEAD: &str = "dead";
+const FILTERED: &str = "filtered";
 
 /// The `source` label of requests to a source that is not configured.
 pub const UNKNOWN_SOURCE: &str = "unknown";
@@ -157,35 +163,80 @@ pub fn commit_batch(events: usize, queue_wait: Duration, duration: Duration) {
     histogram!(COMMIT_SECONDS).record(duration.as_secs_f64());
 }
 
-/// One delivery attempt to `destination` took `duration` and moved the delivery to `next`.
-pub fn delivery_attempt(destination: &str, next: NextState, duration: Duration) {
-    attempt_outcome(destination, next);
-    histogram!(DELIVERY_SECONDS, "destination" => destination.to_owned())
-        .record(duration.as_secs_f64());
+/// One destination's attempt and circuit metrics, registered once for its worker. Looking a
+/// labelled metric up by name costs a registry lookup and an allocated label per call, and
+/// the worker records them for every attempt.
+pub struct DestinationMetrics {
+    delivered: Counter,
+    retry: Counter,
+    dead: Counter,
+    filtered: Counter,
+    duration: Histogram,
+    circuit: Gauge,
 }
 
-/// One attempt to `destination` moved the delivery to `next`: a push attempt, or a pull
-/// consumer's ack or nack (whose duration is the consumer's, not measured here).
-pub fn attempt_outcome(destination: &str, next: NextState) {
-    let outcome = match next {
-        NextState::Delivered => "delivered",
-        NextState::RetryAt(_) => "retry",
-        NextState::Dead => "dead",
-        NextState::Filtered => "filtered",
-    };
-    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
+impl DestinationMetrics {
+    /// Registers `destination`'s metrics (installing the recorder first, if it is not yet:
+    /// a handle taken before would record nowhere).
+    pub fn new(destination: &str) -> DestinationMetrics {
+        handle();
+        let outcome = |outcome: &'static str| counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome);
+        DestinationMetrics {
+            delivered: outcome(DELIVERED),
+            retry: outcome(RETRY),
+            dead: outcome(DEAD),
+            filtered: outcome(FILTERED),
+            duration: histogram!(DELIVERY_SECONDS, "destination" => destination.to_owned()),
+            circuit: gauge!(CIRCUIT_STATE, "destination" => destination.to_owned()),
+        }
+    }
+
+    /// One attempt took `duration` and moved the delivery to `next`.
+    pub fn attempt(&self, next: NextState, duration: Duration) {
+        self.outcome(next);
+        self.duration.record(duration.as_secs_f64());
+    }
+
+    /// One attempt moved the delivery to `next` without asking the destination (a transform
+    /// skipped it).
+    pub fn outcome(&self, next: NextState) {
+        match next {
+            NextState::Delivered => &self.delivered,
+            NextState::RetryAt(_) => &self.retry,
+            NextState::Dead => &self.dead,
+            NextState::Filtered => &self.filtered,
+        }
         .increment(1);
+    }
+
+    /// The destination's circuit breaker is in `state`.
+    pub fn circuit(&self, state: CircuitState) {
+        self.circuit.set(circuit_value(state));
+    }
+}
+
+/// A pull consumer's ack or nack moved a delivery to `next` (the push worker's attempts go
+/// through [`DestinationMetrics`]).
+pub fn attempt_outcome(destination: &str, next: NextState) {
+    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome_label(next))
+        .increment(1);
+}
+
+/// The `outcome` label of an attempt that moved its delivery to `next`.
+fn outcome_label(next: NextState) -> &'static str {
+    match next {
+        NextState::Delivered => DELIVERED,
+        NextState::RetryAt(_) => RETRY,
+        NextState::Dead => DEAD,
+        NextState::Filtered => FILTERED,
+    }
 }
 
 /// Pull leases expired unacknowledged: failed attempts, counted like a push's (`retry` when
 /// the delivery is due again, `dead` when its attempts were spent).
 pub fn expired_leases(expired: &[ExpiredLeases]) {
     for group in expired {
-        let outcome = if group.state == "dead" {
-            "dead"
-        } else {
-            "retry"
-        };
+        let outcome = if group.state == DEAD { DEAD } else { RETRY };
         counter!(DELIVERY_ATTEMPTS, "destination" => group.destination_id.clone(), "outcome" => outcome)
             .increment(group.count.unsigned_abs());
     }
@@ -201,14 +252,12 @@ pub fn slow_connection_closed() {
     counter!(SLOW_CONNECTIONS_CLOSED).increment(1);
 }
 
-/// The circuit breaker of `destination` is in `state`.
-pub fn circuit_state(destination: &str, state: CircuitState) {
-    let value = match state {
+fn circuit_value(state: CircuitState) -> f64 {
+    match state {
         CircuitState::Closed => 0.0,
         CircuitState::Open => 1.0,
         CircuitState::HalfOpen => 2.0,
-    };
-    gauge!(CIRCUIT_STATE, "destination" => destination.to_owned()).set(value);
+    }
 }
 
 /// Refreshes the queue gauges of `destinations` from the database every few seconds (less

@@ -156,6 +156,7 @@ pub fn start(
             target: Target::for_destination(destination, &mut clients)?,
             circuit,
             activity: activity.clone(),
+            metrics: metrics::DestinationMetrics::new(&destination.id),
             log: Default::default(),
             wake,
             finisher: finisher.clone(),

@@ -14,7 +14,7 @@ use super::signing::SigningKey;
 use super::targets::Target;
 use crate::activity::Activity;
 use crate::config::DestinationConfig;
-use crate::metrics;
+use crate::metrics::DestinationMetrics;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextState, Store};
 use crate::transform::Reshaped;
 use std::collections::HashSet;
@@ -46,6 +46,8 @@ pub struct DestinationWorker {
     pub circuit: Arc<CircuitBreaker>,
     /// Counts attempts for the console's overview.
     pub activity: Activity,
+    /// Its attempt and circuit metrics.
+    pub metrics: DestinationMetrics,
     /// Throttles this destination's log lines.
     pub log: DestinationLog,
     pub limiter: Option<RateLimiter>,
@@ -125,7 +127,7 @@ impl DestinationWorker {
         let mut table_due = true;
         while !this.shutdown.is_cancelled() {
             while running.attempts.try_join_next().is_some() {}
-            metrics::circuit_state(&this.destination.id, this.circuit.state());
+            this.metrics.circuit(this.circuit.state());
             let permit = this.circuit.permit(Instant::now());
             if let Some(lane) = &mut inline {
                 let allowed = matches!(permit, Permit::Allowed);
@@ -385,7 +387,7 @@ impl DestinationWorker {
             Step::Retry { after } => NextState::RetryAt(OffsetDateTime::now_utc() + after),
             Step::Dead { .. } => NextState::Dead,
         };
-        metrics::delivery_attempt(&destination.id, next, result.duration);
+        self.metrics.attempt(next, result.duration);
         self.activity.delivery(
             &destination.id,
             result.outcome.is_success(),
@@ -416,7 +418,7 @@ impl DestinationWorker {
     /// attempt recorded as the transform's choice; the destination is not asked.
     async fn skip(&self, delivery: &ClaimedDelivery, started_at: OffsetDateTime) {
         let next = NextState::Filtered;
-        metrics::attempt_outcome(&self.destination.id, next);
+        self.metrics.outcome(next);
         tracing::debug!(destination = %self.destination.id, delivery = %delivery.id, "transform skipped the delivery");
         self.finisher
             .record(
