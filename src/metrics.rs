@@ -5,7 +5,7 @@
 //! never secrets, event ids or raw request paths, so cardinality stays bounded.
 
 use crate::delivery::CircuitState;
-use crate::store::{ExpiredLeases, NextState, Store};
+use crate::store::{ExpiredLeases, InsertOutcome, NextState, Store};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
@@ -28,6 +28,10 @@ const QUEUE_OLDEST_SECONDS: &str = "hookgate_queue_oldest_pending_seconds";
 const CIRCUIT_STATE: &str = "hookgate_circuit_state";
 const LOG_LINES_DROPPED: &str = "hookgate_log_lines_dropped_total";
 const SLOW_CONNECTIONS_CLOSED: &str = "hookgate_ingest_slow_connections_closed_total";
+
+/// The `outcome` labels of stored ingest requests.
+pub const ACCEPTED: &str = "accepted";
+pub const DUPLICATE: &str = "duplicate";
 
 /// The `outcome` labels of delivery attempts: the state each moved its delivery to.
 const DELIVERED: &str = "delivered";
@@ -140,11 +144,41 @@ async fn render() -> HttpResponse {
         .body(handle().render())
 }
 
-/// One ingest request ended in `outcome`; `ack` is its latency when it was acknowledged.
-pub fn ingest_request(source: &str, outcome: Cow<'static, str>, ack: Option<Duration>) {
+/// One ingest request ended in `outcome` without being stored (refused, a handshake, an
+/// unknown source); stored ones are counted by their source's [`SourceMetrics`].
+pub fn ingest_request(source: &str, outcome: Cow<'static, str>) {
     counter!(INGEST_REQUESTS, "source" => source.to_owned(), "outcome" => outcome).increment(1);
-    if let Some(ack) = ack {
-        histogram!(INGEST_ACK_SECONDS, "source" => source.to_owned()).record(ack.as_secs_f64());
+}
+
+/// One source's metrics for the requests it stores, registered once with the source: looking
+/// a labelled metric up by name costs a registry lookup and allocated labels per request.
+pub struct SourceMetrics {
+    accepted: Counter,
+    duplicate: Counter,
+    ack: Histogram,
+}
+
+impl SourceMetrics {
+    /// Registers `source`'s metrics (installing the recorder first, if it is not yet: a
+    /// handle taken before would record nowhere).
+    pub fn new(source: &str) -> SourceMetrics {
+        handle();
+        let outcome = |outcome: &'static str| counter!(INGEST_REQUESTS, "source" => source.to_owned(), "outcome" => outcome);
+        SourceMetrics {
+            accepted: outcome(ACCEPTED),
+            duplicate: outcome(DUPLICATE),
+            ack: histogram!(INGEST_ACK_SECONDS, "source" => source.to_owned()),
+        }
+    }
+
+    /// A request was stored (`outcome`: new or a duplicate) and acknowledged after `ack`.
+    pub fn stored(&self, outcome: InsertOutcome, ack: Duration) {
+        match outcome {
+            InsertOutcome::Accepted(_) => &self.accepted,
+            InsertOutcome::Duplicate(_) => &self.duplicate,
+        }
+        .increment(1);
+        self.ack.record(ack.as_secs_f64());
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Source {
     pub options: SourceOptions,
     /// Throttles this source's ingest log lines.
     pub log: crate::ingest::SourceLog,
+    /// Counts and times the requests it stores.
+    pub metrics: crate::metrics::SourceMetrics,
 }
 
 /// Every configured source, by id.
@@ -81,6 +83,7 @@ impl Sources {
                 public_url: source.public_url.clone(),
                 options,
                 log: Default::default(),
+                metrics: crate::metrics::SourceMetrics::new(&source.id),
             };
             by_id.insert(source.id.clone(), Arc::new(resolved));
         }

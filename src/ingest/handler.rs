@@ -79,11 +79,12 @@ pub(super) async fn receive(
     if let (Some(source), Some(counted)) = (source, IngestOutcome::of_label(&outcome)) {
         state.activity.ingest(&source.id, counted);
     }
-    metrics::ingest_request(
-        source.map_or(metrics::UNKNOWN_SOURCE, |s| &s.id),
-        outcome,
-        matches!(result, Ok(Handled::Stored(..))).then(|| started.elapsed()),
-    );
+    match (source, &result) {
+        (Some(source), Ok(Handled::Stored(stored, _))) => {
+            source.metrics.stored(*stored, started.elapsed());
+        }
+        _ => metrics::ingest_request(source.map_or(metrics::UNKNOWN_SOURCE, |s| &s.id), outcome),
+    }
     if let Err(err) = &result {
         log::refused(source.map(|s| &**s), &source_id, err);
     }
@@ -223,8 +224,8 @@ async fn store_webhook(
 /// The `outcome` label of an ingest request.
 fn metric_outcome(result: &Result<Handled, IngestError>) -> Cow<'static, str> {
     match result {
-        Ok(Handled::Stored(InsertOutcome::Accepted(_), _)) => "accepted".into(),
-        Ok(Handled::Stored(InsertOutcome::Duplicate(_), _)) => "duplicate".into(),
+        Ok(Handled::Stored(InsertOutcome::Accepted(_), _)) => metrics::ACCEPTED.into(),
+        Ok(Handled::Stored(InsertOutcome::Duplicate(_), _)) => metrics::DUPLICATE.into(),
         Ok(Handled::Handshake(_)) => "handshake".into(),
         Err(err) => err.metric_outcome(),
     }

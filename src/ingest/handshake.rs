@@ -29,7 +29,7 @@ pub(super) async fn get(
         .ok_or(IngestError::MethodNotAllowed { allow: "POST" })?;
     match answer {
         Ok(answer) => {
-            metrics::ingest_request(&source.id, "handshake".into(), None);
+            metrics::ingest_request(&source.id, "handshake".into());
             Ok(respond(&state, source, answer).await)
         }
         Err(refused) => {
@@ -41,7 +41,7 @@ pub(super) async fn get(
             let reason = refused.rejection.code();
             record(&state, source, record_of_refusal, Some(reason)).await;
             let refusal = IngestError::Rejected(refused.rejection);
-            metrics::ingest_request(&source.id, refusal.metric_outcome(), None);
+            metrics::ingest_request(&source.id, refusal.metric_outcome());
             Err(refusal)
         }
     }
