@@ -1,11 +1,12 @@
 //! Writing received events and their deliveries, many requests per statement.
 
+use super::batch_keys::BatchKeys;
 use super::own_connection::OwnConnection;
 use super::{Store, StoreError};
 use crate::routes::Filtered;
 use bytes::Bytes;
 use sqlx::PgConnection;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -135,57 +136,43 @@ async fn insert_events_on(
     conn: &mut PgConnection,
     batch: &[NewEvent],
 ) -> Result<Vec<InsertOutcome>, StoreError> {
-    let firsts = first_of_each_key(batch);
-    let mut unique: Vec<&NewEvent> = firsts.iter().map(|&i| &batch[i]).collect();
-    // Concurrent batches take unique-index locks in one global order: no deadlocks
-    // between two batches that carry the same events.
-    unique.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-
-    let inserted: Vec<Uuid> =
-        bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &unique)
+    let keys = BatchKeys::of(batch);
+    // In key order: concurrent batches take unique-index locks in one global order, so two
+    // batches that carry the same events never deadlock.
+    let written = keys.written(batch);
+    let mut inserted: Vec<Uuid> =
+        bind_events(sqlx::query_scalar(INSERT_EVENTS_AND_DELIVERIES), &written)
             .fetch_all(&mut *conn)
             .await?;
-    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    inserted.sort_unstable();
+    let is_inserted = |event: &NewEvent| inserted.binary_search(&event.id).is_ok();
 
-    let mut outcome_by_key: HashMap<(&str, &str), InsertOutcome> = unique
-        .iter()
-        .filter(|event| inserted.contains(&event.id))
-        .map(|event| (key(event), InsertOutcome::Accepted(event.id)))
-        .collect();
-    let missing: Vec<&NewEvent> = unique
+    let missing: Vec<&NewEvent> = written
         .iter()
         .copied()
-        .filter(|event| !outcome_by_key.contains_key(&key(event)))
+        .filter(|event| !is_inserted(event))
         .collect();
     let existing = find_existing(conn, &missing).await?;
-    for event in &missing {
-        let id = existing
-            .get(&(event.source_id.to_string(), event.event_id.clone()))
-            .copied()
-            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))?;
-        // Stored under the id this very event carries: an earlier try of this batch
-        // committed it (its answer was lost with the connection), so it is ours.
-        let outcome = if id == event.id {
-            InsertOutcome::Accepted(id)
-        } else {
-            InsertOutcome::Duplicate(id)
-        };
-        outcome_by_key.insert(key(event), outcome);
-    }
-
-    Ok(batch
+    let outcomes = written
         .iter()
-        .enumerate()
-        .map(|(index, event)| {
-            let outcome = outcome_by_key[&key(event)];
-            match outcome {
-                InsertOutcome::Accepted(id) if !firsts.contains(&index) => {
-                    InsertOutcome::Duplicate(id)
-                }
-                other => other,
+        .map(|event| {
+            if is_inserted(event) {
+                return Ok(InsertOutcome::Accepted(event.id));
             }
+            let id = existing
+                .get(&(event.source_id.to_string(), event.event_id.clone()))
+                .copied()
+                .ok_or(StoreError::Query(sqlx::Error::RowNotFound))?;
+            // Stored under the id this very event carries: an earlier try of this batch
+            // committed it (its answer was lost with the connection), so it is ours.
+            Ok(if id == event.id {
+                InsertOutcome::Accepted(id)
+            } else {
+                InsertOutcome::Duplicate(id)
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(keys.answers(&outcomes))
 }
 
 async fn find_existing(
@@ -206,18 +193,6 @@ async fn find_existing(
         .into_iter()
         .map(|(id, source, event)| ((source, event), id))
         .collect())
-}
-
-fn key(event: &NewEvent) -> (&str, &str) {
-    (&event.source_id, &event.event_id)
-}
-
-/// Indices of the first event of each `(source_id, event_id)` in the batch.
-fn first_of_each_key(batch: &[NewEvent]) -> Vec<usize> {
-    let mut seen = HashSet::with_capacity(batch.len());
-    (0..batch.len())
-        .filter(|&i| seen.insert(key(&batch[i])))
-        .collect()
 }
 
 /// The `filtered` column: NULL, the common case, when every connection passed.

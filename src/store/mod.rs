@@ -34,6 +34,7 @@ macro_rules! delete_what_done_events_hold {
 }
 
 mod activity;
+mod batch_keys;
 mod console_sessions;
 mod dead_letters;
 mod deliveries;
