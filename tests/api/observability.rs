@@ -115,16 +115,19 @@ async fn scrape(app: &TestApp) -> (String, Samples) {
     (text, samples)
 }
 
-fn value(samples: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
+/// The key of `name{labels}` in [`Samples`], whatever the order of `labels`.
+fn key_of(name: &str, labels: &[(&str, &str)]) -> String {
     let mut labels: Vec<(String, String)> = labels
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     labels.sort();
-    samples
-        .get(&series_key(name, &labels))
-        .copied()
-        .unwrap_or(0.0)
+    series_key(name, &labels)
+}
+
+/// The value of `name{labels}`; 0 when the series is not there.
+fn value(samples: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples.get(&key_of(name, labels)).copied().unwrap_or(0.0)
 }
 
 /// Scrapes until `name{labels}` has grown by at least `by` from `before` (other tests in
@@ -244,6 +247,44 @@ async fn metrics_parse_and_count_ingest_outcomes_and_delivery_outcomes() {
         assert!(samples.contains_key(gauge), "{gauge} missing:\n{text}");
     }
     assert!(!text.contains("no-such-source"), "raw paths are not labels");
+}
+
+/// A rate over a source's or a destination's outcomes has a series before their first event:
+/// each is exported from the start, at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_and_a_destination_have_their_series_before_any_event() {
+    // Ids no other test in this process (which shares the recorder) ever sends to.
+    let suffix = &uuid::Uuid::now_v7().simple().to_string()[20..];
+    let (source, destination) = (format!("quiet_{suffix}"), format!("idle_{suffix}"));
+    let app = spawn_app_with(TestOptions {
+        extra_config: format!(
+            "[[sources]]\nid = \"{source}\"\nprovider = \"github\"\nsecrets = [\"quiet\"]\n\
+             destinations = [\"{destination}\"]\n\n\
+             [[destinations]]\nid = \"{destination}\"\nurl = \"http://127.0.0.1:9/never\"\n"
+        ),
+        ..Default::default()
+    })
+    .await;
+    let (text, samples) = scrape(&app).await;
+    let at_zero = |name: &str, labels: &[(&str, &str)]| {
+        let series = key_of(name, labels);
+        assert_eq!(samples.get(&series), Some(&0.0), "{series}:\n{text}");
+    };
+    for outcome in ["accepted", "duplicate"] {
+        let labels = [("source", source.as_str()), ("outcome", outcome)];
+        at_zero("hookgate_ingest_requests_total", &labels);
+    }
+    at_zero("hookgate_ingest_ack_seconds_count", &[("source", &source)]);
+    for outcome in ["delivered", "retry", "dead", "filtered"] {
+        let labels = [("destination", destination.as_str()), ("outcome", outcome)];
+        at_zero("hookgate_delivery_attempts_total", &labels);
+    }
+    at_zero(
+        "hookgate_delivery_duration_seconds_count",
+        &[("destination", &destination)],
+    );
+    at_zero("hookgate_circuit_state", &[("destination", &destination)]);
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
