@@ -163,7 +163,10 @@ impl SourceMetrics {
     /// handle taken before would record nowhere).
     pub fn new(source: &str) -> SourceMetrics {
         handle();
-        let outcome = |outcome: &'static str| counter!(INGEST_REQUESTS, "source" => source.to_owned(), "outcome" => outcome);
+        let outcome = |outcome: &'static str| {
+            let source = source.to_owned();
+            counter!(INGEST_REQUESTS, "source" => source, "outcome" => outcome)
+        };
         SourceMetrics {
             accepted: outcome(ACCEPTED),
             duplicate: outcome(DUPLICATE),
@@ -214,7 +217,10 @@ impl DestinationMetrics {
     /// a handle taken before would record nowhere).
     pub fn new(destination: &str) -> DestinationMetrics {
         handle();
-        let outcome = |outcome: &'static str| counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome);
+        let outcome = |outcome: &'static str| {
+            let destination = destination.to_owned();
+            counter!(DELIVERY_ATTEMPTS, "destination" => destination, "outcome" => outcome)
+        };
         DestinationMetrics {
             delivered: outcome(DELIVERED),
             retry: outcome(RETRY),
@@ -252,7 +258,8 @@ impl DestinationMetrics {
 /// A pull consumer's ack or nack moved a delivery to `next` (the push worker's attempts go
 /// through [`DestinationMetrics`]).
 pub fn attempt_outcome(destination: &str, next: NextState) {
-    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome_label(next))
+    let outcome = outcome_label(next);
+    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
         .increment(1);
 }
 

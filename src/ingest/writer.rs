@@ -1,6 +1,7 @@
 //! Group commit: requests queue their event on a bounded channel; writer tasks take whatever
 //! is queued (up to a cap), store it with one statement and one commit, and answer each request
-//! through its own oneshot. A lone request is written at once; a burst shares one fsync.
+//! through its thread's answer relay (one message per thread and commit, see
+//! [`super::answer_relay`]). A lone request is written at once; a burst shares one fsync.
 //!
 //! Overload is answered fast: an event is refused at once when the events already queued
 //! would take longer than `max_queue_wait` to commit (see [`super::admission`]), and an event
