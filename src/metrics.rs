@@ -163,10 +163,7 @@ impl SourceMetrics {
     /// handle taken before would record nowhere).
     pub fn new(source: &str) -> SourceMetrics {
         handle();
-        let outcome = |outcome: &'static str| {
-            let source = source.to_owned();
-            counter!(INGEST_REQUESTS, "source" => source, "outcome" => outcome)
-        };
+        let outcome = |outcome| outcome_counter(INGEST_REQUESTS, "source", source, outcome);
         SourceMetrics {
             accepted: outcome(ACCEPTED),
             duplicate: outcome(DUPLICATE),
@@ -183,6 +180,17 @@ impl SourceMetrics {
         .increment(1);
         self.ack.record(ack.as_secs_f64());
     }
+}
+
+/// The `name` counter of one source's or destination's `outcome`; `owner` names the label
+/// that carries `id`.
+fn outcome_counter(
+    name: &'static str,
+    owner: &'static str,
+    id: &str,
+    outcome: &'static str,
+) -> Counter {
+    counter!(name, owner => id.to_owned(), "outcome" => outcome)
 }
 
 /// An ingest request was answered `status` after `elapsed`: the server-side latency of every
@@ -217,10 +225,8 @@ impl DestinationMetrics {
     /// a handle taken before would record nowhere).
     pub fn new(destination: &str) -> DestinationMetrics {
         handle();
-        let outcome = |outcome: &'static str| {
-            let destination = destination.to_owned();
-            counter!(DELIVERY_ATTEMPTS, "destination" => destination, "outcome" => outcome)
-        };
+        let outcome =
+            |outcome| outcome_counter(DELIVERY_ATTEMPTS, "destination", destination, outcome);
         DestinationMetrics {
             delivered: outcome(DELIVERED),
             retry: outcome(RETRY),
@@ -258,9 +264,13 @@ impl DestinationMetrics {
 /// A pull consumer's ack or nack moved a delivery to `next` (the push worker's attempts go
 /// through [`DestinationMetrics`]).
 pub fn attempt_outcome(destination: &str, next: NextState) {
-    let outcome = outcome_label(next);
-    counter!(DELIVERY_ATTEMPTS, "destination" => destination.to_owned(), "outcome" => outcome)
-        .increment(1);
+    outcome_counter(
+        DELIVERY_ATTEMPTS,
+        "destination",
+        destination,
+        outcome_label(next),
+    )
+    .increment(1);
 }
 
 /// The `outcome` label of an attempt that moved its delivery to `next`.
