@@ -17,6 +17,7 @@ mod report;
 mod rss;
 mod scale;
 mod server_latency;
+mod server_timeline;
 mod servers;
 mod tls_certs;
 mod transform_cost;

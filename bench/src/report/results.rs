@@ -164,11 +164,32 @@ impl Results {
         (queueable > 0.0).then(|| overload.connections as f64 / queueable)
     }
 
-    /// An overload phase's 2xx rate as a percentage of the sustainable one (the healthy
-    /// full-serve closed loop): its goodput.
-    pub fn goodput_pct(&self, overload: &LoadReport) -> Option<f64> {
+    /// A rate as a percentage of the sustainable one (the healthy full-serve closed loop).
+    fn of_sustainable_pct(&self, rate: f64) -> Option<f64> {
         let sustainable = self.serve.as_ref()?.accepted_per_sec;
-        (sustainable > 0.0).then(|| 100.0 * overload.accepted_per_sec / sustainable)
+        (sustainable > 0.0).then(|| 100.0 * rate / sustainable)
+    }
+
+    /// An overload phase's goodput: its 2xx answers per second while the load was offered, as
+    /// a percentage of the sustainable rate.
+    pub fn goodput_pct(&self, overload: &LoadReport) -> Option<f64> {
+        self.of_sustainable_pct(overload.accepted_while_offered_per_sec()?)
+    }
+
+    /// An overload phase's events accepted and delivered per second until hookgate had
+    /// delivered everything it accepted (its seconds to get there first), as a percentage of
+    /// the sustainable rate: goodput that cannot be had by deferring deliveries.
+    pub fn caught_up_pct(&self, overload: &LoadReport) -> Option<(usize, f64)> {
+        let offered_s = overload.planned_s.floor() as usize;
+        let (seconds, rate) = overload.server_timeline.as_ref()?.caught_up(offered_s)?;
+        Some((seconds, self.of_sustainable_pct(rate)?))
+    }
+
+    /// An overload phase's 2xx per second of the driver's whole run, to its last answer or
+    /// timeout, as a percentage of the sustainable rate (the figure reported before the
+    /// timelines: it counts the seconds the driver waits on connects that time out).
+    pub fn whole_run_pct(&self, overload: &LoadReport) -> Option<f64> {
+        self.of_sustainable_pct(overload.accepted_per_sec)
     }
 
     /// The phases at up to the maximum rate (everything but the overload).
@@ -198,6 +219,7 @@ impl Results {
 mod tests {
     use super::*;
     use crate::rss::Memory;
+    use crate::server_timeline::ServerTimeline;
 
     fn rate(accepted_per_sec: f64, connections: usize) -> Option<LoadReport> {
         Some(LoadReport {
@@ -207,20 +229,40 @@ mod tests {
         })
     }
 
+    /// An overload run offered for 2 s: 2xx answers by second, hookgate's counters by second.
+    fn overload_run() -> LoadReport {
+        LoadReport {
+            connections: 5_000,
+            offered_rate: Some(50_000.0),
+            planned_s: 2.0,
+            accepted_per_sec: 2_000.0,
+            accepted_by_second: vec![11_000, 12_000, 1_000],
+            server_timeline: Some(ServerTimeline {
+                accepted: vec![11_000, 23_000, 24_000, 24_000],
+                delivered: vec![8_000, 16_000, 22_000, 24_000],
+            }),
+            ..LoadReport::default()
+        }
+    }
+
     #[test]
     fn derived_figures_need_both_phases() {
         let mut results = Results {
             serve: rate(10_000.0, 64),
             ..Results::default()
         };
-        let overload = rate(9_200.0, 5_000).unwrap();
+        let overload = overload_run();
         assert_eq!(results.failing_pct(), None);
         assert_eq!(Results::default().overload_pressure(&overload), None);
         assert_eq!(Results::default().goodput_pct(&overload), None);
         results.failing = rate(9_500.0, 64);
         assert_eq!(results.failing_pct(), Some(95.0));
         assert_eq!(results.overload_pressure(&overload), Some(2.0));
-        assert_eq!(results.goodput_pct(&overload), Some(92.0));
+        // 23,000 2xx in the 2 s offered.
+        assert_eq!(results.goodput_pct(&overload), Some(115.0));
+        // Everything accepted delivered by the end of the fourth second: 24,000 in 4 s.
+        assert_eq!(results.caught_up_pct(&overload), Some((4, 60.0)));
+        assert_eq!(results.whole_run_pct(&overload), Some(20.0));
     }
 
     #[test]

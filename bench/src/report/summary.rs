@@ -184,11 +184,34 @@ fn overload_run(results: &Results, run: &LoadReport) {
              raise BENCH_OVERLOAD_CONNECTIONS"
         );
     }
-    let goodput = results.goodput_pct(run).map_or(String::new(), |pct| {
-        format!(" = {pct:.0}% of the sustainable rate")
-    });
+    if let (Some(rate), Some(pct)) = (
+        run.accepted_while_offered_per_sec(),
+        results.goodput_pct(run),
+    ) {
+        println!(
+            "   2xx while offered ({:.0} s): {rate:.0}/s = {pct:.0}% of the sustainable rate; by second {:?}",
+            run.planned_s, run.accepted_by_second
+        );
+    }
+    if let Some(timeline) = &run.server_timeline {
+        let caught_up = results.caught_up_pct(run).map_or_else(
+            || "never caught up".to_owned(),
+            |(seconds, pct)| {
+                format!("caught up after {seconds} s: accepted and delivered {pct:.0}% of the sustainable rate")
+            },
+        );
+        println!(
+            "   hookgate {caught_up}; accepted by second {:?}, delivered {:?}",
+            timeline.accepted, timeline.delivered
+        );
+    }
+    let whole_run = results
+        .whole_run_pct(run)
+        .map_or(String::new(), |pct| format!(" = {pct:.0}%"));
     println!(
-        "   {:.0}/s answered, {:.0}/s 2xx{goodput}, {:.1}% 503, {} errors ({} connect, {} timeouts)",
+        "   whole run ({:.1} s, to the last answer or timeout): {:.0}/s answered, {:.0}/s 2xx{whole_run}, \
+         {:.1}% 503, {} errors ({} connect, {} timeouts)",
+        run.duration_s,
         run.requests_per_sec,
         run.accepted_per_sec,
         run.share_pct(503),

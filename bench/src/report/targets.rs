@@ -255,6 +255,14 @@ fn resilience(results: &Results) {
                 goodput >= GOODPUT_MIN_PCT,
             );
         }
+        if let Some((_, delivered)) = results.caught_up_pct(overload) {
+            target(
+                &format!("accepted+delivered, overload {factor} / sust."),
+                format!("{delivered:.1}%"),
+                &format!(">= {GOODPUT_MIN_PCT}%"),
+                delivered >= GOODPUT_MIN_PCT,
+            );
+        }
         if let Some(server) = &overload.server_latency {
             target(
                 &format!("server-timed p99, overload {factor}"),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use hdrhistogram::Histogram;
+
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -22,10 +22,14 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::cpu::{cpu_secs, postgres_cpu_secs};
-use crate::latency::{self, Percentiles};
+use crate::latency::Percentiles;
 use crate::payload::Signer;
 use crate::rss::Memory;
 use crate::server_latency::{ServerLatency, scrape};
+use crate::server_timeline::ServerTimeline;
+use tally::{Failure, Tally};
+
+mod tally;
 
 /// How long one request (or one connect) may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +62,10 @@ pub struct LoadReport {
     #[serde(default)]
     pub connect_s: f64,
     pub duration_s: f64,
+    /// Seconds the load was planned to last (requests are due within them); `duration_s` runs
+    /// on to the last answer.
+    #[serde(default)]
+    pub planned_s: f64,
     /// Offered rate of an open-loop run.
     pub offered_rate: Option<f64>,
     /// Requests answered (any status) per second of the run.
@@ -78,6 +86,10 @@ pub struct LoadReport {
     /// The first error met, to tell a refused connect from a lack of file descriptors.
     #[serde(default)]
     pub first_error: Option<String>,
+    /// 2xx answers per second of the run, by the second each answer arrived in (index 0: the
+    /// run's first second). Shows when a saturated server caught up with what was offered.
+    #[serde(default)]
+    pub accepted_by_second: Vec<u64>,
     /// Latency of every answered request, from the time it was due (open loop) or sent.
     pub latency: Percentiles,
     /// Latency of 2xx answers only, from the time each request was sent.
@@ -97,6 +109,10 @@ pub struct LoadReport {
     /// CPU seconds every Postgres process spent during the run (see `crate::cpu`).
     #[serde(default)]
     pub postgres_cpu_secs: Option<f64>,
+    /// What the server accepted and delivered by the end of each second, when its metrics were
+    /// scraped.
+    #[serde(default)]
+    pub server_timeline: Option<ServerTimeline>,
     /// The answers as the server timed them, when its metrics were scraped.
     #[serde(default)]
     pub server_latency: Option<ServerLatency>,
@@ -106,6 +122,18 @@ impl LoadReport {
     /// Requests answered, whatever the status.
     pub fn answered(&self) -> u64 {
         self.statuses.values().sum()
+    }
+
+    /// Open loop: 2xx answers per second while the load was being offered (answers that
+    /// arrived within the run's planned length). `accepted_per_sec` runs on to the last answer
+    /// or timeout, so after an overload it also counts the tail in which the server works off
+    /// what queued and then waits, idle, for connects that time out.
+    pub fn accepted_while_offered_per_sec(&self) -> Option<f64> {
+        self.offered_rate?;
+        let seconds = self.planned_s.floor() as usize;
+        let counted = seconds.min(self.accepted_by_second.len());
+        (seconds > 0)
+            .then(|| self.accepted_by_second[..counted].iter().sum::<u64>() as f64 / seconds as f64)
     }
 
     /// Requests answered with a 2xx status.
@@ -161,6 +189,12 @@ impl LoadReport {
         }
         println!("   statuses  {}", statuses.join(", "));
         println!("   latency   {}", self.latency.line());
+        if let Some(rate) = self.accepted_while_offered_per_sec() {
+            println!(
+                "   2xx while offered ({:.0} s): {rate:.0} req/s; 2xx per second {:?}",
+                self.planned_s, self.accepted_by_second
+            );
+        }
         if self.offered_rate.is_some() {
             println!("   2xx (from send) {}", self.accepted_latency.line());
             println!("   send lag  {}", self.send_lag.line());
@@ -199,89 +233,6 @@ impl Schedule {
             }
             None => (Instant::now() < self.end).then_some((seq, None)),
         }
-    }
-}
-
-/// Why a request got no answer.
-#[derive(Debug, Clone, Copy)]
-enum Failure {
-    /// The connect failed or timed out; the request was not sent.
-    Connect,
-    /// No answer within [`REQUEST_TIMEOUT`].
-    Timeout,
-    /// The connection broke before the answer (reset, closed).
-    Broken,
-}
-
-/// The run's tallies, one shared by every worker: four histograms of ~180 KiB each per
-/// worker, at 10,000 connections, spent the driver's CPU on page faults and a merge of
-/// gigabytes at the end instead of on requests (14,000 requests/s against a trivial server, 6 s of it
-/// in the kernel).
-struct Tally {
-    statuses: BTreeMap<u16, u64>,
-    connect_errors: u64,
-    timeouts: u64,
-    /// Connections that broke mid-request (reset, closed before the answer).
-    broken: u64,
-    first_error: Option<String>,
-    latency: Histogram<u64>,
-    accepted: Histogram<u64>,
-    rejected: Histogram<u64>,
-    send_lag: Histogram<u64>,
-}
-
-impl Tally {
-    fn new() -> Tally {
-        Tally {
-            statuses: BTreeMap::new(),
-            connect_errors: 0,
-            timeouts: 0,
-            broken: 0,
-            first_error: None,
-            latency: latency::new_histogram(),
-            accepted: latency::new_histogram(),
-            rejected: latency::new_histogram(),
-            send_lag: latency::new_histogram(),
-        }
-    }
-
-    /// Records an answer with `status` to a request due at `due` (open loop), sent at `sent`
-    /// and answered at `done`.
-    fn record(&mut self, status: u16, due: Option<Instant>, sent: Instant, done: Instant) {
-        *self.statuses.entry(status).or_default() += 1;
-        let micros = |from: Instant, to: Instant| to.duration_since(from).as_micros() as u64;
-        // From the intended time, or from the send when the driver woke before it.
-        let start = due.map_or(sent, |due| due.min(sent));
-        latency::record(&mut self.latency, micros(start, done));
-        if let Some(due) = due {
-            latency::record(&mut self.send_lag, micros(due, sent));
-        }
-        if (200..300).contains(&status) {
-            latency::record(&mut self.accepted, micros(sent, done));
-        } else if status == 503 {
-            latency::record(&mut self.rejected, micros(sent, done));
-        }
-    }
-
-    /// Counts one failure, keeping the first error's message.
-    fn fail(&mut self, failure: Failure, error: impl std::fmt::Display) {
-        let counter = match failure {
-            Failure::Connect => &mut self.connect_errors,
-            Failure::Timeout => &mut self.timeouts,
-            Failure::Broken => &mut self.broken,
-        };
-        *counter += 1;
-        self.first_error
-            .get_or_insert_with(|| format!("{failure:?}: {error:#}"));
-    }
-
-    fn errors(&self) -> u64 {
-        self.connect_errors + self.timeouts + self.broken
-    }
-
-    /// Runs `change` on the shared tally (a worker that panicked mid-record leaves it usable).
-    fn update(shared: &Mutex<Tally>, change: impl FnOnce(&mut Tally)) {
-        change(&mut shared.lock().unwrap_or_else(PoisonError::into_inner));
     }
 }
 
@@ -325,6 +276,7 @@ pub async fn run(
     let connections = connect_all(&target, plan.connections, &shared).await?;
     let connect_s = opening.elapsed().as_secs_f64();
     let start = Instant::now();
+    Tally::update(&shared, |tally| tally.start = start);
     let schedule = Arc::new(Schedule {
         next: AtomicU64::new(0),
         start,
@@ -335,6 +287,11 @@ pub async fn run(
     let cpu_then = watch.map(cpu_secs).transpose()?;
     let postgres_then = postgres_cpu_secs()?;
     let metrics_then = plan.server_metrics.as_deref().map(scrape).transpose()?;
+    let timeline = plan
+        .server_metrics
+        .as_deref()
+        .map(|url| crate::server_timeline::Watch::start(url, start.into_std()))
+        .transpose()?;
     let workers: Vec<_> = connections
         .into_iter()
         .map(|connection| {
@@ -351,6 +308,7 @@ pub async fn run(
         worker.await??;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let server_timeline = timeline.map(|watch| watch.finish()).transpose()?;
     let tally = Arc::into_inner(shared)
         .context("every worker has finished")?
         .into_inner()
@@ -364,6 +322,7 @@ pub async fn run(
         connections: plan.connections,
         connect_s,
         duration_s: elapsed,
+        planned_s: plan.duration.as_secs_f64(),
         offered_rate: plan.rate,
         errors: tally.errors(),
         connect_errors: tally.connect_errors,
@@ -374,6 +333,7 @@ pub async fn run(
         rejected_latency: Percentiles::of(&tally.rejected),
         send_lag: Percentiles::of(&tally.send_lag),
         statuses: tally.statuses,
+        accepted_by_second: tally.accepted_by_second,
         memory: watcher.map(crate::rss::RssWatch::finish),
         server_cpu_secs: match (watch, cpu_then) {
             (Some(pid), Some(then)) => Some(cpu_secs(pid)? - then),
@@ -381,6 +341,7 @@ pub async fn run(
         },
         postgres_cpu_secs: Some(postgres_cpu_secs()? - postgres_then),
         server_latency,
+        server_timeline,
         ..LoadReport::default()
     };
     report.requests_per_sec = report.answered() as f64 / elapsed;
