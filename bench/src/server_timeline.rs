@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::server_latency::scrape;
 
+/// How long [`Watch::finish`] keeps scraping, after the load, for hookgate to deliver what it
+/// accepted.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(120);
+
 const ACCEPTED: &str = "hookgate_ingest_requests_total{";
 const DELIVERED: &str = "hookgate_delivery_attempts_total{";
 
@@ -65,25 +69,31 @@ impl Watch {
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             let mut timeline = ServerTimeline::default();
-            let mut second = 1;
-            while !stopping.load(Ordering::Relaxed) {
+            let mut stopped_at = None;
+            for second in 1.. {
                 let due = start + Duration::from_secs(second);
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 let (accepted, delivered) = counts(&scrape(&url)?);
-                timeline
-                    .accepted
-                    .push(accepted.saturating_sub(base_accepted));
-                timeline
-                    .delivered
-                    .push(delivered.saturating_sub(base_delivered));
-                second += 1;
+                let (accepted, delivered) = (
+                    accepted.saturating_sub(base_accepted),
+                    delivered.saturating_sub(base_delivered),
+                );
+                timeline.accepted.push(accepted);
+                timeline.delivered.push(delivered);
+                if stopping.load(Ordering::Relaxed) {
+                    let stopped_at = *stopped_at.get_or_insert_with(Instant::now);
+                    if delivered >= accepted || stopped_at.elapsed() > CATCH_UP_LIMIT {
+                        break;
+                    }
+                }
             }
             Ok(timeline)
         });
         Ok(Watch { stop, thread })
     }
 
-    /// Stops the scrapes (after the current second's) and answers the timeline.
+    /// Stops the scrapes once hookgate has delivered everything it accepted (at most
+    /// [`CATCH_UP_LIMIT`] from now) and answers the timeline.
     pub fn finish(self) -> anyhow::Result<ServerTimeline> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
