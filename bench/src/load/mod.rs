@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -86,8 +85,8 @@ pub struct LoadReport {
     /// The first error met, to tell a refused connect from a lack of file descriptors.
     #[serde(default)]
     pub first_error: Option<String>,
-    /// 2xx answers per second of the run, by the second each answer arrived in (index 0: the
-    /// run's first second). Shows when a saturated server caught up with what was offered.
+    /// The 2xx answers that arrived in each second of the run (index 0: its first second):
+    /// shows when a saturated server caught up with what was offered.
     #[serde(default)]
     pub accepted_by_second: Vec<u64>,
     /// Latency of every answered request, from the time it was due (open loop) or sent.
