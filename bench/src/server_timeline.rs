@@ -45,14 +45,17 @@ impl ServerTimeline {
 
 /// The counters of one scrape, summed over sources and destinations.
 fn counts(text: &str) -> (u64, u64) {
-    let sum = |metric: &str, outcome: &str| {
+    let sum = |metric: &str, outcome_label: &str| {
         text.lines()
             .filter_map(|line| line.strip_prefix(metric))
-            .filter(|line| line.contains(&format!("outcome=\"{outcome}\"")))
+            .filter(|line| line.contains(outcome_label))
             .filter_map(|line| line.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
             .sum::<f64>() as u64
     };
-    (sum(ACCEPTED, "accepted"), sum(DELIVERED, "delivered"))
+    (
+        sum(ACCEPTED, "outcome=\"accepted\""),
+        sum(DELIVERED, "outcome=\"delivered\""),
+    )
 }
 
 /// A scrape a second on a thread of its own until [`Watch::finish`].
