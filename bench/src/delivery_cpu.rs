@@ -13,7 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
 use crate::ceiling_pg::event_like_hookgates;
-use crate::cpu::cpu_secs;
+use crate::cpu::CpuReading;
 
 /// How often `deliveries` is counted while a queue drains.
 const POLL_EVERY: Duration = Duration::from_millis(50);
@@ -29,6 +29,10 @@ pub struct DeliveryRun {
     pub secs: f64,
     /// CPU seconds the hookgate process spent meanwhile (user + system).
     pub cpu_secs: f64,
+    /// CPU seconds Postgres spent meanwhile, but for the watch's own queries (absent from
+    /// runs recorded before it was measured).
+    #[serde(default)]
+    pub postgres_cpu_secs: f64,
     /// Deliveries left undelivered when the watch gave up (0 when the queue drained).
     pub left: i64,
 }
@@ -44,15 +48,21 @@ impl DeliveryRun {
         1e6 * self.cpu_secs / (self.delivered.max(1) as f64)
     }
 
+    /// Postgres's CPU per delivered event, in microseconds.
+    pub fn postgres_us_per_delivery(&self) -> f64 {
+        1e6 * self.postgres_cpu_secs / (self.delivered.max(1) as f64)
+    }
+
     /// Prints the human-readable report.
     pub fn print(&self) {
         println!(
-            "== Delivery over {}: {} delivered in {:.2} s = {:.0}/s; hookgate CPU {:.1} µs per delivery{}",
+            "== Delivery over {}: {} delivered in {:.2} s = {:.0}/s; CPU per delivery: hookgate {:.1} µs + Postgres {:.1} µs{}",
             self.label,
             self.delivered,
             self.secs,
             self.per_sec(),
             self.cpu_us_per_delivery(),
+            self.postgres_us_per_delivery(),
             match self.left {
                 0 => String::new(),
                 left => format!("; {left} NOT delivered before the timeout"),
@@ -104,27 +114,32 @@ pub async fn watch(
         .max_connections(1)
         .connect(database_url)
         .await?;
+    let observer: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await?;
+    let observer = u32::try_from(observer)?;
     let deadline = Instant::now() + timeout;
     let mut tick = tokio::time::interval(POLL_EVERY);
-    let mut first: Option<(Instant, i64, f64)> = None;
+    let mut first: Option<(Instant, i64, CpuReading)> = None;
     let run = loop {
         tick.tick().await;
         let (backlog, delivered) = counts(&pool).await?;
         let now = Instant::now();
-        let cpu = cpu_secs(pid)?;
-        let Some((started, delivered_then, cpu_then)) = first else {
+        let Some((started, delivered_then, cpu_then)) = &first else {
             if delivered > 0 {
-                first = Some((now, delivered, cpu));
+                first = Some((now, delivered, CpuReading::now(pid, Some(observer))?));
             }
             anyhow::ensure!(now < deadline, "no delivery within {timeout:?}");
             continue;
         };
         if backlog == 0 || now > deadline {
+            let spent = cpu_then.spent()?;
             break DeliveryRun {
                 label: label.to_owned(),
                 delivered: u64::try_from(delivered - delivered_then)?,
-                secs: now.duration_since(started).as_secs_f64(),
-                cpu_secs: cpu - cpu_then,
+                secs: now.duration_since(*started).as_secs_f64(),
+                cpu_secs: spent.hookgate_secs,
+                postgres_cpu_secs: spent.postgres_secs,
                 left: backlog,
             };
         }
@@ -154,9 +169,11 @@ mod tests {
             delivered: 20_000,
             secs: 4.0,
             cpu_secs: 2.0,
+            postgres_cpu_secs: 1.0,
             left: 0,
         };
         assert_eq!(run.per_sec(), 5_000.0);
         assert_eq!(run.cpu_us_per_delivery(), 100.0);
+        assert_eq!(run.postgres_us_per_delivery(), 50.0);
     }
 }

@@ -72,6 +72,12 @@ pub fn inline_lease(destination: &DestinationConfig) -> Duration {
     Duration::from_millis(destination.timeout_ms) + claim_lease(destination)
 }
 
+/// The free slots a busy worker waits for before it claims: a quarter of its concurrency, at
+/// most a full batch.
+fn claim_floor(concurrency: usize) -> usize {
+    (concurrency / 4).clamp(1, CLAIM_BATCH)
+}
+
 /// What ended a worker's idle wait.
 enum Wakeup {
     /// A delivery ingest handed over, to start (boxed: the other kinds carry nothing).
@@ -139,6 +145,7 @@ impl DestinationWorker {
             }
             let free = running.slots.available_permits();
             let limit = match permit {
+                Permit::Allowed if free < this.claim_floor(&running) => 0,
                 Permit::Allowed => free.min(CLAIM_BATCH),
                 Permit::Probe => 1.min(free),
                 Permit::Wait(until) => {
@@ -187,6 +194,17 @@ impl DestinationWorker {
         let mut unstarted: Vec<InlineDelivery> = handed.into_iter().collect();
         unstarted.extend(inline.as_mut().map(InlineLane::close).unwrap_or_default());
         this.drain(running, unstarted).await;
+    }
+
+    /// The fewest free slots worth a claim while attempts run: a claim costs Postgres about
+    /// as much for one delivery as for a dozen, so with a fast destination claiming as each
+    /// slot frees would cost a statement per delivery or two. An idle worker claims at once.
+    fn claim_floor(&self, running: &Running) -> usize {
+        if running.attempts.is_empty() {
+            1
+        } else {
+            claim_floor(self.destination.concurrency as usize)
+        }
     }
 
     /// Starts the deliveries ingest handed over (`first`, then what waits in the lane) while
@@ -435,5 +453,18 @@ impl DestinationWorker {
                 self.wake_when_recorded(),
             )
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_worker_claims_once_a_quarter_of_its_slots_is_free() {
+        assert_eq!(claim_floor(32), 8);
+        assert_eq!(claim_floor(1), 1, "a single slot is claimed as it frees");
+        assert_eq!(claim_floor(3), 1);
+        assert_eq!(claim_floor(1_000), CLAIM_BATCH, "never more than a batch");
     }
 }

@@ -117,26 +117,31 @@ WITH picked AS (
     ORDER BY d.run_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
-), within_budget AS (
-    SELECT sized.id FROM (
-        SELECT p.id,
-               sum(octet_length(e.body)) OVER (ORDER BY p.run_at, p.id)
-                   - octet_length(e.body) AS bytes_before
-        FROM picked p JOIN events e ON e.id = p.event_id
-    ) sized
-    WHERE sized.bytes_before < $6
+), sized AS (
+    SELECT p.id, e.*,
+           sum(octet_length(e.body)) OVER (ORDER BY p.run_at, p.id)
+               - octet_length(e.body) AS bytes_before
+    FROM picked p
+    CROSS JOIN LATERAL (
+        SELECT e.source_id, e.event_id AS provider_event_id, e.event_type, e.content_type,
+               e.body, e.received_at, CASE WHEN $7 THEN e.headers::text END AS headers_json
+        FROM events e WHERE e.id = p.event_id
+        LIMIT 1
+    ) e
+), claimed AS (
+    UPDATE deliveries d
+    SET state = 'in_flight',
+        lease_until = now() + make_interval(secs => $3),
+        attempts = d.attempts + 1,
+        lease_token = CASE WHEN $4 THEN gen_random_uuid() END,
+        updated_at = now()
+    WHERE d.id = ANY(ARRAY(SELECT id FROM sized WHERE bytes_before < $6))
+    RETURNING d.id, d.event_id, d.destination_id, d.attempts, d.lease_token
 )
-UPDATE deliveries d
-SET state = 'in_flight',
-    lease_until = now() + make_interval(secs => $3),
-    attempts = d.attempts + 1,
-    lease_token = CASE WHEN $4 THEN gen_random_uuid() END,
-    updated_at = now()
-FROM within_budget picked, events e
-WHERE d.id = picked.id AND e.id = d.event_id
-RETURNING d.id, d.event_id, d.destination_id, d.attempts AS attempt, e.source_id,
-          e.event_id AS provider_event_id, e.event_type, e.content_type, e.body,
-          e.received_at, CASE WHEN $7 THEN e.headers::text END AS headers_json, d.lease_token
+SELECT c.id, c.event_id, c.destination_id, c.attempts AS attempt, s.source_id,
+       s.provider_event_id, s.event_type, s.content_type, s.body, s.received_at,
+       s.headers_json, c.lease_token
+FROM claimed c JOIN sized s ON s.id = c.id
 "#
     )
 });

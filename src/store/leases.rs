@@ -93,22 +93,30 @@ WITH input AS (
     SELECT * FROM UNNEST($2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::timestamptz[], $7::text[])
         AS t(id, attempt, token, state, run_at, error)
 ), held AS (
-    SELECT d.id, d.updated_at AS leased_at
-    FROM deliveries d JOIN input i ON i.id = d.id
-    WHERE d.destination_id = $1 AND d.state = 'in_flight' AND d.attempts = i.attempt
-      AND d.lease_token = i.token AND d.lease_until >= now()
-    FOR UPDATE OF d
+    -- One lookup by primary key per lease, lateral so that no plan can read more. The
+    -- lease's expiry is tested through COALESCE so that it does not imply `lease_until IS
+    -- NOT NULL`: the partial index on leases, nearly empty whenever it was last analyzed,
+    -- would otherwise look cheaper to scan whole than one key lookup.
+    SELECT h.id, h.leased_at, i.attempt, i.state, i.run_at, i.error
+    FROM input i
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.updated_at AS leased_at FROM deliveries d
+        WHERE d.id = i.id AND d.destination_id = $1 AND d.state = 'in_flight'
+          AND d.attempts = i.attempt AND d.lease_token = i.token
+          AND COALESCE(d.lease_until >= now(), false)
+        FOR UPDATE
+    ) h
 ), updated AS (
     UPDATE deliveries d
-    SET state = i.state,
-        run_at = COALESCE(i.run_at, d.run_at),
-        lease_until = NULL, lease_token = NULL, last_status = NULL, last_error = i.error,
+    SET state = h.state,
+        run_at = COALESCE(h.run_at, d.run_at),
+        lease_until = NULL, lease_token = NULL, last_status = NULL, last_error = h.error,
         updated_at = now(),
-        delivered_started_at = CASE WHEN i.state = 'delivered' THEN h.leased_at END,
-        delivered_duration_ms = CASE WHEN i.state = 'delivered' THEN {LEASE_MS} END
-    FROM held h JOIN input i ON i.id = h.id
+        delivered_started_at = CASE WHEN h.state = 'delivered' THEN h.leased_at END,
+        delivered_duration_ms = CASE WHEN h.state = 'delivered' THEN {LEASE_MS} END
+    FROM held h
     WHERE d.id = h.id
-    RETURNING d.id, d.state, i.attempt, i.error, h.leased_at
+    RETURNING d.id, d.state, h.attempt, h.error, h.leased_at
 ), recorded AS (
     INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, error)
     SELECT id, attempt, leased_at, {LEASE_MS}, error

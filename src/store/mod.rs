@@ -181,12 +181,27 @@ impl Store {
     /// plan cached while it was small (a sequential scan) would otherwise stay in use on that
     /// connection long after (until the next ANALYZE), reading the whole table per statement.
     ///
+    /// Each statement is planned once per connection (`plan_cache_mode = force_generic_plan`):
+    /// they run thousands of times a second with different values, and Postgres otherwise
+    /// re-plans one whose generic plan it estimates dearer every time. The claim was one: it
+    /// reads the day-partitioned `events`, and planning it cost ~0.8 ms per claim against
+    /// ~0.25 ms to run it (bench/RESULTS.md). A generic plan cannot know how many rows a
+    /// `LIMIT $n` or an array brings, so every statement here is written to have one sensible
+    /// plan whatever the estimate: rows found by key (`= ANY`, lateral lookups), never a join
+    /// that could read a whole table. Without a value to go by, such a plan's estimated cost
+    /// can pass `jit_above_cost`, and compiling it on every run cost 50–100 ms: JIT is off.
+    ///
     /// Never use it to store events.
     pub fn connect_lazy_relaxed(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         Self::connect(
             url,
             max_connections,
-            &[("synchronous_commit", "off"), ("enable_seqscan", "off")],
+            &[
+                ("synchronous_commit", "off"),
+                ("enable_seqscan", "off"),
+                ("plan_cache_mode", "force_generic_plan"),
+                ("jit", "off"),
+            ],
             false,
         )
     }

@@ -57,6 +57,7 @@ mod private_redis;
 mod process;
 mod providers;
 mod pull;
+mod queue_plans;
 mod raw_http;
 mod read_only_database;
 mod readme;

@@ -63,6 +63,8 @@ pub struct Pooled {
     pub per_sec: f64,
     /// hookgate's CPU per delivery over all the runs, in microseconds.
     pub cpu_us_per_delivery: f64,
+    /// Postgres's CPU per delivery over all the runs, in microseconds.
+    pub postgres_us_per_delivery: f64,
 }
 
 impl Pooled {
@@ -71,9 +73,11 @@ impl Pooled {
         let delivered: u64 = runs.iter().map(|run| run.delivered).sum();
         let secs: f64 = runs.iter().map(|run| run.secs).sum();
         let cpu_secs: f64 = runs.iter().map(|run| run.cpu_secs).sum();
+        let postgres_secs: f64 = runs.iter().map(|run| run.postgres_cpu_secs).sum();
         (delivered > 0 && secs > 0.0).then(|| Pooled {
             per_sec: delivered as f64 / secs,
             cpu_us_per_delivery: 1e6 * cpu_secs / delivered as f64,
+            postgres_us_per_delivery: 1e6 * postgres_secs / delivered as f64,
         })
     }
 }
@@ -297,6 +301,7 @@ mod tests {
             delivered,
             secs,
             cpu_secs,
+            postgres_cpu_secs: 0.0,
             left: 0,
         };
         let mut results = Results {

@@ -269,6 +269,7 @@ mod tests {
             delivered,
             secs,
             cpu_secs,
+            postgres_cpu_secs: 0.0,
             left: 0,
         }
     }

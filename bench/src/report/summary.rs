@@ -240,12 +240,20 @@ pub(super) fn drained_line(name: &str, runs: &[DeliveryRun], note: &str) {
     };
     let each: Vec<String> = runs
         .iter()
-        .map(|run| format!("{:.0}/s {:.1} µs", run.per_sec(), run.cpu_us_per_delivery()))
+        .map(|run| {
+            format!(
+                "{:.0}/s {:.1} + {:.1} µs",
+                run.per_sec(),
+                run.cpu_us_per_delivery(),
+                run.postgres_us_per_delivery()
+            )
+        })
         .collect();
     println!(
-        "   {name:<13} {:>6.0} deliveries/s, hookgate {:>6.1} µs CPU per delivery (runs: {}){note}",
+        "   {name:<13} {:>6.0} deliveries/s, CPU per delivery hookgate {:>6.1} µs + Postgres {:>6.1} µs (runs: {}){note}",
         pooled.per_sec,
         pooled.cpu_us_per_delivery,
+        pooled.postgres_us_per_delivery,
         each.join(", ")
     );
 }
