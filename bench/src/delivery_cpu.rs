@@ -45,12 +45,16 @@ impl DeliveryRun {
 
     /// hookgate's CPU per delivered event, in microseconds.
     pub fn cpu_us_per_delivery(&self) -> f64 {
-        1e6 * self.cpu_secs / (self.delivered.max(1) as f64)
+        self.us_per_delivery(self.cpu_secs)
     }
 
     /// Postgres's CPU per delivered event, in microseconds.
     pub fn postgres_us_per_delivery(&self) -> f64 {
-        1e6 * self.postgres_cpu_secs / (self.delivered.max(1) as f64)
+        self.us_per_delivery(self.postgres_cpu_secs)
+    }
+
+    fn us_per_delivery(&self, cpu_secs: f64) -> f64 {
+        1e6 * cpu_secs / (self.delivered.max(1) as f64)
     }
 
     /// Prints the human-readable report.

@@ -74,7 +74,7 @@ pub fn inline_lease(destination: &DestinationConfig) -> Duration {
 
 /// The free slots a busy worker waits for before it claims: a quarter of its concurrency, at
 /// most a full batch.
-fn claim_floor(concurrency: usize) -> usize {
+fn busy_claim_floor(concurrency: usize) -> usize {
     (concurrency / 4).clamp(1, CLAIM_BATCH)
 }
 
@@ -203,7 +203,7 @@ impl DestinationWorker {
         if running.attempts.is_empty() {
             1
         } else {
-            claim_floor(self.destination.concurrency as usize)
+            busy_claim_floor(self.destination.concurrency as usize)
         }
     }
 
@@ -462,9 +462,17 @@ mod tests {
 
     #[test]
     fn a_busy_worker_claims_once_a_quarter_of_its_slots_is_free() {
-        assert_eq!(claim_floor(32), 8);
-        assert_eq!(claim_floor(1), 1, "a single slot is claimed as it frees");
-        assert_eq!(claim_floor(3), 1);
-        assert_eq!(claim_floor(1_000), CLAIM_BATCH, "never more than a batch");
+        assert_eq!(busy_claim_floor(32), 8);
+        assert_eq!(
+            busy_claim_floor(1),
+            1,
+            "a single slot is claimed as it frees"
+        );
+        assert_eq!(busy_claim_floor(3), 1);
+        assert_eq!(
+            busy_claim_floor(1_000),
+            CLAIM_BATCH,
+            "never more than a batch"
+        );
     }
 }
