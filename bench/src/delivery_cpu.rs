@@ -9,11 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use hookgate::store::{NewEvent, Store};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
 use crate::ceiling_pg::event_like_hookgates;
 use crate::cpu::CpuReading;
+use crate::queue_counts::QueueCounter;
 
 /// How often `deliveries` is counted while a queue drains.
 const POLL_EVERY: Duration = Duration::from_millis(50);
@@ -114,52 +114,35 @@ pub async fn watch(
     label: &str,
     timeout: Duration,
 ) -> anyhow::Result<DeliveryRun> {
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(database_url)
-        .await?;
-    let observer: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&pool)
-        .await?;
-    let observer = u32::try_from(observer)?;
+    let counter = QueueCounter::connect(database_url).await?;
     let deadline = Instant::now() + timeout;
     let mut tick = tokio::time::interval(POLL_EVERY);
-    let mut first: Option<(Instant, i64, CpuReading)> = None;
-    let run = loop {
+    while !counter.any_delivered().await? {
+        anyhow::ensure!(Instant::now() < deadline, "no delivery within {timeout:?}");
         tick.tick().await;
-        let (backlog, delivered) = counts(&pool).await?;
-        let now = Instant::now();
-        let Some((started, delivered_then, cpu_then)) = &first else {
-            if delivered > 0 {
-                first = Some((now, delivered, CpuReading::now(pid, Some(observer))?));
-            }
-            anyhow::ensure!(now < deadline, "no delivery within {timeout:?}");
-            continue;
-        };
-        if backlog == 0 || now > deadline {
-            let spent = cpu_then.spent()?;
-            break DeliveryRun {
-                label: label.to_owned(),
-                delivered: u64::try_from(delivered - delivered_then)?,
-                secs: now.duration_since(*started).as_secs_f64(),
-                cpu_secs: spent.hookgate_secs,
-                postgres_cpu_secs: spent.postgres_secs,
-                left: backlog,
-            };
+    }
+    let started = Instant::now();
+    let cpu_then = CpuReading::now(pid, Some(counter.backend()))?;
+    let delivered_then = counter.finals().await?.delivered;
+    let left = loop {
+        tick.tick().await;
+        let backlog = counter.backlog().await?;
+        if backlog == 0 || Instant::now() > deadline {
+            break backlog;
         }
     };
-    pool.close().await;
-    Ok(run)
-}
-
-/// `(pending + in flight, delivered)` in `deliveries`.
-async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')), \
-                count(*) FILTER (WHERE state = 'delivered') FROM deliveries",
-    )
-    .fetch_one(pool)
-    .await?)
+    let secs = started.elapsed().as_secs_f64();
+    let spent = cpu_then.spent()?;
+    let delivered = counter.finals().await?.delivered;
+    counter.close().await;
+    Ok(DeliveryRun {
+        label: label.to_owned(),
+        delivered: u64::try_from(delivered - delivered_then)?,
+        secs,
+        cpu_secs: spent.hookgate_secs,
+        postgres_cpu_secs: spent.postgres_secs,
+        left,
+    })
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgPoolOptions;
 use tokio::time::Instant;
 
 use crate::cpu::{CpuReading, CpuSpent};
+use crate::queue_counts::QueueCounter;
 
-/// How often `deliveries` is counted (each poll is a count over the table).
+/// How often the backlog is counted.
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// Delivery throughput and backlog.
@@ -69,17 +69,6 @@ impl DrainReport {
     }
 }
 
-/// Counts `(backlog, delivered, dead)` in `deliveries`.
-async fn counts(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')), \
-                count(*) FILTER (WHERE state = 'delivered'), \
-                count(*) FILTER (WHERE state = 'dead') FROM deliveries",
-    )
-    .fetch_one(pool)
-    .await?)
-}
-
 /// Watches from now: the load is taken to run for `load`; then waits until the backlog is
 /// empty, at most `timeout` after the load. Measures the CPU of process `hookgate` (and of
 /// Postgres) meanwhile when it is given.
@@ -89,51 +78,44 @@ pub async fn watch(
     timeout: Duration,
     hookgate: Option<u32>,
 ) -> anyhow::Result<DrainReport> {
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(database_url)
-        .await?;
+    let counter = QueueCounter::connect(database_url).await?;
     let start = Instant::now();
     let load_end = start + load;
-    let (_, delivered_at_start, _) = counts(&pool).await?;
-    // The counts below are this watch's own queries: their backend is left out of Postgres's
-    // CPU.
-    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&pool)
-        .await?;
+    let delivered_at_start = counter.finals().await?.delivered;
     let cpu_then = hookgate
-        .map(|pid| CpuReading::now(pid, u32::try_from(backend).ok()))
+        .map(|pid| CpuReading::now(pid, Some(counter.backend())))
         .transpose()?;
     let mut report = DrainReport::default();
-    let mut at_load_end = None;
     let mut tick = tokio::time::interval(POLL_EVERY);
-    loop {
+    let mut load_ended = false;
+    let finals = loop {
         tick.tick().await;
-        let (backlog, delivered, dead) = counts(&pool).await?;
+        let backlog = counter.backlog().await?;
         let now = Instant::now();
         report.peak_backlog = report.peak_backlog.max(backlog);
-        report.delivered = delivered - delivered_at_start;
-        report.dead = dead;
         if now < load_end {
             continue;
         }
-        if at_load_end.is_none() {
-            at_load_end = Some(report.delivered);
+        if !load_ended {
+            load_ended = true;
+            let delivered = counter.finals().await?.delivered - delivered_at_start;
             report.backlog_at_load_end = backlog;
-            report.during_load_per_sec =
-                report.delivered as f64 / now.duration_since(start).as_secs_f64();
+            report.during_load_per_sec = delivered as f64 / now.duration_since(start).as_secs_f64();
         }
         if backlog == 0 {
             report.drain_secs = Some(now.duration_since(load_end).as_secs_f64());
-            report.sustained_per_sec =
-                report.delivered as f64 / now.duration_since(start).as_secs_f64();
-            break;
+            let finals = counter.finals().await?;
+            report.sustained_per_sec = (finals.delivered - delivered_at_start) as f64
+                / now.duration_since(start).as_secs_f64();
+            break finals;
         }
         if now > load_end + timeout {
-            break;
+            break counter.finals().await?;
         }
-    }
+    };
+    report.delivered = finals.delivered - delivered_at_start;
+    report.dead = finals.dead;
     report.cpu = cpu_then.map(|then| then.spent()).transpose()?;
-    pool.close().await;
+    counter.close().await;
     Ok(report)
 }

@@ -13,6 +13,7 @@ mod latency;
 mod load;
 mod payload;
 mod pull;
+mod queue_counts;
 mod report;
 mod rss;
 mod scale;

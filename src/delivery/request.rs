@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Client, Response, Url, redirect};
+use reqwest::{Client, Method, Request, Response, Url, redirect};
 use uuid::Uuid;
 
 use super::policy::{Outcome, parse_retry_after};
@@ -22,16 +22,18 @@ pub const EXCERPT_BYTES: usize = 256;
 const DRAIN_BYTES: usize = 64 * 1024;
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-const EVENT_ID: &str = "x-hookgate-event-id";
-const SOURCE: &str = "x-hookgate-source";
-const EVENT_TYPE: &str = "x-hookgate-event-type";
-const PROVIDER_EVENT_ID: &str = "x-hookgate-provider-event-id";
-const ATTEMPT: &str = "x-hookgate-attempt";
-const DELIVERY_ID: &str = "x-hookgate-delivery-id";
-const WEBHOOK_ID: &str = "webhook-id";
-const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
-const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+// Names made once: inserting a header by a `&'static str` name parses and checks the name on
+// every insert, ten times per attempt.
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+static EVENT_ID: HeaderName = HeaderName::from_static("x-hookgate-event-id");
+static SOURCE: HeaderName = HeaderName::from_static("x-hookgate-source");
+static EVENT_TYPE: HeaderName = HeaderName::from_static("x-hookgate-event-type");
+static PROVIDER_EVENT_ID: HeaderName = HeaderName::from_static("x-hookgate-provider-event-id");
+static ATTEMPT: HeaderName = HeaderName::from_static("x-hookgate-attempt");
+static DELIVERY_ID: HeaderName = HeaderName::from_static("x-hookgate-delivery-id");
+static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
 /// An HTTP client for deliveries whose TLS is `tls` (see [`http_client_builder`]: verified,
 /// HTTP/2 when the server offers it): pooled keep-alive connections, no redirects followed,
@@ -99,12 +101,13 @@ pub async fn send(
         Some(path) => url_with_path(url, path),
         None => url.clone(),
     };
-    let request = client
-        .post(url)
-        .headers(headers(attempt, now_unix))
-        .body(attempt.body.clone())
-        .timeout(attempt.timeout);
-    let mut response = match request.send().await {
+    // Built whole rather than through a `RequestBuilder`, which would merge the headers into
+    // an empty map one by one.
+    let mut request = Request::new(Method::POST, url);
+    *request.headers_mut() = headers(attempt, now_unix);
+    *request.body_mut() = Some(attempt.body.clone().into());
+    *request.timeout_mut() = Some(attempt.timeout);
+    let mut response = match client.execute(request).await {
         Ok(response) => response,
         Err(err) => {
             return AttemptResult {
@@ -132,7 +135,6 @@ pub async fn send(
 /// cannot travel in a header (a control character in an event type, say) is left out rather
 /// than failing the delivery.
 pub(super) fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
-    let event_id = attempt.event_id.to_string();
     let content_type = attempt
         .content_type
         .and_then(header_value)
@@ -148,33 +150,36 @@ pub(super) fn headers(attempt: &Attempt<'_>, now_unix: i64) -> HeaderMap {
             headers.insert(name, value);
         }
     }
-    let mut put = |name: &'static str, value: &str| {
-        if let Some(value) = header_value(value) {
+    let mut put = |name: &HeaderName, value: Option<HeaderValue>| {
+        if let Some(value) = value {
             headers.insert(name, value);
         }
     };
-    put(IDEMPOTENCY_KEY, &event_id);
-    put(EVENT_ID, &event_id);
-    put(SOURCE, attempt.source_id);
-    put(PROVIDER_EVENT_ID, attempt.provider_event_id);
-    if let Some(event_type) = attempt.event_type {
-        put(EVENT_TYPE, event_type);
-    }
-    put(ATTEMPT, &attempt.attempt.to_string());
-    put(DELIVERY_ID, &attempt.delivery_id.to_string());
+    let event_id_value = uuid_value(attempt.event_id);
+    put(&IDEMPOTENCY_KEY, event_id_value.clone());
+    put(&EVENT_ID, event_id_value.clone());
+    put(&SOURCE, header_value(attempt.source_id));
+    put(&PROVIDER_EVENT_ID, header_value(attempt.provider_event_id));
+    put(&EVENT_TYPE, attempt.event_type.and_then(header_value));
+    put(&ATTEMPT, Some(HeaderValue::from(attempt.attempt)));
+    put(&DELIVERY_ID, uuid_value(attempt.delivery_id));
     if let Some(key) = attempt.signing_key {
-        put(WEBHOOK_ID, &event_id);
-        put(WEBHOOK_TIMESTAMP, &now_unix.to_string());
-        put(
-            WEBHOOK_SIGNATURE,
-            &key.sign(&event_id, now_unix, attempt.body),
-        );
+        let signature = key.sign(&attempt.event_id.to_string(), now_unix, attempt.body);
+        put(&WEBHOOK_ID, event_id_value);
+        put(&WEBHOOK_TIMESTAMP, Some(HeaderValue::from(now_unix)));
+        put(&WEBHOOK_SIGNATURE, header_value(&signature));
     }
     headers
 }
 
 fn header_value(text: &str) -> Option<HeaderValue> {
     HeaderValue::from_bytes(text.as_bytes()).ok()
+}
+
+/// A UUID in its hyphenated lower-case form, written on the stack rather than into a `String`
+/// first.
+fn uuid_value(id: Uuid) -> Option<HeaderValue> {
+    header_value(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
 }
 
 /// A transport error as an outcome: a TLS failure named for what failed (see
