@@ -22,7 +22,7 @@ const FINALS: &str = "SELECT count(*) FILTER (WHERE state = 'delivered'), \
 const ANY_DELIVERED: &str = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'delivered')";
 
 /// Deliveries in a final state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finals {
     pub delivered: i64,
     pub dead: i64,
@@ -78,5 +78,71 @@ impl QueueCounter {
 
     pub async fn close(self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery_cpu::{Seed, seed};
+    use bytes::Bytes;
+
+    /// A database of its own on the server `DATABASE_URL` names (the local one by default).
+    fn database_url(name: &str) -> String {
+        let server = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let (server, query) = server.split_once('?').unwrap_or((&server, ""));
+        let (server, _) = server.rsplit_once('/').expect("a database URL has a path");
+        match query {
+            "" => format!("{server}/{name}"),
+            query => format!("{server}/{name}?{query}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_backlog_and_the_final_states_are_counted_apart() {
+        let url = database_url(&format!(
+            "bench_queue_counts_{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        crate::db::create(&url).await.unwrap();
+        let queue = Seed {
+            source: "gh",
+            destination: "sink",
+            events: 10,
+            body: Bytes::from_static(b"{}"),
+            keys: 0,
+        };
+        seed(&url, queue).await.unwrap();
+        let counter = QueueCounter::connect(&url).await.unwrap();
+        assert!(!counter.any_delivered().await.unwrap());
+        assert_eq!(counter.backlog().await.unwrap(), 10);
+
+        // Of ten: three delivered, two dead, two leased in flight, three left pending.
+        let pool = PgPoolOptions::new().connect(&url).await.unwrap();
+        sqlx::query(
+            "WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM deliveries) \
+             UPDATE deliveries d \
+             SET state = CASE WHEN n <= 3 THEN 'delivered' WHEN n <= 5 THEN 'dead' \
+                              ELSE 'in_flight' END, \
+                 lease_until = CASE WHEN n > 5 THEN now() + interval '1 minute' END \
+             FROM ranked r WHERE d.id = r.id AND r.n <= 7",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        assert!(counter.any_delivered().await.unwrap());
+        assert_eq!(counter.backlog().await.unwrap(), 5);
+        assert_eq!(
+            counter.finals().await.unwrap(),
+            Finals {
+                delivered: 3,
+                dead: 2
+            }
+        );
+        counter.close().await;
+        crate::db::drop(&url).await.unwrap();
     }
 }
