@@ -15,7 +15,7 @@ use crate::ceiling_pg::event_like_hookgates;
 use crate::cpu::CpuReading;
 use crate::queue_counts::QueueCounter;
 
-/// How often `deliveries` is counted while a queue drains.
+/// How often the backlog is counted while a queue drains.
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// One drained queue.

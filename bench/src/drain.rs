@@ -88,7 +88,8 @@ pub async fn watch(
     let mut report = DrainReport::default();
     let mut tick = tokio::time::interval(POLL_EVERY);
     let mut load_ended = false;
-    let finals = loop {
+    // When the backlog emptied, if it did before the timeout.
+    let drained_at = loop {
         tick.tick().await;
         let backlog = counter.backlog().await?;
         let now = Instant::now();
@@ -103,18 +104,19 @@ pub async fn watch(
             report.during_load_per_sec = delivered as f64 / now.duration_since(start).as_secs_f64();
         }
         if backlog == 0 {
-            report.drain_secs = Some(now.duration_since(load_end).as_secs_f64());
-            let finals = counter.finals().await?;
-            report.sustained_per_sec = (finals.delivered - delivered_at_start) as f64
-                / now.duration_since(start).as_secs_f64();
-            break finals;
+            break Some(now);
         }
         if now > load_end + timeout {
-            break counter.finals().await?;
+            break None;
         }
     };
+    let finals = counter.finals().await?;
     report.delivered = finals.delivered - delivered_at_start;
     report.dead = finals.dead;
+    if let Some(at) = drained_at {
+        report.drain_secs = Some(at.duration_since(load_end).as_secs_f64());
+        report.sustained_per_sec = report.delivered as f64 / at.duration_since(start).as_secs_f64();
+    }
     report.cpu = cpu_then.map(|then| then.spent()).transpose()?;
     counter.close().await;
     Ok(report)
