@@ -15,7 +15,6 @@ pub mod events_cli;
 pub mod health;
 pub mod ingest;
 pub mod log_throttle;
-pub mod memory;
 pub mod metrics;
 pub mod partitions;
 pub mod problem;
