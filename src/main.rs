@@ -5,9 +5,9 @@ use std::io::Write;
 /// freed after the commit writer and a delivery task are done with it). In flat profiles
 /// glibc's free lists took 11–13 % of hookgate's CPU per event, jemalloc's thread caches 4–5 %,
 /// for ~6 MiB more resident at 64 connections (bench/RESULTS.md). Large bodies (up to 25 MiB)
-/// come from extents jemalloc reuses and hands back to the system as they decay, so there is
-/// no per-thread heap to pin as glibc needed (its mapping threshold): the large-bodies drill
-/// peaks where it did.
+/// come from extents jemalloc keeps per arena and reuses for later large bodies, with no
+/// per-thread heap to pin as glibc needed (its mapping threshold): the large-bodies drill peaks
+/// where it did.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
