@@ -19,6 +19,8 @@ HG_APT_UPDATED=0
 
 hg_log() { printf '==> %s\n' "$*" >&2; }
 hg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# A number field of a JSON file (the benchmark's phase reports): `hg_json_number FILE FIELD`.
+hg_json_number() { sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 
 # Runs a command as root: directly when root, else through sudo.
 hg_as_root() {
