@@ -5,7 +5,7 @@
 use super::api::Message;
 use super::body;
 use crate::config::ClientTlsConfig;
-use crate::delivery::{Attempt, client, send};
+use crate::delivery::{Attempt, Endpoint, HttpClient, send};
 use anyhow::Context;
 use bytes::Bytes;
 use std::process::Stdio;
@@ -27,17 +27,18 @@ pub enum Handler {
     /// POSTed to a URL with the original body and content type and the headers of a push
     /// delivery; handled on 2xx.
     Forward {
-        url: reqwest::Url,
-        client: reqwest::Client,
+        endpoint: Endpoint,
+        client: HttpClient,
     },
 }
 
 impl Handler {
     /// A forwarding handler to `url`.
     pub fn forward(url: String) -> anyhow::Result<Handler> {
-        let url = reqwest::Url::parse(&url).context("--forward: not a URL")?;
-        let client = client(&ClientTlsConfig::default()).context("building the HTTP client")?;
-        Ok(Handler::Forward { url, client })
+        let client =
+            HttpClient::new(&ClientTlsConfig::default()).context("building the HTTP client")?;
+        let endpoint = client.endpoint(&url).context("--forward: not a URL")?;
+        Ok(Handler::Forward { endpoint, client })
     }
 
     /// Handles one message: `Ok` when handled, else why not.
@@ -45,7 +46,7 @@ impl Handler {
         let body = body::decode(&message.body, message.body_encoding)?;
         match self {
             Handler::Exec(command) => exec(command, message, body).await,
-            Handler::Forward { url, client } => forward(client, url, message, body).await,
+            Handler::Forward { endpoint, client } => forward(client, endpoint, message, body).await,
         }
     }
 }
@@ -105,8 +106,8 @@ async fn exec(command: &str, message: &Message, body: Vec<u8>) -> Result<(), Str
 }
 
 async fn forward(
-    client: &reqwest::Client,
-    url: &reqwest::Url,
+    client: &HttpClient,
+    endpoint: &Endpoint,
     message: &Message,
     body: Vec<u8>,
 ) -> Result<(), String> {
@@ -126,7 +127,7 @@ async fn forward(
         timeout: FORWARD_TIMEOUT,
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let result = send(client, url, &attempt, now).await;
+    let result = send(client, endpoint, &attempt, now).await;
     if result.outcome.is_success() {
         Ok(())
     } else {

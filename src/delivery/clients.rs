@@ -4,25 +4,27 @@
 //! or a client certificate gets a client of its own.
 
 use anyhow::Context;
-use reqwest::Client;
 
-use super::request;
+use super::http_client::HttpClient;
 use crate::config::{ClientTlsConfig, DestinationConfig};
 
 /// The clients built so far, by TLS setting.
 #[derive(Default)]
 pub struct Clients {
-    built: Vec<(ClientTlsConfig, Client)>,
+    built: Vec<(ClientTlsConfig, HttpClient)>,
 }
 
 impl Clients {
     /// The client for `destination`'s TLS setting, built the first time that setting is seen.
     /// The error names the destination and the file at fault.
-    pub fn for_destination(&mut self, destination: &DestinationConfig) -> anyhow::Result<Client> {
+    pub fn for_destination(
+        &mut self,
+        destination: &DestinationConfig,
+    ) -> anyhow::Result<HttpClient> {
         if let Some((_, client)) = self.built.iter().find(|(tls, _)| *tls == destination.tls) {
             return Ok(client.clone());
         }
-        let client = request::client(&destination.tls)
+        let client = HttpClient::new(&destination.tls)
             .with_context(|| format!("destinations {:?}: tls", destination.id))?;
         self.built.push((destination.tls.clone(), client.clone()));
         Ok(client)

@@ -4,7 +4,9 @@
 
 pub mod circuit;
 mod clients;
+mod connector;
 mod finisher;
+mod http_client;
 pub mod inline;
 mod log;
 pub mod policy;
@@ -14,13 +16,16 @@ mod reshape;
 mod runner;
 pub mod signing;
 mod targets;
+#[cfg(test)]
+mod testing;
 mod tls_failure;
 mod worker;
 
 pub use circuit::{CircuitBreaker, CircuitSettings, CircuitState, Permit};
+pub use http_client::{Endpoint, HttpClient};
 pub use policy::{Outcome, RetryPolicy, Step, jitter, parse_retry_after};
 pub use rate_limit::RateLimiter;
-pub use request::{Attempt, AttemptResult, client, send};
+pub use request::{Attempt, AttemptResult, send};
 pub use runner::{Circuits, ConsumerWake, Delivery, RemoteWake, Wakers, listen_for_work, start};
 pub use signing::{SigningKey, SigningKeyError};
 

@@ -4,16 +4,19 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Client, Method, Request, Response, Url, redirect};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{
+    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+use hyper::{Method, Request};
+use tokio::time::{Instant as Deadline, timeout_at};
 use uuid::Uuid;
 
+use super::http_client::{Endpoint, HttpClient};
 use super::policy::{Outcome, parse_retry_after};
-use super::reshape::url_with_path;
 use super::signing::SigningKey;
 use super::tls_failure::describe_tls_failure;
-use crate::config::ClientTlsConfig;
-use crate::tls::client::http_client_builder;
 
 /// The most of a response body kept for the attempt log.
 pub const EXCERPT_BYTES: usize = 256;
@@ -21,6 +24,7 @@ pub const EXCERPT_BYTES: usize = 256;
 /// a longer one is cut off and its connection closed.
 const DRAIN_BYTES: usize = 64 * 1024;
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+const USER_AGENT_VALUE: &str = concat!("hookgate/", env!("CARGO_PKG_VERSION"));
 
 // Names made once: inserting a header by a `&'static str` name parses and checks the name on
 // every insert, ten times per attempt.
@@ -35,20 +39,7 @@ static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
-/// An HTTP client for deliveries whose TLS is `tls` (see [`http_client_builder`]: verified,
-/// HTTP/2 when the server offers it): pooled keep-alive connections, no redirects followed,
-/// and the proxies of `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their
-/// lowercase forms) honoured as curl does, read when the client is built.
-pub fn client(tls: &ClientTlsConfig) -> anyhow::Result<Client> {
-    Ok(http_client_builder(tls)?
-        .redirect(redirect::Policy::none())
-        .pool_max_idle_per_host(64)
-        .tcp_nodelay(true)
-        .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
-        .build()?)
-}
-
-/// Everything one attempt sends (where to: [`send`]'s URL).
+/// Everything one attempt sends (where to: [`send`]'s endpoint).
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt<'a> {
     /// A path a transform chose, appended to the destination URL's own.
@@ -87,35 +78,39 @@ pub struct AttemptResult {
     pub response_excerpt: Option<String>,
 }
 
-/// Makes one attempt to `url` (parsed once per destination, not per attempt). `now_unix` is
-/// the signature's timestamp and the reference for a `Retry-After` date. Never fails: every
-/// failure is an [`Outcome`].
+/// Makes one attempt to `endpoint`. `now_unix` is the signature's timestamp and the reference
+/// for a `Retry-After` date. Never fails: every failure is an [`Outcome`].
 pub async fn send(
-    client: &Client,
-    url: &Url,
+    client: &HttpClient,
+    endpoint: &Endpoint,
     attempt: &Attempt<'_>,
     now_unix: i64,
 ) -> AttemptResult {
     let started = Instant::now();
-    let url = match attempt.path {
-        Some(path) => url_with_path(url, path),
-        None => url.clone(),
+    let deadline = Deadline::from_std(started + attempt.timeout);
+    let failed = |outcome| AttemptResult {
+        outcome,
+        duration: started.elapsed(),
+        response_excerpt: None,
     };
-    // Built whole rather than through a `RequestBuilder`, which would merge the headers into
-    // an empty map one by one.
-    let mut request = Request::new(Method::POST, url);
+    let uri = match endpoint.uri_with(attempt.path) {
+        Ok(uri) => uri,
+        Err(err) => return failed(Outcome::Transport(format!("invalid URL: {err}"))),
+    };
+    let mut request = Request::new(Full::new(attempt.body.clone()));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
     *request.headers_mut() = headers(attempt, now_unix);
-    *request.body_mut() = Some(attempt.body.clone().into());
-    *request.timeout_mut() = Some(attempt.timeout);
-    let mut response = match client.execute(request).await {
-        Ok(response) => response,
-        Err(err) => {
-            return AttemptResult {
-                outcome: failure(err),
-                duration: started.elapsed(),
-                response_excerpt: None,
-            };
-        }
+    let sent = request.headers_mut();
+    sent.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    sent.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    for (name, value) in endpoint.credentials() {
+        sent.insert(name, value.clone());
+    }
+    let response = match timeout_at(deadline, client.pool().request(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => return failed(failure(&err)),
+        Err(_) => return failed(Outcome::Timeout),
     };
     let duration = started.elapsed();
     let retry_after = response
@@ -127,7 +122,7 @@ pub async fn send(
     AttemptResult {
         outcome,
         duration,
-        response_excerpt: excerpt(&mut response).await,
+        response_excerpt: excerpt(response.into_body(), deadline).await,
     }
 }
 
@@ -185,35 +180,33 @@ fn uuid_value(id: Uuid) -> Option<HeaderValue> {
 /// A transport error as an outcome: a TLS failure named for what failed (see
 /// [`describe_tls_failure`]), anything else described by its innermost cause (never the URL,
 /// which may carry credentials).
-fn failure(err: reqwest::Error) -> Outcome {
-    if err.is_timeout() {
-        return Outcome::Timeout;
-    }
-    if let Some(tls) = describe_tls_failure(&err) {
+fn failure(err: &hyper_util::client::legacy::Error) -> Outcome {
+    if let Some(tls) = describe_tls_failure(err) {
         return Outcome::Tls(tls);
     }
-    let is_connect = err.is_connect();
-    let err = err.without_url();
-    let mut cause: &dyn std::error::Error = &err;
+    let mut cause: &dyn std::error::Error = err;
     while let Some(inner) = cause.source() {
         cause = inner;
     }
     let detail = cause.to_string();
-    if is_connect {
+    if err.is_connect() {
         Outcome::Connect(detail)
     } else {
         Outcome::Transport(detail)
     }
 }
 
-/// Reads the start of the body, keeping [`EXCERPT_BYTES`] and reading no more than
-/// [`DRAIN_BYTES`]; a read error (the timeout included) ends it early.
-async fn excerpt(response: &mut Response) -> Option<String> {
+/// Reads the start of the body until `deadline`, keeping [`EXCERPT_BYTES`] and reading no
+/// more than [`DRAIN_BYTES`]; a read error (the deadline included) ends it early.
+async fn excerpt(mut body: Incoming, deadline: Deadline) -> Option<String> {
     let mut kept = Vec::with_capacity(EXCERPT_BYTES);
     let mut read = 0;
     while read < DRAIN_BYTES {
-        let Ok(Some(chunk)) = response.chunk().await else {
+        let Ok(Some(Ok(frame))) = timeout_at(deadline, body.frame()).await else {
             break;
+        };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
         };
         read += chunk.len();
         let room = EXCERPT_BYTES - kept.len();
@@ -225,114 +218,34 @@ async fn excerpt(response: &mut Response) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
+    use crate::config::ClientTlsConfig;
+    use crate::delivery::testing::{Received, listen_once, plain_attempt};
+    use tokio::net::TcpListener;
 
     const NOW: i64 = 1_700_000_000;
-
-    /// A request as it arrived on the wire.
-    struct Received {
-        head: String,
-        body: Vec<u8>,
-    }
-
-    impl Received {
-        fn request_line(&self) -> &str {
-            self.head.lines().next().unwrap_or_default()
-        }
-
-        /// Every value of header `name`.
-        fn headers(&self, name: &str) -> Vec<&str> {
-            self.head
-                .lines()
-                .skip(1)
-                .filter_map(|line| line.split_once(':'))
-                .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-                .map(|(_, value)| value.trim())
-                .collect()
-        }
-
-        fn header(&self, name: &str) -> Option<&str> {
-            let values = self.headers(name);
-            assert!(values.len() <= 1, "{name} sent {} times", values.len());
-            values.first().copied()
-        }
-    }
-
-    /// Reads one request with a Content-Length body.
-    async fn read_request(socket: &mut TcpStream) -> Received {
-        let mut data = Vec::new();
-        let mut buf = [0; 4096];
-        let head_end = loop {
-            if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at;
-            }
-            let n = socket.read(&mut buf).await.expect("read request");
-            assert!(n > 0, "connection closed before the request head ended");
-            data.extend_from_slice(&buf[..n]);
-        };
-        let head = String::from_utf8(data[..head_end].to_vec()).expect("ASCII head");
-        let mut received = Received {
-            head,
-            body: data[head_end + 4..].to_vec(),
-        };
-        let length: usize = received
-            .header("content-length")
-            .expect("content-length")
-            .parse()
-            .expect("numeric content-length");
-        while received.body.len() < length {
-            let n = socket.read(&mut buf).await.expect("read body");
-            assert!(n > 0, "connection closed before the body ended");
-            received.body.extend_from_slice(&buf[..n]);
-        }
-        received
-    }
 
     /// A server for one request: it answers `response` and then `tail` repeated until the
     /// client goes away, and hands back the request it got.
     async fn serve_once(
         response: &'static [u8],
         tail: &'static [u8],
-    ) -> (Url, tokio::task::JoinHandle<Received>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!(
-            "http://{}/hooks/in?token=abc",
-            listener.local_addr().expect("addr")
-        );
-        let url = Url::parse(&url).expect("url");
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            let received = read_request(&mut socket).await;
-            socket.write_all(response).await.expect("write response");
-            while !tail.is_empty() && socket.write_all(tail).await.is_ok() {}
-            received
-        });
-        (url, server)
+    ) -> (Endpoint, tokio::task::JoinHandle<Received>) {
+        let (address, server) = listen_once(response, tail).await;
+        (
+            endpoint(&format!("http://{address}/hooks/in?token=abc")),
+            server,
+        )
     }
 
-    fn plain_attempt(body: &Bytes) -> Attempt<'_> {
-        Attempt {
-            path: None,
-            body,
-            content_type: None,
-            headers: &[],
-            event_id: Uuid::now_v7(),
-            source_id: "stripe",
-            provider_event_id: "evt_1",
-            event_type: None,
-            attempt: 1,
-            delivery_id: Uuid::now_v7(),
-            signing_key: None,
-            timeout: Duration::from_secs(10),
-        }
+    fn default_client() -> HttpClient {
+        HttpClient::new(&ClientTlsConfig::default()).expect("client")
     }
 
-    fn default_client() -> Client {
-        client(&ClientTlsConfig::default()).expect("client")
+    fn endpoint(url: &str) -> Endpoint {
+        default_client().endpoint(url).expect("endpoint")
     }
 
-    async fn send_plain(url: &Url) -> AttemptResult {
+    async fn send_plain(url: &Endpoint) -> AttemptResult {
         let body = Bytes::from_static(b"{}");
         let client = default_client();
         send(&client, url, &plain_attempt(&body), NOW).await
@@ -454,8 +367,7 @@ mod tests {
     #[tokio::test]
     async fn a_silent_destination_times_out() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url =
-            Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
+        let url = endpoint(&format!("http://{}/", listener.local_addr().expect("addr")));
         let _server = tokio::spawn(async move {
             let (_socket, _) = listener.accept().await.expect("accept");
             std::future::pending::<()>().await
@@ -474,8 +386,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_port_is_a_connect_error() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url =
-            Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
+        let url = endpoint(&format!("http://{}/", listener.local_addr().expect("addr")));
         drop(listener);
         let outcome = send_plain(&url).await.outcome;
         let Outcome::Connect(detail) = &outcome else {

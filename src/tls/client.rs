@@ -30,8 +30,9 @@ pub fn client_config(files: &ClientTlsConfig) -> Result<ClientConfig, TlsFileErr
     Ok(config)
 }
 
-/// A reqwest client builder whose TLS is [`client_config`] of `files`: every HTTP client in
-/// hookgate starts here, so none depends on a process-wide crypto provider.
+/// A reqwest client builder whose TLS is [`client_config`] of `files`: every reqwest client in
+/// hookgate starts here (deliveries take [`client_config`] to hyper directly), so none depends
+/// on a process-wide crypto provider.
 pub fn http_client_builder(
     files: &ClientTlsConfig,
 ) -> Result<reqwest::ClientBuilder, TlsFileError> {

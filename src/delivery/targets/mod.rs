@@ -7,6 +7,7 @@ mod nats;
 mod redis_stream;
 
 use super::clients::Clients;
+use super::http_client::{Endpoint, HttpClient};
 use super::policy::Outcome;
 use super::request::{self, Attempt, AttemptResult};
 use crate::config::{DestinationConfig, DestinationKind};
@@ -21,8 +22,8 @@ pub enum Target {
     /// Its URL parsed once, when the worker is built, rather than for every attempt: one that
     /// does not parse stops the start, naming the destination.
     Http {
-        client: reqwest::Client,
-        url: reqwest::Url,
+        client: HttpClient,
+        endpoint: Endpoint,
     },
     RedisStream(RedisStream),
     /// Boxed: its lazily made JetStream context is large, and one target is made per
@@ -55,18 +56,22 @@ impl Target {
                 destination.exchange.as_deref().unwrap_or_default(),
                 destination.routing_key.as_deref().unwrap_or_default(),
             )))),
-            DestinationKind::Http | DestinationKind::Pull => Ok(Target::Http {
-                client: clients.for_destination(destination)?,
-                url: reqwest::Url::parse(&destination.url)
-                    .with_context(|| format!("destinations {:?}: url", destination.id))?,
-            }),
+            DestinationKind::Http | DestinationKind::Pull => {
+                let client = clients.for_destination(destination)?;
+                let endpoint = client
+                    .endpoint(&destination.url)
+                    .with_context(|| format!("destinations {:?}: url", destination.id))?;
+                Ok(Target::Http { client, endpoint })
+            }
         }
     }
 
     /// Makes one attempt; never fails: every failure is an outcome.
     pub async fn deliver(&self, attempt: &Attempt<'_>, now_unix: i64) -> AttemptResult {
         match self {
-            Target::Http { client, url } => request::send(client, url, attempt, now_unix).await,
+            Target::Http { client, endpoint } => {
+                request::send(client, endpoint, attempt, now_unix).await
+            }
             Target::RedisStream(stream) => {
                 within_timeout(attempt, stream.publish(attempt, now_unix)).await
             }
