@@ -77,7 +77,7 @@ impl HttpClient {
     }
 
     /// The pool requests are sent on.
-    pub fn pool(&self) -> &Client<HttpsConnector<ProxyConnector>, Full<Bytes>> {
+    pub(super) fn pool(&self) -> &Client<HttpsConnector<ProxyConnector>, Full<Bytes>> {
         &self.0.pool
     }
 
@@ -135,8 +135,8 @@ impl Endpoint {
     }
 
     /// The credential headers every request to it carries.
-    pub fn credentials(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.credentials
+    pub fn credentials(&self) -> impl Iterator<Item = &(HeaderName, HeaderValue)> {
+        self.credentials.iter()
     }
 }
 

@@ -101,11 +101,14 @@ pub async fn send(
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers(attempt, now_unix);
+    // Defaults: a header a transform set is kept.
     let sent = request.headers_mut();
-    sent.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    sent.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    for (name, value) in endpoint.credentials() {
-        sent.insert(name, value.clone());
+    let defaults = [
+        (USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)),
+        (ACCEPT, HeaderValue::from_static("*/*")),
+    ];
+    for (name, value) in defaults.into_iter().chain(endpoint.credentials().cloned()) {
+        sent.entry(name).or_insert(value);
     }
     let response = match timeout_at(deadline, client.pool().request(request)).await {
         Ok(Ok(response)) => response,
@@ -411,5 +414,27 @@ mod tests {
             received.request_line(),
             "POST /hooks/in/stripe/invoice?token=abc HTTP/1.1"
         );
+    }
+
+    #[tokio::test]
+    async fn a_transforms_user_agent_and_authorization_replace_the_defaults() {
+        let (address, server) =
+            listen_once(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", b"").await;
+        let url = endpoint(&format!("http://hook:secret@{address}/hooks"));
+        let body = Bytes::from_static(b"{}");
+        let headers = [
+            ("user-agent".to_owned(), "billing-sync/2".to_owned()),
+            ("authorization".to_owned(), "Bearer t0k3n".to_owned()),
+        ];
+        let attempt = Attempt {
+            headers: &headers,
+            ..plain_attempt(&body)
+        };
+        let result = send(&default_client(), &url, &attempt, NOW).await;
+        assert_eq!(result.outcome, Outcome::Status(200, None));
+        let received = server.await.expect("server");
+        assert_eq!(received.header("user-agent"), Some("billing-sync/2"));
+        assert_eq!(received.header("authorization"), Some("Bearer t0k3n"));
+        assert_eq!(received.header("accept"), Some("*/*"));
     }
 }
