@@ -256,6 +256,7 @@ impl Application {
         let writer_shutdown = CancellationToken::new();
         let writer_options = WriterOptions {
             max_queue_wait: Duration::from_millis(config.server.max_queue_wait_ms),
+            linger: config.server.commit_linger(),
             ..options.writer
         };
         let (writer, writer_tasks) = CommitWriter::spawn(

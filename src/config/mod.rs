@@ -123,6 +123,11 @@ pub struct ServerConfig {
     /// to take longer than this many milliseconds to store.
     #[serde(deserialize_with = "env_value::number")]
     pub max_queue_wait_ms: u64,
+    /// A webhook that finds the commit writer idle waits up to this many milliseconds for
+    /// others to share its commit (0: written at once); see [`crate::ingest::writer`]. Unset:
+    /// [`DEFAULT_COMMIT_LINGER_MS`], or half of `max_queue_wait_ms` if that is less.
+    #[serde(deserialize_with = "env_value::optional_number")]
+    pub commit_linger_ms: Option<u64>,
     /// Most connections the ingest listener serves at once (default
     /// [`SERVED_CONNECTIONS_PER_CPU`] per CPU); beyond them new connections wait in the
     /// kernel's accept queue, unread, so memory and answer times stay bounded under a flood.
@@ -157,6 +162,23 @@ pub struct ServerConfig {
 /// 500 per CPU they stay under a quarter second (bench/RESULTS.md).
 pub const SERVED_CONNECTIONS_PER_CPU: usize = 512;
 
+/// How long a webhook that finds the commit writer idle waits for company, unless
+/// `[server] commit_linger_ms` says otherwise: long enough to gather the events of a moderate
+/// rate into one commit, short beside the milliseconds a commit takes anyway.
+pub const DEFAULT_COMMIT_LINGER_MS: u64 = 2;
+
+impl ServerConfig {
+    /// `commit_linger_ms`, or its default: never more than half of `max_queue_wait_ms`, the
+    /// wait in the commit queue that admission allows.
+    pub fn commit_linger(&self) -> std::time::Duration {
+        let linger = self
+            .commit_linger_ms
+            .unwrap_or(DEFAULT_COMMIT_LINGER_MS)
+            .min(self.max_queue_wait_ms / 2);
+        std::time::Duration::from_millis(linger)
+    }
+}
+
 /// The CPUs this process may run on: its HTTP servers start a worker thread on each.
 pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -174,6 +196,7 @@ impl Default for ServerConfig {
             transform_timeout_ms: 50,
             transform_memory_mb: 16,
             max_queue_wait_ms: 250,
+            commit_linger_ms: None,
             max_connections: SERVED_CONNECTIONS_PER_CPU * cpus(),
             request_timeout_ms: 30_000,
             keep_alive_ms: 5_000,

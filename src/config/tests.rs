@@ -1,5 +1,6 @@
 use super::*;
 use std::collections::HashMap;
+use std::time::Duration;
 
 const VALID: &str = r#"
 [server]
@@ -58,6 +59,7 @@ fn a_valid_config_is_interpolated_and_defaults_are_filled_in() {
     assert_eq!(config.destinations[0].backoff_base_ms, 2000);
     assert_eq!(config.server.max_body_bytes, 1_048_576);
     assert_eq!(config.server.max_queue_wait_ms, 250);
+    assert_eq!(config.server.commit_linger(), Duration::from_millis(2));
     assert_eq!(
         config.server.max_connections,
         SERVED_CONNECTIONS_PER_CPU * cpus()
@@ -229,6 +231,22 @@ fn with_server_key(key: &str, value: &str) -> String {
         "admin_listen = \"127.0.0.1:1\"",
         &format!("admin_listen = \"127.0.0.1:1\"\n{key} = {value}"),
     )
+}
+
+#[test]
+fn commit_linger_is_at_most_half_the_queue_wait() {
+    let with = |value: &str| with_server_key("commit_linger_ms", value);
+    let linger = |text: &str| parse(text).unwrap().server.commit_linger();
+    assert_eq!(linger(&with("0")), Duration::ZERO);
+    assert_eq!(linger(&with("125")), Duration::from_millis(125));
+    // Unset, the default gives way to a short queue wait rather than failing the config.
+    let short_wait = with_server_key("max_queue_wait_ms", "3");
+    assert_eq!(linger(&short_wait), Duration::from_millis(1));
+    let err = error_of(&with("126"));
+    assert!(
+        err.contains("server.commit_linger_ms: must be at most half of max_queue_wait_ms (125)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -93,6 +93,17 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.max_queue_wait_ms == 0 {
         return invalid("server.max_queue_wait_ms", "must be at least 1");
     }
+    // A lingering event waits in the commit queue, which admission keeps within half of
+    // max_queue_wait_ms.
+    if server.commit_linger_ms > Some(server.max_queue_wait_ms / 2) {
+        return invalid(
+            "server.commit_linger_ms",
+            format!(
+                "must be at most half of max_queue_wait_ms ({})",
+                server.max_queue_wait_ms / 2
+            ),
+        );
+    }
     if server.max_connections == 0 {
         return invalid("server.max_connections", "must be at least 1");
     }

@@ -560,3 +560,16 @@ pub fn queued_event(body: bytes::Bytes, key: Option<&str>) -> hookgate::store::N
         filtered: Vec::new(),
     }
 }
+
+/// An ingest-only hookgate on a fresh database with `server_line` added to `[server]`;
+/// answers it and its database URL.
+pub async fn start_ingest_with(server_line: &str) -> (TestApp, TestDatabase) {
+    let database_url = create_database(&server_url()).await;
+    let text = config_text(&database_url, &Dest::default(), &Dest::default(), "").replace(
+        "max_body_bytes = 65536",
+        &format!("max_body_bytes = 65536\n{server_line}"),
+    );
+    assert!(text.contains(server_line));
+    let app = start(&text, database_url.clone(), Role::Ingest).await;
+    (app, database_url)
+}

@@ -29,6 +29,7 @@ mod form_and_manifest_sources;
 mod fuzz_corpus;
 mod fuzz_seeds;
 mod gate;
+mod group_commit;
 mod handshakes;
 mod helpers;
 /// The fuzz crate's code (fuzz/ is not a workspace member), compiled in to replay its corpus

@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use futures_util::StreamExt;
-use hookgate::app::Role;
 use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,19 +14,6 @@ const FLOOD: usize = 800;
 /// Writer tasks of the default `WriterOptions`.
 fn writers() -> i64 {
     hookgate::ingest::writer::WriterOptions::default().writers as i64
-}
-
-/// An ingest-only hookgate on a fresh database with `server_line` added to `[server]`;
-/// answers it and its database URL.
-async fn start_ingest_with(server_line: &str) -> (TestApp, TestDatabase) {
-    let database_url = create_database(&server_url()).await;
-    let text = config_text(&database_url, &Dest::default(), &Dest::default(), "").replace(
-        "max_body_bytes = 65536",
-        &format!("max_body_bytes = 65536\n{server_line}"),
-    );
-    assert!(text.contains(server_line));
-    let app = start(&text, database_url.clone(), Role::Ingest).await;
-    (app, database_url)
 }
 
 /// One request and how it was answered.
