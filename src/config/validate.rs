@@ -95,7 +95,9 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     }
     // A lingering event waits in the commit queue, which admission keeps within half of
     // max_queue_wait_ms.
-    if server.commit_linger_ms > Some(server.max_queue_wait_ms / 2) {
+    if let Some(linger) = server.commit_linger_ms
+        && linger > server.max_queue_wait_ms / 2
+    {
         return invalid(
             "server.commit_linger_ms",
             format!(

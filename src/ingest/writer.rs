@@ -6,7 +6,7 @@
 //! A request that finds its writer idle waits a moment (`linger`, 2 ms by default) for others
 //! to share its commit. Below saturation, commits otherwise carry a few events each (2.7 at
 //! 3,500 webhooks/s), and Postgres's cost per event of a statement falls steeply with its size
-//! (55 µs at 2.7 events, 24 µs at 30): 2 ms cost hookgate 13 % and Postgres 21 % less CPU per
+//! (55 µs at 2.7 events, 24 µs at 30): 2 ms cost hookgate 16 % and Postgres 20 % less CPU per
 //! delivered event at that rate, for a millisecond more on the answer (bench/RESULTS.md).
 //!
 //! Overload is answered fast: an event is refused at once when the events already queued
@@ -58,7 +58,7 @@ impl Default for WriterOptions {
             max_batch_bytes: 16 * 1024 * 1024,
             writers: 1,
             max_queue_wait: Duration::from_millis(250),
-            linger: Duration::from_millis(2),
+            linger: Duration::from_millis(crate::config::DEFAULT_COMMIT_LINGER_MS),
         }
     }
 }
