@@ -115,7 +115,7 @@ impl HttpClient {
 
 /// A destination's URL, parsed and checked once: what the request line and `Host` get, and
 /// the credentials that go in headers instead of in the URL.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Endpoint {
     /// Without its user name and password; the base a transform's path is joined to.
     url: Url,
