@@ -38,6 +38,10 @@ pub struct PgCeiling {
     /// the storage half of the floor a webhook's CPU is compared with.
     #[serde(default)]
     pub batched_postgres_us_per_row: Option<f64>,
+    /// CPU every Postgres process spent per event of hookgate's own insert: set beside
+    /// `batched_postgres_us_per_row`, what hookgate's schema costs the storage half.
+    #[serde(default)]
+    pub hookgate_schema_postgres_us_per_event: Option<f64>,
 }
 
 impl PgCeiling {
@@ -60,8 +64,12 @@ impl PgCeiling {
             self.single_rows_per_sec
         );
         println!(
-            "   hookgate's own insert (event + delivery, its schema), 50 per commit {:.0} events/s",
-            self.hookgate_schema_events_per_sec
+            "   hookgate's own insert (event + delivery, its schema), 50 per commit {:.0} events/s{}",
+            self.hookgate_schema_events_per_sec,
+            self.hookgate_schema_postgres_us_per_event
+                .map_or(String::new(), |us| format!(
+                    ", Postgres CPU {us:.1} µs per event"
+                ))
         );
     }
 }
@@ -104,7 +112,7 @@ pub async fn measure(
         .execute(&pool)
         .await?;
     pool.close().await;
-    let hookgate_schema =
+    let (hookgate_schema, hookgate_schema_postgres_secs) =
         hookgate_events_written(database_url, connections, duration, &body).await?;
     Ok(PgCeiling {
         connections,
@@ -113,6 +121,9 @@ pub async fn measure(
         single_rows_per_sec: single.per_sec(),
         hookgate_schema_events_per_sec: hookgate_schema.per_sec(),
         batched_postgres_us_per_row: Some(1e6 * batched_postgres_secs / batched.rows.max(1) as f64),
+        hookgate_schema_postgres_us_per_event: Some(
+            1e6 * hookgate_schema_postgres_secs / hookgate_schema.rows.max(1) as f64,
+        ),
     })
 }
 
@@ -183,19 +194,20 @@ async fn rows_written(
 }
 
 /// Events through `Store::insert_events`, 50 per call, into hookgate's schema (migrated here;
-/// the database is the benchmark's scratch one).
+/// the database is the benchmark's scratch one), and the CPU seconds Postgres spent on them.
 async fn hookgate_events_written(
     database_url: &str,
     connections: usize,
     duration: Duration,
     body: &Bytes,
-) -> anyhow::Result<Written> {
+) -> anyhow::Result<(Written, f64)> {
     const EVENTS_PER_COMMIT: usize = 50;
     let store = Store::connect_lazy(database_url, connections as u32)?;
     store.migrate().await?;
     let (source, destination): (Arc<str>, Arc<str>) = (Arc::from("bench"), Arc::from("sink"));
     let step_store = store.clone();
     let body = body.clone();
+    let postgres_then = postgres_cpu_secs()?;
     let written = write_for(connections, duration, move || {
         let store = step_store.clone();
         let batch: Vec<NewEvent> = (0..EVENTS_PER_COMMIT)
@@ -207,8 +219,9 @@ async fn hookgate_events_written(
         }
     })
     .await?;
+    let postgres_secs = postgres_cpu_secs()? - postgres_then;
     store.close().await;
-    Ok(written)
+    Ok((written, postgres_secs))
 }
 
 /// A new event as hookgate's ingest builds it for the load driver's GitHub webhooks.

@@ -124,7 +124,9 @@ WITH picked AS (
     FROM picked p
     CROSS JOIN LATERAL (
         SELECT e.source_id, e.event_id AS provider_event_id, e.event_type, e.content_type,
-               e.body, e.received_at, CASE WHEN $7 THEN e.headers::text END AS headers_json
+               e.body, e.received_at,
+               CASE WHEN $7 THEN COALESCE(e.headers, e.headers_jsonb::json)::text END
+                   AS headers_json
         FROM events e WHERE e.id = p.event_id
         LIMIT 1
     ) e

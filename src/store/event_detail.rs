@@ -92,7 +92,8 @@ pub struct Payload {
 
 const SELECT_EVENT: &str = r#"
 SELECT id, source_id AS source, event_id, event_type, received_at, content_type,
-       octet_length(body)::bigint AS size, headers, COALESCE(filtered, '[]') AS filtered
+       octet_length(body)::bigint AS size, COALESCE(headers, headers_jsonb::json) AS headers,
+       COALESCE(filtered, '[]') AS filtered
 FROM events WHERE id = $1
 "#;
 

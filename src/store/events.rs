@@ -68,7 +68,7 @@ WITH input AS (
 ), inserted AS (
     INSERT INTO events (id, source_id, event_id, event_type, received_at, content_type, headers, body,
                         filtered)
-    SELECT id, source_id, event_id, event_type, received_at, content_type, headers::jsonb, body,
+    SELECT id, source_id, event_id, event_type, received_at, content_type, headers::json, body,
            filtered::jsonb
     FROM input JOIN new_keys ON new_keys.event = input.id
 ), new_deliveries AS (

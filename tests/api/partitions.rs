@@ -269,7 +269,8 @@ async fn a_database_from_before_partitioning_is_upgraded_in_place() {
     for (id, event_id, state) in &rows {
         sqlx::query(
             "WITH e AS (INSERT INTO events (id, source_id, event_id, received_at, headers, body) \
-             VALUES ($1, 'github', $2, now(), '{}', 'old') RETURNING id) \
+             VALUES ($1, 'github', $2, now(), '{\"x-github-event\": \"push\"}', 'old') \
+             RETURNING id) \
              INSERT INTO deliveries (id, event_id, destination_id, state) \
              SELECT gen_random_uuid(), id, 'billing', $3 FROM e",
         )
@@ -307,11 +308,28 @@ async fn a_database_from_before_partitioning_is_upgraded_in_place() {
     // until tomorrow's partition takes over.
     let recent_id = rows[2].0.to_string();
     assert_eq!(recent.post(&app).await, (200, recent_id.clone()));
-    let (status, new_id) = Sent::new().post(&app).await;
+    let fresh = Sent::new();
+    let (status, new_id) = fresh.post(&app).await;
     assert_eq!(status, 202);
     assert_eq!(partition_of(&app, &new_id).await, upgraded);
     let response = app.admin_get(&format!("/admin/events/{recent_id}")).await;
     assert_eq!(response.status(), 200);
+    // Its headers, stored as jsonb before migration 0014, read back beside the new ones.
+    let detail: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        detail["headers"],
+        serde_json::json!({"x-github-event": "push"})
+    );
+    let new_detail: serde_json::Value = app
+        .admin_get(&format!("/admin/events/{new_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        new_detail["headers"]["x-github-delivery"],
+        fresh.delivery.as_str()
+    );
 
     // Its expired rows are purged one by one until the whole table expires.
     let store = Store::connect_lazy(&app.database_url, 2).unwrap();
