@@ -22,6 +22,9 @@ pub struct CpuPerEvent {
     pub serve: Option<(f64, f64)>,
     /// Full serve's sustained delivery rate (load + drain) over the ingest role's rate, in %.
     pub serve_to_ingest_pct: Option<f64>,
+    /// Postgres's CPU per event of hookgate's own write (event, key and delivery in 50-event
+    /// commits, no HTTP): what hookgate's data model costs beside the floor's row.
+    pub write_postgres_us: Option<f64>,
 }
 
 impl CpuPerEvent {
@@ -29,7 +32,8 @@ impl CpuPerEvent {
     pub fn of(results: &Results) -> Option<CpuPerEvent> {
         let http = results.http_ceiling.as_ref()?;
         let floor_http_us = http.cpu_us_per_accepted()?;
-        let floor_postgres_us = results.pg_ceiling.as_ref()?.batched_postgres_us_per_row?;
+        let pg_ceiling = results.pg_ceiling.as_ref()?;
+        let floor_postgres_us = pg_ceiling.batched_postgres_us_per_row?;
         let ingest = results
             .ingest
             .as_ref()
@@ -52,6 +56,7 @@ impl CpuPerEvent {
             ingest,
             serve,
             serve_to_ingest_pct,
+            write_postgres_us: pg_ceiling.hookgate_schema_postgres_us_per_event,
         })
     }
 
@@ -67,6 +72,11 @@ impl CpuPerEvent {
     /// Full serve's CPU per delivered event as a multiple of the floor.
     pub fn serve_ratio(&self) -> Option<f64> {
         self.serve.map(|(h, p)| (h + p) / self.floor_us())
+    }
+
+    /// Postgres's CPU on hookgate's write as a multiple of its CPU on the floor's row.
+    pub fn write_to_floor_row(&self) -> Option<f64> {
+        self.write_postgres_us.map(|us| us / self.floor_postgres_us)
     }
 }
 
@@ -98,6 +108,11 @@ pub fn print(results: &Results) {
             "   full serve delivered {pct:.1}% of the ingest role's rate (sustained, load + drain)"
         );
     }
+    if let (Some(us), Some(ratio)) = (cpu.write_postgres_us, cpu.write_to_floor_row()) {
+        println!(
+            "   hookgate's write alone (event + key + delivery, 50 per commit, no HTTP): Postgres {us:.1} µs per event = {ratio:.2}× the floor's row"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +140,7 @@ mod tests {
             http_ceiling: Some(run(100_000, 2.0, 0.0)),
             pg_ceiling: Some(PgCeiling {
                 batched_postgres_us_per_row: Some(10.0),
+                hookgate_schema_postgres_us_per_event: Some(25.0),
                 ..PgCeiling::default()
             }),
             // 40 + 20 µs per accepted event, 10,000/s.
@@ -152,6 +168,7 @@ mod tests {
         assert_eq!(cpu.serve, Some((60.0, 40.0)));
         assert!((cpu.serve_ratio().unwrap() - 100.0 / 30.0).abs() < 1e-9);
         assert_eq!(cpu.serve_to_ingest_pct, Some(80.0));
+        assert_eq!(cpu.write_to_floor_row(), Some(2.5));
     }
 
     #[test]
