@@ -424,3 +424,47 @@ async fn every_response_carries_a_request_id() {
     assert!(!generated.headers()["x-request-id"].is_empty());
     app.stop().await;
 }
+
+/// A body large enough for Postgres to compress it is compressed with lz4 (migration 0015),
+/// in the partitions that existed before that migration and in those created after it, and
+/// reads back byte-exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_is_stored_lz4_compressed_and_byte_exact() {
+    let app = spawn_app().await;
+    let items: Vec<String> = (0..200)
+        .map(|n| format!(r#"{{"id":"li_{n}","amount":{},"quantity":1}}"#, n * 7))
+        .collect();
+    let body = format!(
+        r#"{{"zen":"Keep it logically awesome.","items":[{}]}}"#,
+        items.join(",")
+    );
+    assert!(body.len() > 8_000);
+    let sent = github_headers(&body, "delivery-large-lz4");
+    let response = app.post("github", &sent, body.clone()).await;
+    assert_eq!(response.status(), 202);
+    let id = uuid::Uuid::parse_str(json(response).await["id"].as_str().unwrap()).unwrap();
+
+    let (stored, compression): (Vec<u8>, Option<String>) =
+        sqlx::query_as("SELECT body, pg_column_compression(body) FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(stored, body.as_bytes());
+    assert_eq!(compression.as_deref(), Some("lz4"));
+    let partition: String =
+        sqlx::query_scalar("SELECT hookgate_create_event_partition(current_date + 40)")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let later: String = sqlx::query_scalar(
+        "SELECT attcompression::text FROM pg_attribute \
+         WHERE attrelid = $1::regclass AND attname = 'body'",
+    )
+    .bind(&partition)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(later, "l", "a partition created later inherits lz4");
+    app.stop().await;
+}
