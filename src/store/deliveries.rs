@@ -125,8 +125,7 @@ WITH picked AS (
     CROSS JOIN LATERAL (
         SELECT e.source_id, e.event_id AS provider_event_id, e.event_type, e.content_type,
                e.body, e.received_at,
-               CASE WHEN $7 THEN COALESCE(e.headers, e.headers_jsonb::json)::text END
-                   AS headers_json
+               CASE WHEN $7 THEN {headers}::text END AS headers_json
         FROM events e WHERE e.id = p.event_id
         LIMIT 1
     ) e
@@ -144,7 +143,8 @@ SELECT c.id, c.event_id, c.destination_id, c.attempts AS attempt, s.source_id,
        s.provider_event_id, s.event_type, s.content_type, s.body, s.received_at,
        s.headers_json, c.lease_token
 FROM claimed c JOIN sized s ON s.id = c.id
-"#
+"#,
+        headers = stored_headers!()
     )
 });
 

@@ -90,12 +90,15 @@ pub struct Payload {
     pub content_type: Option<String>,
 }
 
-const SELECT_EVENT: &str = r#"
+const SELECT_EVENT: &str = concat!(
+    r#"
 SELECT id, source_id AS source, event_id, event_type, received_at, content_type,
-       octet_length(body)::bigint AS size, COALESCE(headers, headers_jsonb::json) AS headers,
-       COALESCE(filtered, '[]') AS filtered
-FROM events WHERE id = $1
-"#;
+       octet_length(body)::bigint AS size, "#,
+    stored_headers!(),
+    r#" AS headers, COALESCE(filtered, '[]') AS filtered
+FROM events e WHERE id = $1
+"#
+);
 
 const SELECT_DELIVERIES: &str = r#"
 SELECT id, destination_id AS destination, state, attempts, run_at, last_status, last_error,

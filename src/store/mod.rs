@@ -14,6 +14,15 @@ macro_rules! all_deliveries_final {
     };
 }
 
+/// SQL shared by the readers of an event's headers (src/store/event_detail.rs, the claims in
+/// src/store/deliveries.rs): the headers of the event `e` as `json`, from `headers`, or from
+/// `headers_jsonb` for events stored before migration 0014.
+macro_rules! stored_headers {
+    () => {
+        "COALESCE(e.headers, e.headers_jsonb::json)"
+    };
+}
+
 /// SQL shared as above: the data-modifying CTEs that delete, for the events of a CTE named
 /// `done` (`id`, `source_id`, `event_id`), their deliveries, those deliveries' attempt rows
 /// and the events' dedupe keys. Follows a CTE, so it starts with a comma.
