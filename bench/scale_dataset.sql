@@ -5,8 +5,9 @@
 -- (`BENCH_MODE=scale bench/run`). Written by SQL alone, a million events per transaction, so 20
 -- million take minutes, not the hours HTTP would. Usage, on a scratch database:
 --   psql "$URL" -v events=20000000 -v days=30 -f bench/scale_dataset.sql
--- Ids are UUIDv7 made from each row's time, as hookgate makes them, so retention's walk by id
--- and the admin API's time order see the rows as they would see real ones. The statistics
+-- Ids are UUIDv7 made from each row's time, as hookgate makes them (a delivery's starting with
+-- its event's, see src/store/delivery_ids.rs), so retention's walk by id and the admin API's
+-- time order see the rows as they would see real ones. The statistics
 -- rollup is brought up to date at the end, as hookgate's background fold would have done.
 
 \set ON_ERROR_STOP on
@@ -17,6 +18,13 @@ CREATE FUNCTION pg_temp.uuid7(at timestamptz, salt text) RETURNS uuid
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7'
             || substr(md5(salt), 1, 3) || '8' || substr(md5(salt), 4, 15))::uuid
+$$;
+
+-- The id of a delivery of the event `event`, created with it: the event id's first 10 bytes,
+-- then 6 from `salt`.
+CREATE FUNCTION pg_temp.delivery_of(event uuid, salt text) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (encode(substring(uuid_send(event) FROM 1 FOR 10), 'hex') || substr(md5(salt), 1, 12))::uuid
 $$;
 
 CREATE PROCEDURE pg_temp.fill(total bigint, days int, chunk bigint)
@@ -49,7 +57,8 @@ BEGIN
         INSERT INTO deliveries (id, event_id, destination_id, state, attempts, run_at,
                                 last_status, created_at, updated_at, delivered_started_at,
                                 delivered_duration_ms)
-        SELECT pg_temp.uuid7(at, 'd' || g), pg_temp.uuid7(at, 'e' || g), 'sink',
+        SELECT pg_temp.delivery_of(pg_temp.uuid7(at, 'e' || g), 'd' || g),
+               pg_temp.uuid7(at, 'e' || g), 'sink',
                'delivered', 1, at, 200, at, at + interval '12 ms', at, 12
         FROM rows;
         start := start + chunk;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hookgate::store::{NewDelivery, NewEvent, Store};
+use hookgate::store::{NewDelivery, NewEvent, Store, delivery_id_for};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::time::Instant;
@@ -227,8 +227,9 @@ async fn hookgate_events_written(
 /// A new event as hookgate's ingest builds it for the load driver's GitHub webhooks.
 pub fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &Bytes) -> NewEvent {
     let delivery = uuid::Uuid::now_v7();
+    let id = uuid::Uuid::now_v7();
     NewEvent {
-        id: uuid::Uuid::now_v7(),
+        id,
         source_id: source.clone(),
         event_id: delivery.to_string(),
         event_type: Some("push".into()),
@@ -240,7 +241,7 @@ pub fn event_like_hookgates(source: &Arc<str>, destination: &Arc<str>, body: &By
         ),
         body: body.clone(),
         deliveries: vec![NewDelivery {
-            id: uuid::Uuid::now_v7(),
+            id: delivery_id_for(id, 0),
             destination_id: destination.clone(),
             lease: None,
             ordering_key: None,

@@ -13,7 +13,7 @@ use crate::delivery::inline::InlineDispatch;
 use crate::metrics;
 use crate::routes::RouteInput;
 use crate::sources::{Source, Sources};
-use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store};
+use crate::store::{InsertOutcome, NewDelivery, NewEvent, Store, delivery_id_for};
 use crate::verify::{AcceptedResponse, Answer, EventIdentity, Request};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
@@ -174,11 +174,13 @@ async fn store_webhook(
     // The body is parsed at most once, for the filters and the ordering keys together.
     let route_input = RouteInput::new(identity.event_type.as_deref(), &headers, &body);
     let fanout = source.routes.fan_out(&route_input);
+    let id = Uuid::now_v7();
     let new_deliveries = fanout
         .destinations
         .into_iter()
-        .map(|destination| NewDelivery {
-            id: Uuid::now_v7(),
+        .enumerate()
+        .map(|(nth, destination)| NewDelivery {
+            id: delivery_id_for(id, u16::try_from(nth).unwrap_or(u16::MAX)),
             ordering_key: source
                 .routes
                 .ordering_key(&destination, &source.id, &route_input),
@@ -187,7 +189,7 @@ async fn store_webhook(
         })
         .collect();
     let mut event = NewEvent {
-        id: Uuid::now_v7(),
+        id,
         source_id: source.id.clone(),
         deliveries: new_deliveries,
         filtered: fanout.filtered,

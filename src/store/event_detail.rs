@@ -100,26 +100,36 @@ FROM events e WHERE id = $1
 "#
 );
 
-const SELECT_DELIVERIES: &str = r#"
+const SELECT_DELIVERIES: &str = concat!(
+    r#"
 SELECT id, destination_id AS destination, state, attempts, run_at, last_status, last_error,
        created_at, updated_at
-FROM deliveries WHERE event_id = $1
+FROM deliveries d WHERE "#,
+    deliveries_of_event!("d", "$1"),
+    r#"
 ORDER BY created_at, id
-"#;
+"#
+);
 
 /// Every attempt: those in `delivery_attempts` and the one that delivered, which is kept on
 /// its delivery row (migration 0012).
-const SELECT_ATTEMPTS: &str = r#"
+const SELECT_ATTEMPTS: &str = concat!(
+    r#"
 SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status, a.error, a.response_excerpt
 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-WHERE d.event_id = $1
+WHERE "#,
+    deliveries_of_event!("d", "$1"),
+    r#"
 UNION ALL
 SELECT id, attempts, delivered_started_at, delivered_duration_ms, last_status, NULL,
        delivered_excerpt
-FROM deliveries
-WHERE event_id = $1 AND delivered_started_at IS NOT NULL
+FROM deliveries d
+WHERE "#,
+    deliveries_of_event!("d", "$1"),
+    r#" AND delivered_started_at IS NOT NULL
 ORDER BY attempt, started_at
-"#;
+"#
+);
 
 const SELECT_PAYLOAD: &str = "SELECT body, content_type FROM events WHERE id = $1";
 

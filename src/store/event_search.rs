@@ -61,14 +61,25 @@ WITH RECURSIVE key_sources (source_id) AS (
     FROM key_sources s WHERE s.source_id IS NOT NULL
 )"#;
 
-const SELECT_EVENTS: &str = r#"
+const SELECT_EVENTS: &str = concat!(
+    r#"
 SELECT e.id, e.source_id AS source, e.event_id, e.event_type, e.received_at, e.content_type,
        octet_length(e.body)::bigint AS size,
        COALESCE((SELECT jsonb_object_agg(s.state, s.n)
                  FROM (SELECT state, count(*) AS n FROM deliveries d
-                       WHERE d.event_id = e.id GROUP BY state) s), '{}') AS deliveries
+                       WHERE "#,
+    deliveries_of_event!("d", "e.id"),
+    r#" GROUP BY state) s), '{}') AS deliveries
 FROM events e
-WHERE true"#;
+WHERE true"#
+);
+
+/// The status filter: the event has a delivery in that state (bound next).
+const WITH_DELIVERY_IN_STATE: &str = concat!(
+    " AND EXISTS (SELECT 1 FROM deliveries d WHERE ",
+    deliveries_of_event!("d", "e.id"),
+    " AND d.state = "
+);
 
 impl Store {
     /// Up to `limit` events matching `filter`, newest first.
@@ -119,7 +130,7 @@ impl Store {
         }
         if let Some(status) = filter.status {
             query
-                .push(" AND e.id IN (SELECT event_id FROM deliveries WHERE state = ")
+                .push(WITH_DELIVERY_IN_STATE)
                 .push_bind(status.as_str())
                 .push(")");
         }

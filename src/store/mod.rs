@@ -1,5 +1,33 @@
 //! Every SQL statement hookgate runs. Nothing outside this module talks to Postgres.
 
+/// SQL shared by every reader of an event's deliveries: whether the delivery aliased `$d`
+/// belongs to the event `$event` (an SQL expression). A delivery created at ingest has an id
+/// starting with its event's (see [`delivery_id_for`]) and is found through the primary key's
+/// range over that prefix; the others (stored before migration 0016, replays, redeliveries)
+/// through the partial index `deliveries_event`. Postgres reads the `OR` as a `BitmapOr` of
+/// the two indexes (migrations/0016_deliveries_found_by_event_prefix.sql says why).
+macro_rules! deliveries_of_event {
+    ($d:literal, $event:literal) => {
+        concat!(
+            "(",
+            $d,
+            ".event_id = ",
+            $event,
+            " AND (",
+            $d,
+            ".id BETWEEN hookgate_first_delivery_of(",
+            $event,
+            ") AND hookgate_last_delivery_of(",
+            $event,
+            ") OR NOT hookgate_delivery_id_from_event(",
+            $d,
+            ".id, ",
+            $d,
+            ".event_id)))"
+        )
+    };
+}
+
 /// SQL shared by retention's two ways of purging (src/store/retention.rs, row by row;
 /// src/store/partitions.rs, a partition's clearing before its drop): whether every delivery
 /// of the event `e` is final. An aggregate per event on purpose: written as `NOT EXISTS`, the
@@ -9,8 +37,12 @@
 /// deliveries (`NULL`) are final too.
 macro_rules! all_deliveries_final {
     () => {
-        "(SELECT bool_and(d.state IN ('delivered', 'filtered'))
-          FROM deliveries d WHERE d.event_id = e.id) IS NOT FALSE"
+        concat!(
+            "(SELECT bool_and(d.state IN ('delivered', 'filtered'))
+              FROM deliveries d WHERE ",
+            deliveries_of_event!("d", "e.id"),
+            ") IS NOT FALSE"
+        )
     };
 }
 
@@ -25,12 +57,20 @@ macro_rules! stored_headers {
 
 /// SQL shared as above: the data-modifying CTEs that delete, for the events of a CTE named
 /// `done` (`id`, `source_id`, `event_id`), their deliveries, those deliveries' attempt rows
-/// and the events' dedupe keys. Follows a CTE, so it starts with a comma.
+/// and the events' dedupe keys. Follows a CTE, so it starts with a comma. The deliveries are
+/// looked up event by event (a subquery per event) and deleted by primary key: as a join, the
+/// planner hashed `done` and read the whole `deliveries` table for it.
 macro_rules! delete_what_done_events_hold {
     () => {
-        r#"
+        concat!(
+            r#"
 , done_deliveries AS (
-    DELETE FROM deliveries d USING done WHERE d.event_id = done.id
+    DELETE FROM deliveries d
+    WHERE d.id = ANY(ARRAY(
+        SELECT unnest(ARRAY(SELECT x.id FROM deliveries x WHERE "#,
+            deliveries_of_event!("x", "done.id"),
+            r#"))
+        FROM done))
     RETURNING d.id
 ), done_attempts AS (
     DELETE FROM delivery_attempts a USING done_deliveries dd WHERE a.delivery_id = dd.id
@@ -39,6 +79,7 @@ macro_rules! delete_what_done_events_hold {
     WHERE k.source_id = done.source_id AND k.event_id = done.event_id AND k.event = done.id
 )
 "#
+        )
     };
 }
 
@@ -47,6 +88,7 @@ mod batch_keys;
 mod console_sessions;
 mod dead_letters;
 mod deliveries;
+mod delivery_ids;
 mod delivery_search;
 mod delivery_state;
 mod event_detail;
@@ -69,6 +111,7 @@ pub use dead_letters::DeadLetterGroup;
 pub use deliveries::{
     AttemptRecord, AttemptWriter, CLAIM_BODY_BUDGET_BYTES, ClaimedDelivery, NextState, WAKE_CHANNEL,
 };
+pub use delivery_ids::delivery_id_for;
 pub use delivery_search::{DeliveryFilter, DeliveryPosition, DeliverySummary};
 pub use delivery_state::DeliveryState;
 pub use event_detail::{AttemptDetail, DeliveryDetail, EventDetail, Payload, PayloadStart};

@@ -48,9 +48,12 @@ WITH batch AS (
 /// The events of a partition's range (`$1` to `$2`) that still have a delivery: after the
 /// clearing, its stragglers. A list of ids, probed one by one in the partition, rather than a
 /// join the planner may turn into a merge over the whole partition (its statistics still
-/// count the deliveries the clearing deleted).
-const STRAGGLER_IDS: &str =
-    "SELECT DISTINCT d.event_id FROM deliveries d WHERE d.event_id >= $1 AND d.event_id < $2";
+/// count the deliveries the clearing deleted). The deliveries ingest created have ids in the
+/// same range as their events (see `deliveries_of_event!`); the others are in the partial
+/// `deliveries_event`.
+const STRAGGLER_IDS: &str = "SELECT DISTINCT d.event_id FROM deliveries d \
+     WHERE d.event_id >= $1 AND d.event_id < $2 \
+       AND (d.id >= $1 AND d.id < $2 OR NOT hookgate_delivery_id_from_event(d.id, d.event_id))";
 
 /// Which ids a partition of `events` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +243,7 @@ impl Store {
     /// a delivery: not final, or added since it was cleared) with their keys into the default
     /// partition, where retention deletes them one by one once they are done. Answers how
     /// many moved. One short transaction, since it holds `events` exclusively: the stragglers
-    /// are found through `deliveries_event` and fetched from the partition by primary key,
+    /// are found through the deliveries' indexes and fetched from the partition by primary key,
     /// never by reading the whole partition.
     pub async fn drop_expired_partition(
         &self,

@@ -14,16 +14,20 @@ pub struct Redelivery {
 /// it meanwhile (and nothing is added to an event retention has just purged). A replay keeps
 /// the ordering key of the event's last delivery to that destination, so it takes the event's
 /// place in the key's queue (see [`super::ordering`]).
-const INSERT_DELIVERIES: &str = r#"
+const INSERT_DELIVERIES: &str = concat!(
+    r#"
 WITH event AS (SELECT id FROM events WHERE id = $1 FOR KEY SHARE)
 INSERT INTO deliveries (id, event_id, destination_id, ordering_key)
 SELECT d.id, event.id, d.destination_id,
        (SELECT p.ordering_key FROM deliveries p
-        WHERE p.event_id = event.id AND p.destination_id = d.destination_id
+        WHERE "#,
+    deliveries_of_event!("p", "event.id"),
+    r#" AND p.destination_id = d.destination_id
         ORDER BY p.id DESC LIMIT 1)
 FROM event, UNNEST($2::uuid[], $3::text[]) AS d(id, destination_id)
 RETURNING id, destination_id AS destination
-"#;
+"#
+);
 
 const SELECT_SOURCE: &str = "SELECT source_id FROM events WHERE id = $1";
 

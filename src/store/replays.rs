@@ -173,7 +173,8 @@ WHERE id = $1 AND lease_token = $2 AND state = 'running'
 
 /// The events are held FOR KEY SHARE while deliveries are added to them, so retention cannot
 /// purge them meanwhile.
-const QUEUE_AGAIN: &str = r#"
+const QUEUE_AGAIN: &str = concat!(
+    r#"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS t(id, event_id, destination_id)
 ), locked AS (
@@ -182,10 +183,13 @@ WITH input AS (
 INSERT INTO deliveries (id, event_id, destination_id, ordering_key)
 SELECT input.id, input.event_id, input.destination_id,
        (SELECT p.ordering_key FROM deliveries p
-        WHERE p.event_id = input.event_id AND p.destination_id = input.destination_id
+        WHERE "#,
+    deliveries_of_event!("p", "input.event_id"),
+    r#" AND p.destination_id = input.destination_id
         ORDER BY p.id DESC LIMIT 1)
 FROM input JOIN locked ON locked.id = input.event_id
-"#;
+"#
+);
 
 const MARK_REPLAYED: &str = "UPDATE deliveries SET replayed_at = now() WHERE id = ANY($1)";
 

@@ -318,6 +318,19 @@ async fn a_replay_delivers_again_with_the_same_idempotency_key_to_the_chosen_des
     let received = ledger.wait_for(2, WAIT).await;
     assert_eq!(received[1].header("idempotency-key"), id);
 
+    // The detail finds all five: the two created at ingest, whose ids start with the event's
+    // (its first 10 bytes, written as 23 characters), and the three replays', which do not.
+    let detail = json(app.admin_get(&format!("/admin/events/{id}")).await).await;
+    let ids: Vec<&str> = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5, "{detail}");
+    let with_event_prefix = ids.iter().filter(|d| d[..23] == id[..23]).count();
+    assert_eq!(with_event_prefix, 2, "{ids:?}");
+
     let unknown = app
         .admin_post(
             &format!("/admin/events/{id}/replay"),

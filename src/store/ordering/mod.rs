@@ -36,7 +36,7 @@
 //! partial index `deliveries_ordering_queue (destination_id, ordering_key, event_id, id)`,
 //! which holds only the key's pending, in-flight and dead rows: the probe stops at the first
 //! earlier pending or any in-flight row, so it reads about one index entry for a head and for
-//! most non-heads (a dead row before it adds a lookup in `deliveries_event` to see whether its
+//! most non-heads (a dead row before it adds a lookup of its event's deliveries to see whether its
 //! event was replayed). The claim does not visit every waiting row: it stops at
 //! `LIMIT` heads. What it may read is the non-heads that come before those heads in `run_at`
 //! order: the followers of keys whose head is in flight or backing off (their `run_at` is
@@ -69,12 +69,16 @@ pub struct BlockedKey {
 }
 
 /// A dead delivery (`o`) holds its key unless it was skipped or its event replayed since.
-pub(super) const HOLDING_DEAD: &str = r#"
+pub(super) const HOLDING_DEAD: &str = concat!(
+    r#"
     o.state = 'dead' AND o.ordering_key IS NOT NULL AND o.ordering_skipped_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM deliveries r
-                    WHERE r.event_id = o.event_id AND r.destination_id = o.destination_id
+                    WHERE "#,
+    deliveries_of_event!("r", "o.event_id"),
+    r#" AND r.destination_id = o.destination_id
                       AND r.id > o.id)
-"#;
+"#
+);
 
 impl Store {
     /// The keys of `destination` held by a dead delivery (the earliest, per key), by key; at
