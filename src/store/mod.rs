@@ -6,24 +6,14 @@
 /// range over that prefix; the others (stored before migration 0016, replays, redeliveries)
 /// through the partial index `deliveries_event`. Postgres reads the `OR` as a `BitmapOr` of
 /// the two indexes (migrations/0016_deliveries_found_by_event_prefix.sql says why).
+#[rustfmt::skip]
 macro_rules! deliveries_of_event {
     ($d:literal, $event:literal) => {
         concat!(
-            "(",
-            $d,
-            ".event_id = ",
-            $event,
-            " AND (",
-            $d,
-            ".id BETWEEN hookgate_first_delivery_of(",
-            $event,
-            ") AND hookgate_last_delivery_of(",
-            $event,
-            ") OR NOT hookgate_delivery_id_from_event(",
-            $d,
-            ".id, ",
-            $d,
-            ".event_id)))"
+            "(", $d, ".event_id = ", $event,
+            " AND (", $d, ".id BETWEEN hookgate_first_delivery_of(", $event, ")",
+            " AND hookgate_last_delivery_of(", $event, ")",
+            " OR NOT hookgate_delivery_id_from_event(", $d, ".id, ", $d, ".event_id)))"
         )
     };
 }

@@ -36,9 +36,9 @@
 //! partial index `deliveries_ordering_queue (destination_id, ordering_key, event_id, id)`,
 //! which holds only the key's pending, in-flight and dead rows: the probe stops at the first
 //! earlier pending or any in-flight row, so it reads about one index entry for a head and for
-//! most non-heads (a dead row before it adds a lookup of its event's deliveries to see whether its
-//! event was replayed). The claim does not visit every waiting row: it stops at
-//! `LIMIT` heads. What it may read is the non-heads that come before those heads in `run_at`
+//! most non-heads (a dead row before it adds a lookup of its event's deliveries to see whether
+//! its event was replayed). The claim does not visit every waiting row: it stops at `LIMIT`
+//! heads. What it may read is the non-heads that come before those heads in `run_at`
 //! order: the followers of keys whose head is in flight or backing off (their `run_at` is
 //! older than the retried head's). That is bounded by the backlog of busy keys, and each
 //! costs one short index probe. Writes pay the two partial indexes on keyed rows only, plus
