@@ -207,8 +207,18 @@ impl Store {
     /// Each connection is tested with a round trip before use, so that after a Postgres
     /// restart readiness and the admin API get a live connection, not an idle one that died
     /// with the old server. Ingest's commits do not pay for it: they run on an [`EventWriter`].
+    ///
+    /// JIT is off, as on the queue's pool below: every statement here is short and found by
+    /// key, but one whose estimated cost passes `jit_above_cost` is compiled on every run.
+    /// Retention's batch of 1,000 events took 230–310 ms that way, against 4–11 ms without
+    /// (5 million events, bench/RESULTS.md).
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        Self::connect(url, max_connections, &[("synchronous_commit", "on")], true)
+        Self::connect(
+            url,
+            max_connections,
+            &[("synchronous_commit", "on"), ("jit", "off")],
+            true,
+        )
     }
 
     /// A pool for the delivery queue's own bookkeeping (claims, attempt records, leases).
