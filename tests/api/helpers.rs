@@ -258,6 +258,9 @@ id = "ledger"
     text
 }
 
+/// For [`wait_count`]: how many deliveries are dead.
+pub const DEAD_DELIVERIES: &str = "SELECT count(*) FROM deliveries WHERE state = 'dead'";
+
 /// Waits until `sql` (a count) on `db` answers at least `n` (panics after `within`).
 pub async fn wait_count(db: &PgPool, sql: &str, n: i64, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;

@@ -46,9 +46,9 @@ async fn the_default_log_tells_the_operator_every_state_change() {
     // Each event's two deliveries die after two refused attempts each; the circuit of a
     // destination opens at its fifth failure in a row, during the third event.
     let pool = sqlx::PgPool::connect(&database).await.unwrap();
-    wait_for_dead(&pool, 2).await;
+    wait_count(&pool, DEAD_DELIVERIES, 2, Duration::from_secs(20)).await;
     post_github(&http, &process.ingest).await;
-    wait_for_dead(&pool, 4).await;
+    wait_count(&pool, DEAD_DELIVERIES, 4, Duration::from_secs(20)).await;
     post_github(&http, &process.ingest).await;
     wait_for_open_circuit(&process.admin).await;
 
@@ -112,24 +112,6 @@ async fn wait_for_open_circuit(admin: &str) {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "{metrics}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_for_dead(pool: &sqlx::PgPool, n: i64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'dead'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        if dead >= n {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{dead} of {n} deliveries dead"
-        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
