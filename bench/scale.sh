@@ -5,13 +5,14 @@
 #    each delivered at its first attempt, in the database hookgate_bench_scale, by SQL
 #    (bench/scale_dataset.sql); with BENCH_SCALE_REUSE=1 a database left by an earlier run
 #    that holds at least as many events is used as it is;
-# 2. the ingest role, closed loop, on an empty database and on the large one, alternating for
-#    BENCH_SCALE_ROUNDS (2): rate and CPU per event of each;
-# 3. the table and index sizes, then the ingest role on the large database while hookgate's
-#    retention purge (its own code, run by the bench) deletes the events older than
+# 2. the table and index sizes, then for BENCH_SCALE_ROUNDS (2) rounds the ingest role, closed
+#    loop, on an empty database, on the large one, and on the large one while hookgate's
+#    retention purge (its own code, run by the bench) clears the events older than
 #    BENCH_SCALE_PURGE_DAYS (28: the partly filled oldest day partition and the full day after
-#    it), then the purge alone until those days are gone or BENCH_SCALE_PURGE_SECS (300) have
-#    passed, and the sizes again;
+#    it): rate and CPU per event of each, the three taken in turn so the machine's swings fall
+#    on all of them alike;
+# 3. the purge alone until those days are gone or BENCH_SCALE_PURGE_SECS (300) have passed,
+#    and the sizes again;
 # 4. with BENCH_SCALE_CYCLES=N (0), N retention cycles as a live gateway goes through them, day
 #    after day: the ingest role adds a day's worth of events (BENCH_SCALE_EVENTS /
 #    BENCH_SCALE_DAYS, open loop over BENCH_SECS), retention purges one more day (the purge
@@ -49,14 +50,32 @@ start_hookgate_on_scale() {
   hg_die "hookgate ($name) did not become ready"
 }
 
-# Marks the deliveries the ingest role left pending on the large database delivered, as the
-# workers of a live gateway would have, and vacuums them away: left pending, they piled up run
-# after run (3.5 million after a few runs) and every hookgate's queue gauge, which counts the
-# pending deliveries every 5 s, came to cost more Postgres CPU than the ingest being measured.
+# Leaves the large database as a live gateway would have it after a run, so every run on it
+# starts alike: the deliveries the ingest role left pending are marked delivered, as workers
+# would have done, and vacuumed away (left pending, they piled up run after run, 3.5 million
+# after a few, and every hookgate's queue gauge, which counts them every 5 s, came to cost more
+# Postgres CPU than the ingest being measured); and the run's rows are counted into the stats
+# rollup, as hookgate's background fold does a minute after they arrive (left to the next
+# run's hookgate, its first fold read the previous run's ~200,000 events and deliveries back
+# inside that run's measured seconds, which a run on the empty database never pays).
 scale_settle() {
   psql -q "$scale_db" -c "UPDATE deliveries SET state = 'delivered', attempts = 1,
       lease_until = NULL, last_status = 200, updated_at = now()
-    WHERE state IN ('pending', 'in_flight')" -c "VACUUM deliveries"
+    WHERE state IN ('pending', 'in_flight')" -c "VACUUM deliveries" -c "
+    BEGIN;
+    INSERT INTO stats_rollup (kind, key, count)
+    SELECT 'events', source_id, count(*) FROM events
+    WHERE id >= (SELECT below FROM stats_watermarks WHERE kind = 'events')
+    GROUP BY source_id
+    ON CONFLICT (kind, key) DO UPDATE SET count = stats_rollup.count + EXCLUDED.count;
+    INSERT INTO stats_rollup (kind, key, count)
+    SELECT 'deliveries', destination_id, count(*) FROM deliveries
+    WHERE id >= (SELECT below FROM stats_watermarks WHERE kind = 'deliveries')
+    GROUP BY destination_id
+    ON CONFLICT (kind, key) DO UPDATE SET count = stats_rollup.count + EXCLUDED.count;
+    UPDATE stats_watermarks SET below = (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint),
+      12, '0') || '00000000000000000000')::uuid;
+    COMMIT;"
 }
 
 # The events the large database holds, or nothing when it does not exist.
@@ -86,6 +105,8 @@ scale_phase() {
   hg_ensure_psql
   scale_build
   scale_settle
+  bench sizes --database-url "$scale_db" --label "before retention" \
+    --out "$out/scale-sizes-before.json"
   local round
   for round in $(seq "$scale_rounds"); do
     hg_log "scale: ingest role on an empty database, round $round"
@@ -99,20 +120,18 @@ scale_phase() {
       --out "$out/scale-full-$round.json"
     stop_hookgate
     scale_settle
+    hg_log "scale: ingest role on the large database while retention purges (older than $scale_purge_days days), round $round"
+    start_hookgate_on_scale "scale-retention-$round" --role ingest
+    bench purge --database-url "$scale_db" --days "$scale_purge_days" --secs "$secs" \
+      --out "$out/scale-purge-during-$round.json" &
+    local purge_pid=$!
+    pids+=("$purge_pid")
+    bench load --url "$source_url" "${drive[@]}" --watch-pid "$hookgate_pid" \
+      --out "$out/scale-retention-$round.json"
+    wait "$purge_pid"
+    stop_hookgate
+    scale_settle
   done
-  bench sizes --database-url "$scale_db" --label "before retention" \
-    --out "$out/scale-sizes-before.json"
-  hg_log "scale: ingest role on the large database while retention purges (older than $scale_purge_days days)"
-  start_hookgate_on_scale scale-retention --role ingest
-  bench purge --database-url "$scale_db" --days "$scale_purge_days" --secs "$secs" \
-    --out "$out/scale-purge-during.json" &
-  local purge_pid=$!
-  pids+=("$purge_pid")
-  bench load --url "$source_url" "${drive[@]}" --watch-pid "$hookgate_pid" \
-    --out "$out/scale-retention.json"
-  wait "$purge_pid"
-  stop_hookgate
-  scale_settle
   hg_log "scale: retention alone (older than $scale_purge_days days), at most $scale_purge_secs s"
   bench purge --database-url "$scale_db" --days "$scale_purge_days" --secs "$scale_purge_secs" \
     --out "$out/scale-purge-rest.json"

@@ -82,8 +82,10 @@ pub struct Scale {
     pub build: Option<Build>,
     pub empty: Vec<LoadReport>,
     pub large: Vec<LoadReport>,
-    pub purging: Option<LoadReport>,
-    pub purge_during: Option<PurgeReport>,
+    /// Ingest on the large database while retention purges, a run per round.
+    pub purging: Vec<LoadReport>,
+    /// What retention purged during each of those runs.
+    pub purge_during: Vec<PurgeReport>,
     pub purge_rest: Option<PurgeReport>,
     pub sizes_before: Option<Sizes>,
     pub sizes_after: Option<Sizes>,
@@ -134,8 +136,8 @@ impl Scale {
             build: read(dir, "scale-build.json")?,
             empty: read_rounds(dir, "scale-empty-")?,
             large: read_rounds(dir, "scale-full-")?,
-            purging: read(dir, "scale-retention.json")?,
-            purge_during: read(dir, "scale-purge-during.json")?,
+            purging: read_rounds(dir, "scale-retention-")?,
+            purge_during: read_rounds(dir, "scale-purge-during-")?,
             purge_rest: read(dir, "scale-purge-rest.json")?,
             sizes_before: read(dir, "scale-sizes-before.json")?,
             sizes_after: read(dir, "scale-sizes-after.json")?,
@@ -149,10 +151,9 @@ impl Scale {
     }
 
     /// Ingest while retention purged, as a percentage of ingest on the large database
-    /// without it (rate, CPU per event).
+    /// without it, each pooled over its rounds (rate, CPU per event).
     pub fn purging_against_large(&self) -> Option<(f64, f64)> {
-        let purging = Ingest::of(std::slice::from_ref(self.purging.as_ref()?))?;
-        Some(purging.against(&Ingest::of(&self.large)?))
+        Some(Ingest::of(&self.purging)?.against(&Ingest::of(&self.large)?))
     }
 }
 
@@ -182,20 +183,13 @@ pub fn print(scale: &Scale) {
     println!("{}", large.line("large database"));
     let (rate, cpu) = large.against(&empty);
     println!("   large / empty: rate {rate:.1}%, CPU per event {cpu:.1}%");
-    if let Some(purging) = scale
-        .purging
-        .as_ref()
-        .and_then(|run| Ingest::of(std::slice::from_ref(run)))
-    {
+    if let Some(purging) = Ingest::of(&scale.purging) {
         println!("{}", purging.line("large, while retention purges"));
     }
     if let Some((rate, cpu)) = scale.purging_against_large() {
         println!("   while purging / without: rate {rate:.1}%, CPU per event {cpu:.1}%");
     }
-    for purge in [&scale.purge_during, &scale.purge_rest]
-        .into_iter()
-        .flatten()
-    {
+    for purge in scale.purge_during.iter().chain(&scale.purge_rest) {
         purge.print();
     }
     for (label, sizes) in [
