@@ -61,21 +61,8 @@ start_hookgate_on_scale() {
 scale_settle() {
   psql -q "$scale_db" -c "UPDATE deliveries SET state = 'delivered', attempts = 1,
       lease_until = NULL, last_status = 200, updated_at = now()
-    WHERE state IN ('pending', 'in_flight')" -c "VACUUM deliveries" -c "
-    BEGIN;
-    INSERT INTO stats_rollup (kind, key, count)
-    SELECT 'events', source_id, count(*) FROM events
-    WHERE id >= (SELECT below FROM stats_watermarks WHERE kind = 'events')
-    GROUP BY source_id
-    ON CONFLICT (kind, key) DO UPDATE SET count = stats_rollup.count + EXCLUDED.count;
-    INSERT INTO stats_rollup (kind, key, count)
-    SELECT 'deliveries', destination_id, count(*) FROM deliveries
-    WHERE id >= (SELECT below FROM stats_watermarks WHERE kind = 'deliveries')
-    GROUP BY destination_id
-    ON CONFLICT (kind, key) DO UPDATE SET count = stats_rollup.count + EXCLUDED.count;
-    UPDATE stats_watermarks SET below = (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint),
-      12, '0') || '00000000000000000000')::uuid;
-    COMMIT;"
+    WHERE state IN ('pending', 'in_flight')" -c "VACUUM deliveries"
+  bench fold-stats --database-url "$scale_db"
 }
 
 # The events the large database holds, or nothing when it does not exist.

@@ -205,6 +205,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Fold every stored row into the stats rollup with hookgate's own fold, as its background
+    /// rollup would have a minute later (between runs, with no hookgate running).
+    FoldStats {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
     /// Count hookgate's events and deliveries: one delivery per event after a filtered ingest
     /// run means the filter passed them all.
     Rows {
@@ -494,6 +500,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             report.print();
             write_json(out.as_deref(), &report)
         }
+        Command::FoldStats { database_url } => scale::fold_stats(&database_url).await,
         Command::Rows { database_url, out } => {
             let rows = db::rows(&database_url).await?;
             println!("== {} events, {} deliveries", rows.events, rows.deliveries);

@@ -128,6 +128,15 @@ impl PurgeReport {
     }
 }
 
+/// Folds every row stored so far into the stats rollup (hookgate's `fold_stats`, no lag).
+pub async fn fold_stats(database_url: &str) -> anyhow::Result<()> {
+    let store = Store::connect_lazy(database_url, 1)?;
+    let now = hookgate::store::stats_cutoff(time::OffsetDateTime::now_utc(), time::Duration::ZERO);
+    store.fold_stats(now).await?;
+    store.close().await;
+    Ok(())
+}
+
 /// Events received before the cutoff, counted through the primary key: ids are UUIDv7, so
 /// they are the ids below the first one of the cutoff's millisecond.
 const DUE: &str = "SELECT count(*) FROM events WHERE id < \
