@@ -10,6 +10,7 @@ use crate::delivery::{self, ConsumerWake, RemoteWake, Wakers};
 use crate::health::{self, HealthState};
 use crate::ingest::body_budget::BodyBudget;
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
+use crate::ingest::shedding::{ServedConnections, close_shed_connections};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
@@ -291,9 +292,11 @@ impl Application {
             let health = health.clone();
             let keep_alive = Duration::from_millis(config.server.keep_alive_ms);
             let limits = ConnectionLimits {
-                max_connections: config.server.max_connections,
                 keep_alive,
-                next_request_within: Some(keep_alive + HEAD_TIMEOUT),
+                connections: Connections::Ingest {
+                    served: ServedConnections::new(config.server.max_connections),
+                    next_request_within: keep_alive + HEAD_TIMEOUT,
+                },
             };
             let server = start_server(listener, ingest_tls.as_ref(), limits, move |cfg| {
                 cfg.app_data(state.clone())
@@ -319,9 +322,8 @@ impl Application {
             listener,
             admin_tls.as_ref(),
             ConnectionLimits {
-                max_connections: ADMIN_MAX_CONNECTIONS,
                 keep_alive: Duration::from_millis(config.server.keep_alive_ms),
-                next_request_within: None,
+                connections: Connections::AtMost(ADMIN_MAX_CONNECTIONS),
             },
             move |cfg| {
                 cfg.app_data(health.clone())
@@ -436,13 +438,23 @@ fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
 
 /// How many connections a listener keeps and for how long.
 struct ConnectionLimits {
-    /// Most connections open at once (at least one per worker).
-    max_connections: usize,
     /// How long a connection may stay idle between requests.
     keep_alive: Duration,
-    /// When set, a kept-alive connection whose next request head is not complete this long
-    /// after its last answer is closed (see [`ingest::next_request`]).
-    next_request_within: Option<Duration>,
+    connections: Connections,
+}
+
+/// Which connections a listener serves.
+enum Connections {
+    /// At most this many open at once (at least one per worker); the rest wait unaccepted.
+    AtMost(usize),
+    /// The ingest listener's: beyond `served`'s connections as many are accepted to be shed
+    /// (see [`ingest::shedding`]), and a kept-alive connection whose next request head is not
+    /// complete `next_request_within` after its last answer is closed (see
+    /// [`ingest::next_request`]).
+    Ingest {
+        served: ServedConnections,
+        next_request_within: Duration,
+    },
 }
 
 /// Starts an HTTP server on `listener` with the shared middleware and 404 handler around the
@@ -454,11 +466,19 @@ fn start_server(
     configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 ) -> anyhow::Result<Server> {
     let workers = crate::config::cpus();
-    let watched = limits.next_request_within;
+    let ingest = matches!(limits.connections, Connections::Ingest { .. });
+    let max_connections = match &limits.connections {
+        Connections::AtMost(max) => *max,
+        Connections::Ingest { served, .. } => served.accepted_at_once(),
+    };
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::Condition::new(
-                watched.is_some(),
+                ingest,
+                middleware::from_fn(close_shed_connections),
+            ))
+            .wrap(middleware::Condition::new(
+                ingest,
                 middleware::from_fn(watch_next_request),
             ))
             .wrap(middleware::from_fn(telemetry::request_id))
@@ -466,15 +486,20 @@ fn start_server(
             .default_service(web::to(not_found))
     })
     .workers(workers)
-    .max_connections(limits.max_connections.div_ceil(workers))
+    .max_connections(max_connections.div_ceil(workers))
     .keep_alive(limits.keep_alive)
     .client_request_timeout(HEAD_TIMEOUT)
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
     .disable_signals();
-    let server = match watched {
-        Some(allowance) => server
-            .on_connect(move |io, extensions| ConnectionWatch::attach(io, extensions, allowance)),
-        None => server,
+    let server = match limits.connections {
+        Connections::Ingest {
+            served,
+            next_request_within,
+        } => server.on_connect(move |io, extensions| {
+            served.admit(extensions);
+            ConnectionWatch::attach(io, extensions, next_request_within);
+        }),
+        Connections::AtMost(_) => server,
     };
     let server = match tls {
         Some(certificate) => server.listen_rustls_0_23(listener, certificate.server_config())?,

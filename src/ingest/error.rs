@@ -1,5 +1,6 @@
 //! Everything an ingest request can fail with, mapped once to status and problem body.
 
+use super::shedding::close_after;
 use super::writer::CommitError;
 use crate::problem::Problem;
 use crate::verify::Rejection;
@@ -26,6 +27,9 @@ pub enum IngestError {
     /// Its body would take ingest past `max_inflight_body_bytes`: not read, not stored.
     #[error("bodies in flight would exceed {budget} bytes")]
     BodiesInFlight { budget: usize },
+    /// It came on a connection beyond the `served` ones (see [`super::shedding`]).
+    #[error("connection beyond the {served} served at once")]
+    ConnectionShed { served: usize },
     #[error(transparent)]
     NotStored(#[from] CommitError),
 }
@@ -41,7 +45,8 @@ impl IngestError {
             IngestError::RequestTimeout { .. } => "request_timeout".into(),
             IngestError::Rejected(rejection) => format!("rejected_{}", rejection.code()).into(),
             IngestError::NotStored(CommitError::Overloaded)
-            | IngestError::BodiesInFlight { .. } => "overloaded".into(),
+            | IngestError::BodiesInFlight { .. }
+            | IngestError::ConnectionShed { .. } => "overloaded".into(),
             IngestError::NotStored(_) => "unavailable".into(),
         }
     }
@@ -58,9 +63,9 @@ impl ResponseError for IngestError {
             // Authentic, but from a topic this source does not take.
             IngestError::Rejected(Rejection::TopicNotAllowed) => StatusCode::FORBIDDEN,
             IngestError::Rejected(_) => StatusCode::UNAUTHORIZED,
-            IngestError::NotStored(_) | IngestError::BodiesInFlight { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            IngestError::NotStored(_)
+            | IngestError::BodiesInFlight { .. }
+            | IngestError::ConnectionShed { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -104,6 +109,14 @@ impl ResponseError for IngestError {
             .with_detail(format!(
                 "request bodies in memory would exceed {budget} bytes (max_inflight_body_bytes)"
             )),
+            IngestError::ConnectionShed { served } => Problem::new(
+                status,
+                "overloaded",
+                "Gateway overloaded; retry later",
+            )
+            .with_detail(format!(
+                "hookgate serves {served} connections at once (max_connections); this one is closed"
+            )),
             IngestError::NotStored(_) => Problem::new(
                 status,
                 "storage_unavailable",
@@ -111,17 +124,14 @@ impl ResponseError for IngestError {
             ),
         };
         let mut response = problem.response();
-        let headers = response.headers_mut();
         match self {
             IngestError::MethodNotAllowed { allow } => {
-                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+                let allow = header::HeaderValue::from_static(allow);
+                response.headers_mut().insert(header::ALLOW, allow);
             }
             // The rest of the body is never read: the connection cannot carry another request.
             IngestError::RequestTimeout { .. } | IngestError::BodiesInFlight { .. } => {
-                headers.insert(
-                    header::CONNECTION,
-                    header::HeaderValue::from_static("close"),
-                );
+                close_after(&mut response);
             }
             _ => {}
         }

@@ -7,6 +7,7 @@ use super::error::IngestError;
 use super::handshake;
 use super::headers::{ActixHeaders, to_stored_json};
 use super::log;
+use super::shedding::Shed;
 use super::writer::{CommitError, CommitWriter};
 use crate::activity::{Activity, IngestOutcome};
 use crate::delivery::inline::InlineDispatch;
@@ -128,9 +129,14 @@ async fn store_webhook(
         limit: state.request_timeout,
     })??;
     // Under overload most requests are refused: refusing before verifying and building the
-    // event leaves the CPU to the admitted ones. The commit decides again for those let
-    // through. (Not before reading the body: a request answered with its body unread leaves
+    // event leaves the CPU to the admitted ones, whether the connection is one too many or
+    // the commits cannot keep up. The commit decides again for those let through. (Not before reading the body: a request answered with its body unread leaves
     // the connection to discard it, and the client, still sending, may not read the answer.)
+    if let Some(shed) = req.conn_data::<Shed>() {
+        return Err(IngestError::ConnectionShed {
+            served: shed.served,
+        });
+    }
     if !state.writer.admits() {
         return Err(CommitError::Overloaded.into());
     }

@@ -85,7 +85,8 @@ pub fn refused(source: Option<&Source>, path_id: &str, err: &IngestError) {
         return;
     };
     match err {
-        IngestError::NotStored(CommitError::Overloaded) => {}
+        // Overload is counted (`outcome="overloaded"`), not logged per webhook.
+        IngestError::NotStored(CommitError::Overloaded) | IngestError::ConnectionShed { .. } => {}
         IngestError::NotStored(err) => {
             if let Some(line) = source.log.not_stored.admit() {
                 tracing::warn!(source = %source.id, error = %err, suppressed = line.suppressed, "webhook not stored; answered 503 (the provider will retry)");

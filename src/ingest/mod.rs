@@ -11,6 +11,7 @@ mod handshake;
 pub mod headers;
 mod log;
 pub mod next_request;
+pub mod shedding;
 pub mod writer;
 
 pub use dedup_cache::DedupCache;

@@ -13,6 +13,7 @@ mod catalogue;
 mod certs;
 mod cli;
 mod cli_providers;
+mod connection_cap;
 mod console;
 mod console_browser;
 mod consume_cli;
