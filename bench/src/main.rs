@@ -272,6 +272,11 @@ struct DriveArgs {
     /// for the latency hookgate itself measured of every answer.
     #[arg(long)]
     server_metrics: Option<String>,
+    /// A connection answered `503` with `Retry-After` waits that long before its next request,
+    /// as a provider retries later rather than at once; without it, it sends its next due
+    /// request at once.
+    #[arg(long)]
+    wait_out_retry_after: bool,
     #[command(flatten)]
     requests: RequestArgs,
     /// Also write the report as JSON here.
@@ -318,6 +323,7 @@ impl DriveArgs {
             duration: Duration::from_secs(self.duration_secs),
             rate: self.rate,
             server_metrics: self.server_metrics.clone(),
+            wait_out_retry_after: self.wait_out_retry_after,
         }
     }
 

@@ -50,6 +50,9 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// The server's `/metrics`, scraped before and after for its own latency figures.
     pub server_metrics: Option<String>,
+    /// Whether a connection answered `503` + `Retry-After` waits that long before its next
+    /// request.
+    pub wait_out_retry_after: bool,
 }
 
 /// The outcome of one load run.
@@ -67,6 +70,10 @@ pub struct LoadReport {
     pub planned_s: f64,
     /// Offered rate of an open-loop run.
     pub offered_rate: Option<f64>,
+    /// Whether a connection answered `503` + `Retry-After` waited that long before its next
+    /// request (as providers retry later), or sent its next due request at once.
+    #[serde(default)]
+    pub waited_out_retry_after: bool,
     /// Requests answered (any status) per second of the run.
     pub requests_per_sec: f64,
     /// 2xx answers per second of the run.
@@ -162,10 +169,13 @@ impl LoadReport {
 
     /// Prints the human-readable report.
     pub fn print(&self, label: &str) {
-        let mode = match self.offered_rate {
+        let mut mode = match self.offered_rate {
             Some(rate) => format!("open loop at {rate:.0} req/s"),
             None => "closed loop".to_string(),
         };
+        if self.waited_out_retry_after {
+            mode.push_str(", Retry-After waited out");
+        }
         println!(
             "== {label}: {} connections (opened in {:.2} s), {mode}, {:.1} s → {}",
             self.connections, self.connect_s, self.duration_s, self.url
@@ -300,6 +310,7 @@ pub async fn run(
                 Arc::clone(&signer),
                 connection,
                 Arc::clone(&shared),
+                plan.wait_out_retry_after,
             ))
         })
         .collect();
@@ -323,6 +334,7 @@ pub async fn run(
         duration_s: elapsed,
         planned_s: plan.duration.as_secs_f64(),
         offered_rate: plan.rate,
+        waited_out_retry_after: plan.wait_out_retry_after,
         errors: tally.errors(),
         connect_errors: tally.connect_errors,
         timeouts: tally.timeouts,
@@ -377,12 +389,14 @@ async fn connect_all(
 
 /// One connection's loop: take the next request, wait until it is due, send, record. Failures
 /// are counted, never fatal: a failed connect or a broken connection costs that one request.
+/// With `wait_out_retry_after`, a `503` + `Retry-After` holds the connection back that long.
 async fn worker(
     target: Arc<Target>,
     schedule: Arc<Schedule>,
     signer: Arc<Signer>,
     mut connection: Option<Sender>,
     tally: Arc<Mutex<Tally>>,
+    wait_out_retry_after: bool,
 ) -> anyhow::Result<()> {
     while let Some((seq, due)) = schedule.take() {
         // Connect (again) first, then wait: a request is due at its time, not a connect later.
@@ -402,8 +416,11 @@ async fn worker(
         let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange(sender, request)).await;
         let done = Instant::now();
         match answer {
-            Ok(Ok(status)) => {
-                Tally::update(&tally, |t| t.record(status, due, sent, done));
+            Ok(Ok(answer)) => {
+                Tally::update(&tally, |t| t.record(answer.status, due, sent, done));
+                if let Some(wait) = answer.retry_after.filter(|_| wait_out_retry_after) {
+                    tokio::time::sleep(wait).await;
+                }
                 continue;
             }
             Ok(Err(err)) => Tally::update(&tally, |t| t.fail(Failure::Broken, err)),
@@ -452,15 +469,30 @@ async fn connect(authority: &str) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
-/// Sends one request and reads the whole answer; returns its status.
+/// What one exchange was answered with.
+struct Answer {
+    status: u16,
+    /// The `Retry-After` of a `503`, in seconds.
+    retry_after: Option<Duration>,
+}
+
+/// Sends one request and reads the whole answer.
 async fn exchange(
     sender: &mut Sender,
     request: hyper::Request<Full<Bytes>>,
-) -> anyhow::Result<u16> {
+) -> anyhow::Result<Answer> {
     let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
+    let status = response.status();
+    let retry_after = (status == hyper::StatusCode::SERVICE_UNAVAILABLE)
+        .then(|| response.headers().get(hyper::header::RETRY_AFTER))
+        .flatten()
+        .and_then(|value| value.to_str().ok()?.trim().parse().ok())
+        .map(Duration::from_secs);
     response.into_body().collect().await?;
-    Ok(status)
+    Ok(Answer {
+        status: status.as_u16(),
+        retry_after,
+    })
 }
 
 #[cfg(test)]

@@ -174,8 +174,13 @@ fn overload_run(results: &Results, run: &LoadReport) {
         .map_or(String::new(), |pressure| {
             format!(" = {pressure:.1}× capacity × {ADMISSION_WAIT_SECS} s")
         });
+    let senders = if run.waited_out_retry_after {
+        "senders wait out Retry-After"
+    } else {
+        "senders send again at once after a 503"
+    };
     println!(
-        "== Overload: open loop at {offered:.0} req/s{factor}, {} connections{pressure}",
+        "== Overload: open loop at {offered:.0} req/s{factor}, {} connections{pressure}; {senders}",
         run.connections
     );
     if results.overload_pressure(run).is_some_and(|p| p < 1.0) {
