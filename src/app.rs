@@ -294,7 +294,10 @@ impl Application {
             let limits = ConnectionLimits {
                 keep_alive,
                 connections: Connections::Ingest {
-                    served: ServedConnections::new(config.server.max_connections),
+                    served: ServedConnections::new(
+                        config.server.max_connections,
+                        crate::config::cpus(),
+                    ),
                     next_request_within: keep_alive + HEAD_TIMEOUT,
                 },
             };
@@ -447,7 +450,7 @@ struct ConnectionLimits {
 enum Connections {
     /// At most this many open at once (at least one per worker); the rest wait unaccepted.
     AtMost(usize),
-    /// The ingest listener's: beyond `served`'s connections as many are accepted to be shed
+    /// The ingest listener's: beyond `served`'s connections a few are accepted to be shed
     /// (see [`ingest::shedding`]), and a kept-alive connection whose next request head is not
     /// complete `next_request_within` after its last answer is closed (see
     /// [`ingest::next_request`]).
@@ -496,8 +499,10 @@ fn start_server(
             served,
             next_request_within,
         } => server.on_connect(move |io, extensions| {
-            served.admit(extensions);
-            ConnectionWatch::attach(io, extensions, next_request_within);
+            // A shed connection is closed after its one answer: no next request to watch for.
+            if served.admit(extensions) {
+                ConnectionWatch::attach(io, extensions, next_request_within);
+            }
         }),
         Connections::AtMost(_) => server,
     };

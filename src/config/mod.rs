@@ -129,9 +129,10 @@ pub struct ServerConfig {
     #[serde(deserialize_with = "env_value::optional_number")]
     pub commit_linger_ms: Option<u64>,
     /// Most connections the ingest listener serves at once (default
-    /// [`SERVED_CONNECTIONS_PER_CPU`] per CPU). As many again are accepted only to answer
-    /// their webhooks 503 + Retry-After and close them; beyond both, new connections wait in
-    /// the kernel's accept queue, so memory and answer times stay bounded under a flood.
+    /// [`SERVED_CONNECTIONS_PER_CPU`] per CPU). A few more are accepted only to answer their
+    /// webhooks 503 + Retry-After and close them (see [`crate::ingest::shedding`]); beyond
+    /// those, new connections wait in the kernel's accept queue, so memory and answer times
+    /// stay bounded under a flood.
     #[serde(deserialize_with = "env_value::number")]
     pub max_connections: usize,
     /// A webhook's body must have arrived within this many milliseconds of its request head

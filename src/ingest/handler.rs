@@ -129,10 +129,13 @@ async fn store_webhook(
         limit: state.request_timeout,
     })??;
     // Under overload most requests are refused: refusing before verifying and building the
-    // event leaves the CPU to the admitted ones, whether the connection is one too many or
-    // the commits cannot keep up. The commit decides again for those let through. (Not before reading the body: a request answered with its body unread leaves
-    // the connection to discard it, and the client, still sending, may not read the answer.)
+    // event leaves the CPU to the admitted ones, whether the connection is one too many (its
+    // refusal waits for its turn, see `shedding`) or the commits cannot keep up. The commit
+    // decides again for those let through. (Not before reading the body: a request answered
+    // with its body unread leaves the connection to discard it, and the client, still
+    // sending, may not read the answer.)
     if let Some(shed) = req.conn_data::<Shed>() {
+        shed.turn().await;
         return Err(IngestError::ConnectionShed {
             served: shed.served,
         });

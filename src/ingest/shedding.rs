@@ -1,14 +1,20 @@
-//! Connections beyond the served ones are answered at once, not left waiting.
+//! Connections beyond the served ones are answered, at a pace the served ones can afford.
 //!
 //! The ingest listener serves at most `server.max_connections` connections: each carries a
 //! request, and more of them in flight only lengthen every answer (bench/RESULTS.md). The
 //! connections beyond them used to wait in the kernel's listen queue, unread, until a served
 //! one closed, which under a flood from kept-alive senders was never: they saw connect
-//! timeouts after tens of seconds, or their handshakes dropped. Now as many again are accepted
-//! as *shed* connections. A webhook on one is answered `503` + `Retry-After` (`overloaded`)
-//! as soon as its body is read, and every answer on one closes it, so its sender comes back
-//! through admission later and the room turns over within a round trip. Only beyond both do
-//! connections wait in the kernel's queue, which keeps memory bounded.
+//! timeouts after tens of seconds. Now a few more are accepted as *shed* connections: a
+//! webhook on one is answered `503` + `Retry-After` (`overloaded`) once its body is read, and
+//! every answer on one closes it, so its sender comes back through admission later.
+//!
+//! Refusing costs CPU (an accepted connection, a request read, an answer, a close, and the
+//! sender's next connect), and a sender that ignores `Retry-After` comes straight back: shed
+//! as fast as they came, such senders took four fifths of a CPU-bound server from the served
+//! ones (bench/RESULTS.md). So refusals are paced to [`SHEDS_PER_SECOND_PER_CPU`], and at most
+//! [`SHED_ROOM_PER_CPU`] shed connections are held at once: beyond them connections wait in the
+//! kernel's queue again, costing nothing, and a shed webhook waits at most room / pace
+//! (64 ms) for its answer.
 //!
 //! Whether a connection is served or shed is decided once, when it is accepted: a served
 //! connection holds its [`ServedSlot`] until it closes.
@@ -19,38 +25,55 @@ use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
 use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-/// The count of served ingest connections, shared by the listener's worker threads.
+/// Shed connections held at once, per CPU, beyond the served ones.
+pub const SHED_ROOM_PER_CPU: usize = 64;
+/// Refusals answered per second, per CPU: at ~25 µs each (the connection, the request and
+/// the sender's reconnect) about 2.5 % of a CPU.
+pub const SHEDS_PER_SECOND_PER_CPU: u32 = 1_000;
+
+/// The ingest listener's connections: how many are served, and the pace of refusals.
 #[derive(Clone)]
 pub struct ServedConnections {
     limit: usize,
     served: Arc<AtomicUsize>,
+    shed_room: usize,
+    pace: Arc<Pace>,
 }
 
 impl ServedConnections {
-    /// Serves at most `limit` connections at once (at least one).
-    pub fn new(limit: usize) -> ServedConnections {
+    /// Serves at most `limit` connections at once (at least one), and sheds the rest at the
+    /// pace `cpus` CPUs afford.
+    pub fn new(limit: usize, cpus: usize) -> ServedConnections {
+        let cpus = cpus.max(1);
+        let per_second =
+            SHEDS_PER_SECOND_PER_CPU.saturating_mul(u32::try_from(cpus).unwrap_or(u32::MAX));
         ServedConnections {
             limit: limit.max(1),
             served: Arc::new(AtomicUsize::new(0)),
+            shed_room: SHED_ROOM_PER_CPU * cpus,
+            pace: Arc::new(Pace::new(Duration::from_secs(1) / per_second)),
         }
     }
 
-    /// Connections the listener accepts at once: the served ones and as many shed.
+    /// Connections the listener holds at once: the served ones and the shed room.
     pub fn accepted_at_once(&self) -> usize {
-        self.limit * 2
+        self.limit + self.shed_room
     }
 
     /// The `on_connect` hook: the new connection takes a served slot when one is free, and
-    /// is marked shed otherwise.
-    pub fn admit(&self, extensions: &mut Extensions) {
+    /// is marked shed otherwise; answers whether it is served.
+    pub fn admit(&self, extensions: &mut Extensions) -> bool {
         match self.take_slot() {
-            Some(slot) => {
-                extensions.insert(slot);
-            }
+            Some(slot) => extensions.insert(slot).is_none(),
             None => {
-                extensions.insert(Shed { served: self.limit });
+                extensions.insert(Shed {
+                    served: self.limit,
+                    pace: Arc::clone(&self.pace),
+                });
+                false
             }
         }
     }
@@ -75,11 +98,54 @@ impl Drop for ServedSlot {
     }
 }
 
-/// Marks a connection accepted while `served` others were being served.
-#[derive(Clone, Copy, Debug)]
+/// Marks a connection accepted while every served place was taken.
 pub struct Shed {
     /// The listener's `max_connections`, for the answer's detail.
     pub served: usize,
+    pace: Arc<Pace>,
+}
+
+impl Shed {
+    /// Waits for this refusal's turn.
+    pub async fn turn(&self) {
+        let at = self.pace.reserve(Instant::now());
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// Hands out turns at most one per `interval`, each as soon as it may come.
+struct Pace {
+    interval: Duration,
+    origin: Instant,
+    /// Nanoseconds after `origin` before which the next turn may not come.
+    next: AtomicU64,
+}
+
+impl Pace {
+    fn new(interval: Duration) -> Pace {
+        Pace {
+            interval,
+            origin: Instant::now(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Reserves the first free turn at or after `now`; answers when it comes.
+    fn reserve(&self, now: Instant) -> Instant {
+        let now_ns = nanos(now.saturating_duration_since(self.origin));
+        let interval = nanos(self.interval);
+        let previous = self
+            .next
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
+                Some(next.max(now_ns) + interval)
+            })
+            .unwrap_or_else(|next| next);
+        self.origin + Duration::from_nanos(previous.max(now_ns))
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The middleware half: every answer on a shed connection closes it.
@@ -115,7 +181,7 @@ mod tests {
 
     #[test]
     fn connections_beyond_the_limit_are_shed_until_a_served_one_closes() {
-        let connections = ServedConnections::new(2);
+        let connections = ServedConnections::new(2, 1);
         let first = admitted(&connections);
         let second = admitted(&connections);
         let third = admitted(&connections);
@@ -135,15 +201,35 @@ mod tests {
 
     #[test]
     fn a_shed_connection_closing_frees_no_served_slot() {
-        let connections = ServedConnections::new(1);
+        let connections = ServedConnections::new(1, 1);
         let _served = admitted(&connections);
         drop(admitted(&connections));
         assert!(admitted(&connections).get::<Shed>().is_some());
     }
 
     #[test]
-    fn as_many_connections_again_are_accepted_to_be_shed() {
-        assert_eq!(ServedConnections::new(512).accepted_at_once(), 1024);
-        assert_eq!(ServedConnections::new(0).accepted_at_once(), 2);
+    fn the_shed_room_and_pace_grow_with_the_cpus() {
+        assert_eq!(
+            ServedConnections::new(1024, 2).accepted_at_once(),
+            1024 + 128
+        );
+        assert_eq!(ServedConnections::new(0, 0).accepted_at_once(), 1 + 64);
+        assert_eq!(
+            ServedConnections::new(1, 2).pace.interval,
+            Duration::from_micros(500)
+        );
+    }
+
+    #[test]
+    fn turns_come_one_interval_apart_and_at_once_after_a_quiet_spell() {
+        let pace = Pace::new(Duration::from_millis(1));
+        let now = pace.origin + Duration::from_secs(1);
+        assert_eq!(pace.reserve(now), now);
+        assert_eq!(pace.reserve(now), now + Duration::from_millis(1));
+        assert_eq!(pace.reserve(now), now + Duration::from_millis(2));
+        // Asked later than the next free turn: no wait, and no turn banked for a burst.
+        let later = now + Duration::from_secs(1);
+        assert_eq!(pace.reserve(later), later);
+        assert_eq!(pace.reserve(later), later + Duration::from_millis(1));
     }
 }

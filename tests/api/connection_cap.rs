@@ -1,10 +1,11 @@
 //! The ingest listener's connection cap (`server.max_connections`): connections beyond the
-//! served ones are answered 503 + Retry-After and closed, and beyond as many again they wait in
+//! served ones are answered 503 + Retry-After and closed, and beyond the shed room they wait in
 //! the kernel's queue, unaccepted, until one closes.
 
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::raw_http::{Answer, RawConnection, RawRequest, RawResponse};
+use hookgate::ingest::shedding::SHED_ROOM_PER_CPU;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -114,14 +115,14 @@ async fn a_connection_beyond_the_served_ones_is_answered_503_and_closed() {
 const QUEUED_BEYOND_THE_CAP: usize = 500;
 
 /// A connection flood cannot grow memory without bound: beyond `server.max_connections` served
-/// and as many shed, connections wait unaccepted, and are taken once one closes.
+/// and the shed room, connections wait unaccepted, and are taken once one closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_accepted_ones_wait_until_one_closes() {
     let (app, _) = start_ingest_with("max_connections = 1").await;
     let address = app.ingest.trim_start_matches("http://").to_owned();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // One served and one shed, shared out among the workers, each taking at least one.
-    let accepted = 2usize.div_ceil(workers) * workers;
+    // One served and the shed room, shared out among the workers.
+    let accepted = (1 + SHED_ROOM_PER_CPU * workers).div_ceil(workers) * workers;
 
     // Idle connections, taken in the order they were made: every worker is at its share.
     let mut held = Vec::new();
