@@ -421,7 +421,9 @@ async fn worker(
                 if let Some(wait) = answer.retry_after.filter(|_| wait_out_retry_after) {
                     tokio::time::sleep(wait).await;
                 }
-                continue;
+                if !answer.closes {
+                    continue;
+                }
             }
             Ok(Err(err)) => Tally::update(&tally, |t| t.fail(Failure::Broken, err)),
             Err(_) => Tally::update(&tally, |t| {
@@ -474,6 +476,9 @@ struct Answer {
     status: u16,
     /// The `Retry-After` of a `503`, in seconds.
     retry_after: Option<Duration>,
+    /// The server said `Connection: close`: the next request goes on a new connection (a
+    /// request sent before the connection is seen closed would be lost with it).
+    closes: bool,
 }
 
 /// Sends one request and reads the whole answer.
@@ -488,10 +493,15 @@ async fn exchange(
         .flatten()
         .and_then(|value| value.to_str().ok()?.trim().parse().ok())
         .map(Duration::from_secs);
+    let closes = response
+        .headers()
+        .get(hyper::header::CONNECTION)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
     response.into_body().collect().await?;
     Ok(Answer {
         status: status.as_u16(),
         retry_after,
+        closes,
     })
 }
 
