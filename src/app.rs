@@ -10,7 +10,7 @@ use crate::delivery::{self, ConsumerWake, RemoteWake, Wakers};
 use crate::health::{self, HealthState};
 use crate::ingest::body_budget::BodyBudget;
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
-use crate::ingest::shedding::{ServedConnections, close_shed_connections};
+use crate::ingest::shedding::{SHED_CONNECTION_IDLE, ServedConnections, close_shed_connections};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
@@ -499,10 +499,11 @@ fn start_server(
             served,
             next_request_within,
         } => server.on_connect(move |io, extensions| {
-            // A shed connection is closed after its one answer: no next request to watch for.
-            if served.admit(extensions) {
-                ConnectionWatch::attach(io, extensions, next_request_within);
-            }
+            let allowance = match served.admit(extensions) {
+                true => next_request_within,
+                false => SHED_CONNECTION_IDLE,
+            };
+            ConnectionWatch::attach(io, extensions, allowance);
         }),
         Connections::AtMost(_) => server,
     };

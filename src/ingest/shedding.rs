@@ -5,16 +5,20 @@
 //! connections beyond them used to wait in the kernel's listen queue, unread, until a served
 //! one closed, which under a flood from kept-alive senders was never: they saw connect
 //! timeouts after tens of seconds. Now a few more are accepted as *shed* connections: a
-//! webhook on one is answered `503` + `Retry-After` (`overloaded`) once its body is read, and
-//! every answer on one closes it, so its sender comes back through admission later.
+//! webhook on one is answered `503` + `Retry-After` (`overloaded`) once its body is read.
 //!
-//! Refusing costs CPU (an accepted connection, a request read, an answer, a close, and the
-//! sender's next connect), and a sender that ignores `Retry-After` comes straight back: shed
-//! as fast as they came, such senders took four fifths of a CPU-bound server from the served
-//! ones (bench/RESULTS.md). So refusals are paced to [`SHEDS_PER_SECOND_PER_CPU`], and at most
-//! [`SHED_ROOM_PER_CPU`] shed connections are held at once: beyond them connections wait in the
-//! kernel's queue again, costing nothing, and a shed webhook waits at most room / pace
-//! (64 ms) for its answer.
+//! Refusing costs CPU, and a sender that ignores `Retry-After` comes straight back: shed as
+//! fast as they came, such senders took four fifths of a CPU-bound server from the served ones
+//! (bench/RESULTS.md). So:
+//! - refusals are paced to [`SHEDS_PER_SECOND_PER_CPU`], and at most [`SHED_ROOM_PER_CPU`]
+//!   shed connections are held at once: beyond them connections wait in the kernel's queue
+//!   again, costing nothing, and a shed webhook waits at most room / pace (64 ms) for its turn;
+//! - a shed connection is kept for [`SHED_CONNECTION_LIFETIME`], so a sender that sends again
+//!   at once is refused on the connection it holds rather than through a new connect each
+//!   time (closing after every refusal made such senders reconnect into a full queue, which
+//!   cost far more than the refusal); its first answer after that closes it, and one left
+//!   idle [`SHED_CONNECTION_IDLE`] after an answer is closed, so every sender meets admission
+//!   afresh when it comes back.
 //!
 //! Whether a connection is served or shed is decided once, when it is accepted: a served
 //! connection holds its [`ServedSlot`] until it closes.
@@ -30,6 +34,15 @@ use std::time::{Duration, Instant};
 
 /// Shed connections held at once, per CPU, beyond the served ones.
 pub const SHED_ROOM_PER_CPU: usize = 64;
+/// How long a shed connection is kept: a sender that sends again at once is refused on the
+/// connection it holds, not through a new connect each time, and after this its next answer
+/// closes the connection, so it meets admission afresh.
+pub const SHED_CONNECTION_LIFETIME: Duration = Duration::from_secs(1);
+/// How soon after an answer a shed connection's next request must be complete: one that
+/// sends again at once keeps it, and one that waits out `Retry-After` leaves its room to the
+/// next connection at once (kept idle for a second, the room refused only ~64 a second per
+/// CPU) and finds it closed when it comes back.
+pub const SHED_CONNECTION_IDLE: Duration = Duration::from_millis(50);
 /// Refusals answered per second, per CPU: at ~25 µs each (the connection, the request and
 /// the sender's reconnect) about 2.5 % of a CPU.
 pub const SHEDS_PER_SECOND_PER_CPU: u32 = 1_000;
@@ -72,6 +85,7 @@ impl ServedConnections {
                 extensions.insert(Shed {
                     served: self.limit,
                     pace: Arc::clone(&self.pace),
+                    accepted: Instant::now(),
                 });
                 false
             }
@@ -103,6 +117,7 @@ pub struct Shed {
     /// The listener's `max_connections`, for the answer's detail.
     pub served: usize,
     pace: Arc<Pace>,
+    accepted: Instant,
 }
 
 impl Shed {
@@ -148,14 +163,17 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The middleware half: every answer on a shed connection closes it.
+/// The middleware half: the first answer on a shed connection older than
+/// [`SHED_CONNECTION_LIFETIME`] closes it.
 pub async fn close_shed_connections(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let shed = req.conn_data::<Shed>().is_some();
+    let expired = req
+        .conn_data::<Shed>()
+        .is_some_and(|shed| shed.accepted.elapsed() >= SHED_CONNECTION_LIFETIME);
     let mut response = next.call(req).await?;
-    if shed {
+    if expired {
         close_after(response.response_mut());
     }
     Ok(response)

@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use crate::independent_sign as sign;
 use crate::raw_http::{Answer, RawConnection, RawRequest, RawResponse};
-use hookgate::ingest::shedding::SHED_ROOM_PER_CPU;
+use hookgate::ingest::shedding::{SHED_CONNECTION_LIFETIME, SHED_ROOM_PER_CPU};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -42,8 +42,9 @@ async fn closed_by_server(connection: &mut RawConnection) -> bool {
 }
 
 /// A flood of senders gets answers, not connect timeouts: a connection beyond the served ones
-/// has its webhook refused at once with 503 + Retry-After, unstored, and is closed, so the
-/// sender retries later through admission; once a served connection closes, a new one is served.
+/// has its webhooks refused with 503 + Retry-After, unstored, and is closed within seconds, so
+/// the sender retries later through admission; once a served connection closes, a new one is
+/// served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_beyond_the_served_ones_is_answered_503_and_closed() {
     let (app, _) = start_ingest_with("max_connections = 2").await;
@@ -59,24 +60,41 @@ async fn a_connection_beyond_the_served_ones_is_answered_503_and_closed() {
     }
 
     let mut shed = RawConnection::open(&address).await;
+    let accepted = Instant::now();
     let answer = response(shed.exchange(&stripe_webhook("evt_shed")).await);
     assert_eq!(answer.status, 503);
     assert_eq!(answer.header("retry-after"), Some(&b"5"[..]));
-    assert!(answer.closes());
     assert!(answer.is_hookgate_problem());
     let problem: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(problem["code"], "overloaded");
+    // A sender that sends again at once is refused on the same connection, until the
+    // connection has lived its second: that answer closes it.
+    let mut refusals = 1;
+    loop {
+        let answer = response(shed.exchange(&stripe_webhook("evt_shed")).await);
+        assert_eq!(answer.status, 503);
+        refusals += 1;
+        if answer.closes() {
+            break;
+        }
+        assert!(accepted.elapsed() < Duration::from_secs(5), "never closed");
+    }
+    assert!(accepted.elapsed() >= SHED_CONNECTION_LIFETIME);
+    assert!(refusals > 2, "refused {refusals} times in its second");
     assert!(
         closed_by_server(&mut shed).await,
         "the shed connection stays open"
     );
 
-    // Other requests on a shed connection are answered, and the connection closed after them.
+    // A shed connection left idle after an answer is closed by the server, so a sender that
+    // waits out Retry-After connects afresh; other requests than webhooks are answered.
     let mut shed = RawConnection::open(&address).await;
     let answer = response(shed.exchange(&healthz()).await);
     assert_eq!(answer.status, 200);
-    assert!(answer.closes());
-    assert!(closed_by_server(&mut shed).await);
+    assert!(
+        closed_by_server(&mut shed).await,
+        "an idle shed connection stays open"
+    );
 
     // A served connection's close frees its place (hookgate sees the close a moment later).
     drop(served.pop());
