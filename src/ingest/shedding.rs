@@ -43,8 +43,8 @@ pub const SHED_CONNECTION_LIFETIME: Duration = Duration::from_secs(1);
 /// next connection at once (kept idle for a second, the room refused only ~64 a second per
 /// CPU) and finds it closed when it comes back.
 pub const SHED_CONNECTION_IDLE: Duration = Duration::from_millis(50);
-/// Refusals answered per second, per CPU: at ~25 µs each (the connection, the request and
-/// the sender's reconnect) about 2.5 % of a CPU.
+/// Refusals answered per second, per CPU: a request read and answered on a kept connection,
+/// and a new connection at most once a second per room, a few per cent of a CPU.
 pub const SHEDS_PER_SECOND_PER_CPU: u32 = 1_000;
 
 /// The ingest listener's connections: how many are served, and the pace of refusals.
