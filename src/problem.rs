@@ -1,8 +1,8 @@
 //! RFC 9457 problem details: the one shape every error response takes.
 
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use serde::Serialize;
 
 /// Seconds a client is asked to wait after a 503.
@@ -76,4 +76,12 @@ pub fn storage_problem(err: &crate::store::StoreError, request: &str) -> Problem
         tracing::error!(error = %err, "{request} failed");
         Problem::new(status, "internal", "Internal error")
     }
+}
+
+/// Has the connection closed once `response` is sent (actix writes `Connection: close` from
+/// this, and ignores a `Connection` header set by hand).
+pub fn close_after<B>(response: &mut HttpResponse<B>) {
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
 }

@@ -1,8 +1,7 @@
 //! Everything an ingest request can fail with, mapped once to status and problem body.
 
-use super::shedding::close_after;
 use super::writer::CommitError;
-use crate::problem::Problem;
+use crate::problem::{Problem, close_after};
 use crate::verify::Rejection;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};

@@ -23,10 +23,9 @@
 //! Whether a connection is served or shed is decided once, when it is accepted: a served
 //! connection holds its [`ServedSlot`] until it closes.
 
-use actix_web::HttpResponse;
+use crate::problem::close_after;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
-use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -177,14 +176,6 @@ pub async fn close_shed_connections(
         close_after(response.response_mut());
     }
     Ok(response)
-}
-
-/// Has the connection closed once `response` is sent (actix writes `Connection: close` from
-/// this, and ignores a `Connection` header set by hand).
-pub fn close_after<B>(response: &mut HttpResponse<B>) {
-    response
-        .head_mut()
-        .set_connection_type(ConnectionType::Close);
 }
 
 #[cfg(test)]
