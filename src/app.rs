@@ -499,9 +499,10 @@ fn start_server(
             served,
             next_request_within,
         } => server.on_connect(move |io, extensions| {
-            let allowance = match served.admit(extensions) {
-                true => next_request_within,
-                false => SHED_CONNECTION_IDLE,
+            let allowance = if served.admit(extensions) {
+                next_request_within
+            } else {
+                SHED_CONNECTION_IDLE
             };
             ConnectionWatch::attach(io, extensions, allowance);
         }),
