@@ -10,7 +10,7 @@ use crate::delivery::{self, ConsumerWake, RemoteWake, Wakers};
 use crate::health::{self, HealthState};
 use crate::ingest::body_budget::BodyBudget;
 use crate::ingest::next_request::{ConnectionWatch, watch_next_request};
-use crate::ingest::shedding::{SHED_CONNECTION_IDLE, ServedConnections, close_shed_connections};
+use crate::ingest::shedding::{ServedConnections, close_shed_connections};
 use crate::ingest::writer::{CommitHook, CommitWriter, WriterOptions};
 use crate::ingest::{self, DedupCache, IngestState};
 use crate::metrics;
@@ -451,7 +451,7 @@ enum Connections {
     /// At most this many open at once (at least one per worker); the rest wait unaccepted.
     AtMost(usize),
     /// The ingest listener's: beyond `served`'s connections a few are accepted to be shed
-    /// (see [`ingest::shedding`]), and a kept-alive connection whose next request head is not
+    /// (see [`ingest::shedding`]), and a served connection whose next request head is not
     /// complete `next_request_within` after its last answer is closed (see
     /// [`ingest::next_request`]).
     Ingest {
@@ -499,12 +499,9 @@ fn start_server(
             served,
             next_request_within,
         } => server.on_connect(move |io, extensions| {
-            let allowance = if served.admit(extensions) {
-                next_request_within
-            } else {
-                SHED_CONNECTION_IDLE
-            };
-            ConnectionWatch::attach(io, extensions, allowance);
+            if served.admit(extensions) {
+                ConnectionWatch::attach(io, extensions, next_request_within);
+            }
         }),
         Connections::AtMost(_) => server,
     };

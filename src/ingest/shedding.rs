@@ -5,21 +5,21 @@
 //! connections beyond them used to wait in the kernel's listen queue, unread, until a served
 //! one closed, which under a flood from kept-alive senders was never: they saw connect
 //! timeouts after tens of seconds. Now a few more are accepted as *shed* connections: a
-//! webhook on one is answered `503` + `Retry-After` (`overloaded`) once its body is read.
+//! webhook on one is answered `503` + `Retry-After` (`overloaded`) once its body is read, and
+//! every answer on one closes it (`Connection: close`), so the sender meets admission afresh
+//! when it comes back.
 //!
 //! Refusing costs CPU, and a sender that ignores `Retry-After` comes straight back: shed as
 //! fast as they came, such senders took four fifths of a CPU-bound server from the served ones
-//! (bench/RESULTS.md). So:
-//! - refusals are paced to [`SHEDS_PER_SECOND_PER_CPU`], and at most [`SHED_ROOM_PER_CPU`]
-//!   shed connections are held at once: beyond them connections wait in the kernel's queue
-//!   again, costing nothing, and a shed webhook waits at most room / pace (64 ms) and one
-//!   [`TURN_TICK`] for its turn;
-//! - a shed connection is kept for [`SHED_CONNECTION_LIFETIME`], so a sender that sends again
-//!   at once is refused on the connection it holds rather than through a new connect each
-//!   time (closing after every refusal made such senders reconnect into a full queue, which
-//!   cost far more than the refusal); its first answer after that closes it, and one left
-//!   idle [`SHED_CONNECTION_IDLE`] after an answer is closed, so every sender meets admission
-//!   afresh when it comes back.
+//! (bench/RESULTS.md). So refusals are paced to [`SHEDS_PER_SECOND_PER_CPU`], and at most
+//! [`SHED_ROOM_PER_CPU`] shed connections are held at once: beyond them connections wait in
+//! the kernel's queue again, costing nothing, and a shed webhook waits at most room / pace
+//! (64 ms) and one [`TURN_TICK`] for its turn.
+//!
+//! An answer always closes a shed connection, because nothing else closes a kept-alive
+//! connection without racing its client: a shed connection kept for a second and shut down
+//! 50 ms after an answer left it idle (cheaper for senders that come straight back) cut off
+//! requests that pooled clients sent on it just as it closed (bench/RESULTS.md).
 //!
 //! Whether a connection is served or shed is decided once, when it is accepted: a served
 //! connection holds its [`ServedSlot`] until it closes.
@@ -34,19 +34,10 @@ use std::time::{Duration, Instant};
 
 /// Shed connections held at once, per CPU, beyond the served ones.
 pub const SHED_ROOM_PER_CPU: usize = 32;
-/// How long a shed connection is kept: a sender that sends again at once is refused on the
-/// connection it holds, not through a new connect each time, and after this its next answer
-/// closes the connection, so it meets admission afresh.
-pub const SHED_CONNECTION_LIFETIME: Duration = Duration::from_secs(1);
-/// How soon after an answer a shed connection's next request must be complete: one that
-/// sends again at once keeps it, and one that waits out `Retry-After` leaves its room to the
-/// next connection at once (kept idle for a second, the room refused only ~32 a second per
-/// CPU) and finds it closed when it comes back.
-pub const SHED_CONNECTION_IDLE: Duration = Duration::from_millis(50);
-/// Refusals answered per second, per CPU. A refusal costs hookgate 30-90 µs, less on a kept
-/// connection than on a new one (`bench/refusals`): at this pace at most 1.5-4.5 % of a CPU,
-/// taken from the webhooks it stores (at 1,000 a second, goodput under a flood fell 5-10
-/// points below a server that refused none, bench/RESULTS.md).
+/// Refusals answered per second, per CPU. A refusal, a new connection's every time, costs
+/// hookgate about 90 µs (`bench/refusals`; up to 150 in a slow hour of this machine): at this
+/// pace 4.5-7.5 % of a CPU, taken from the webhooks it stores (at 1,000 a second, goodput
+/// under a flood fell 5-10 points below a server that refused none, bench/RESULTS.md).
 pub const SHEDS_PER_SECOND_PER_CPU: u32 = 500;
 
 /// The ingest listener's connections: how many are served, and the pace of refusals.
@@ -87,7 +78,6 @@ impl ServedConnections {
                 extensions.insert(Shed {
                     served: self.limit,
                     pace: Arc::clone(&self.pace),
-                    accepted: Instant::now(),
                 });
                 false
             }
@@ -119,7 +109,6 @@ pub struct Shed {
     /// The listener's `max_connections`, for the answer's detail.
     pub served: usize,
     pace: Arc<Pace>,
-    accepted: Instant,
 }
 
 impl Shed {
@@ -173,17 +162,16 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The middleware half: the first answer on a shed connection older than
-/// [`SHED_CONNECTION_LIFETIME`] closes it.
+/// The middleware half: every answer on a shed connection closes it, a webhook's refusal or
+/// any other, so a shed connection carries one request and needs no watch between requests
+/// (see `next_request`): the first request's head and body have their own deadlines.
 pub async fn close_shed_connections(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let expired = req
-        .conn_data::<Shed>()
-        .is_some_and(|shed| shed.accepted.elapsed() >= SHED_CONNECTION_LIFETIME);
+    let shed = req.conn_data::<Shed>().is_some();
     let mut response = next.call(req).await?;
-    if expired {
+    if shed {
         close_after(response.response_mut());
     }
     Ok(response)

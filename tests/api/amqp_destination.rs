@@ -57,21 +57,28 @@ impl Received {
 
 /// Takes every message waiting in `queue` (none when the node cannot be reached right now).
 async fn take_all(url: &str, queue: &str) -> Vec<Received> {
-    let mut taken = Vec::new();
-    let taking = async {
+    // A node that is still starting may accept the connection and answer nothing for a while.
+    let opening = async {
         let connection = Connection::connect(url, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
-        let options = BasicGetOptions { no_ack: true };
-        while let Some(message) = channel.basic_get(queue.into(), options).await? {
-            taken.push(Received {
-                properties: message.delivery.properties.clone(),
-                body: message.delivery.data.clone(),
-            });
-        }
-        connection.close(200, "taken".into()).await
+        lapin::Result::Ok((connection, channel))
     };
-    // A node that is still starting may accept the connection and answer nothing for a while.
-    let _ = tokio::time::timeout(Duration::from_secs(10), taking).await;
+    let Ok(Ok((connection, channel))) =
+        tokio::time::timeout(Duration::from_secs(10), opening).await
+    else {
+        return Vec::new();
+    };
+    // No deadline from here on: a message handed over without an ack has left the queue, so a
+    // take cut short between the broker's answer and the push below would lose it for good.
+    let mut taken = Vec::new();
+    let options = BasicGetOptions { no_ack: true };
+    while let Ok(Some(message)) = channel.basic_get(queue.into(), options).await {
+        taken.push(Received {
+            properties: message.delivery.properties.clone(),
+            body: message.delivery.data.clone(),
+        });
+    }
+    let _ = connection.close(200, "taken".into()).await;
     taken
 }
 
