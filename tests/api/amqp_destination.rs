@@ -68,17 +68,24 @@ async fn take_all(url: &str, queue: &str) -> Vec<Received> {
     else {
         return Vec::new();
     };
-    // No deadline from here on: a message handed over without an ack has left the queue, so a
-    // take cut short between the broker's answer and the push below would lose it for good.
+    // A message handed over without an ack has left the queue, so a take cut short between
+    // the broker's answer and the push below would lose it for good: a node that stops
+    // answering now fails the test instead.
     let mut taken = Vec::new();
     let options = BasicGetOptions { no_ack: true };
-    while let Ok(Some(message)) = channel.basic_get(queue.into(), options).await {
+    let get = || {
+        let getting = channel.basic_get(queue.into(), options);
+        tokio::time::timeout(Duration::from_secs(60), getting)
+    };
+    while let Ok(Some(message)) = get().await.expect("the node answers basic.get") {
         taken.push(Received {
             properties: message.delivery.properties.clone(),
             body: message.delivery.data.clone(),
         });
     }
-    let _ = connection.close(200, "taken".into()).await;
+    // What was taken is kept whatever the close does.
+    let closing = connection.close(200, "taken".into());
+    let _ = tokio::time::timeout(Duration::from_secs(10), closing).await;
     taken
 }
 
@@ -144,7 +151,7 @@ async fn unroutable_messages_are_retried_and_every_event_lands_once_across_a_nod
     assert_eq!(sent.len(), EVENTS + 10);
 
     let mut received: Vec<(String, Received)> = Vec::new();
-    let found = wait_for_every_event(&sent, async || {
+    let found = wait_for_every_event(&app, &sent, async || {
         for message in take_all(&rabbit.url(), &queue).await {
             received.push((message.header("Idempotency-Key"), message));
         }

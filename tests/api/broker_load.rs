@@ -137,8 +137,11 @@ pub async fn send_through_outage(
 }
 
 /// Waits (two minutes at most) until every acknowledged event is among what `read` finds in
-/// the broker as (hookgate id, message); answers what it found last.
+/// the broker as (hookgate id, message); answers what it found last. Gives up naming a few
+/// missing events with their deliveries as `app`'s admin API shows them (status, attempts,
+/// last error), so a failure says whether hookgate counts them delivered.
 pub async fn wait_for_every_event<M>(
+    app: &TestApp,
     sent: &HashMap<String, Vec<u8>>,
     mut read: impl AsyncFnMut() -> Vec<(String, M)>,
 ) -> Vec<(String, M)> {
@@ -147,15 +150,26 @@ pub async fn wait_for_every_event<M>(
         let found = read().await;
         let ids: std::collections::HashSet<&str> =
             found.iter().map(|(id, _)| id.as_str()).collect();
-        if sent.keys().all(|id| ids.contains(id.as_str())) {
+        let missing: Vec<&String> = sent
+            .keys()
+            .filter(|id| !ids.contains(id.as_str()))
+            .collect();
+        if missing.is_empty() {
             return found;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} events in the broker",
-            ids.len(),
-            sent.len()
-        );
+        if Instant::now() >= deadline {
+            let mut deliveries = Vec::new();
+            for id in missing.iter().take(3) {
+                let event = json(app.admin_get(&format!("/admin/events/{id}")).await).await;
+                deliveries.push(format!("{id}: {}", event["deliveries"]));
+            }
+            panic!(
+                "{} of {} events in the broker ({} messages read); missing, e.g.: {deliveries:#?}",
+                ids.len(),
+                sent.len(),
+                found.len()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

@@ -99,7 +99,8 @@ async fn a_missing_stream_is_retried_and_every_event_lands_once_across_a_server_
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS + 10);
 
-    let found = wait_for_every_event(&sent, async || messages(&nats.url(), &name).await).await;
+    let found =
+        wait_for_every_event(&app, &sent, async || messages(&nats.url(), &name).await).await;
     for (id, (headers, payload)) in &found {
         assert_eq!(payload, &sent[id], "body of {id}");
         assert_eq!(headers["X-Hookgate-Event-Id"], *id);

@@ -72,7 +72,7 @@ async fn every_acknowledged_event_lands_in_the_stream_byte_exact_across_a_redis_
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS);
 
-    let found = wait_for_every_event(&sent, async || {
+    let found = wait_for_every_event(&app, &sent, async || {
         entries(&redis.url(), &stream)
             .await
             .into_iter()
