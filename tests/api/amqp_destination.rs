@@ -12,7 +12,7 @@ use lapin::options::QueueDeclareOptions;
 use lapin::options::{BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const EVENTS: usize = 1000;
@@ -33,9 +33,62 @@ fn published(url: &str, exchange: &str) -> String {
     .config()
 }
 
-async fn channel_of(url: &str) -> lapin::Result<Channel> {
-    let connection = Connection::connect(url, ConnectionProperties::default()).await?;
-    connection.create_channel().await
+/// A channel on a new connection to `url`, retried for a minute while the node is starting
+/// (it may refuse, or accept and answer nothing for a while).
+async fn channel_of(url: &str) -> Channel {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let opening = async {
+            let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+            connection.create_channel().await
+        };
+        match tokio::time::timeout(Duration::from_secs(10), opening).await {
+            Ok(Ok(channel)) => return channel,
+            outcome => assert!(
+                Instant::now() < deadline,
+                "no channel on RabbitMQ within a minute: {outcome:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn declare_exchange(channel: &Channel, exchange: &str) {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare the exchange");
+}
+
+/// Declares the durable `queue` and binds it to `exchange` under [`ROUTING_KEY`].
+async fn bind_queue(channel: &Channel, queue: &str, exchange: &str) {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare the queue");
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            ROUTING_KEY.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind the queue");
 }
 
 /// A message as read from the queue.
@@ -98,46 +151,15 @@ async fn unroutable_messages_are_retried_and_every_event_lands_once_across_a_nod
     let config = published(&rabbit.url(), &exchange);
     let (app, sent) = start_before_the_broker_is_ready(&config, "NOT_FOUND").await;
     // The exchange exists but no queue is bound: mandatory publishing makes that a failure.
-    let setup = channel_of(&rabbit.url())
-        .await
-        .expect("connect to RabbitMQ");
-    let durable = ExchangeDeclareOptions {
-        durable: true,
-        ..ExchangeDeclareOptions::default()
-    };
-    setup
-        .exchange_declare(
-            exchange.as_str().into(),
-            ExchangeKind::Direct,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare the exchange");
+    let setup = channel_of(&rabbit.url()).await;
+    declare_exchange(&setup, &exchange).await;
     app.wait_count(
         "SELECT count(*) FROM delivery_attempts WHERE error LIKE '%NO_ROUTE%'",
         3,
         Duration::from_secs(30),
     )
     .await;
-    setup
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::durable(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare the queue");
-    setup
-        .queue_bind(
-            queue.as_str().into(),
-            exchange.as_str().into(),
-            ROUTING_KEY.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind the queue");
+    bind_queue(&setup, &queue, &exchange).await;
 
     send_through_outage(
         &app.ingest,
@@ -147,6 +169,13 @@ async fn unroutable_messages_are_retried_and_every_event_lands_once_across_a_nod
         &mut rabbit,
     )
     .await;
+    // A node killed moments after a declaration may come back without it (RabbitMQ writes its
+    // definitions lazily: a binding made a second before the kill was seen lost), so the
+    // test declares its topology again, as a RabbitMQ application does on reconnecting; until
+    // then hookgate's attempts fail NO_ROUTE and are retried.
+    let setup = channel_of(&rabbit.url()).await;
+    declare_exchange(&setup, &exchange).await;
+    bind_queue(&setup, &queue, &exchange).await;
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent.len(), EVENTS + 10);
 
