@@ -6,6 +6,12 @@
 //! missing exchange (the broker closes the channel), a nack, a returned message or a lost
 //! connection is a failed attempt, retried like any other; the next attempt opens a new
 //! channel, or a new connection when the old one is gone.
+//!
+//! Each publish has a channel to itself while it waits for its confirm. The client pairs a
+//! returned message with whichever confirm it completes next, and a broker's `multiple` ack
+//! completes several at once in no set order: with two publishes in flight on one channel, one
+//! routed and one returned, the return could be pinned on the routed one and the dropped one
+//! counted delivered. Alone on its channel, a publish's return can only be its own.
 
 use super::super::policy::Outcome;
 use super::super::request::Attempt;
@@ -22,10 +28,12 @@ pub struct AmqpExchange {
     url: String,
     exchange: ShortString,
     routing_key: ShortString,
-    /// The connection and its confirm-mode channel, opened at the first delivery (so that a
-    /// broker down at start delays nothing else) and reopened after either closes. Behind a
-    /// lock so that concurrent attempts after an outage open one connection, not one each.
-    link: Mutex<Option<(Connection, Channel)>>,
+    /// The connection, opened at the first delivery (so that a broker down at start delays
+    /// nothing else) and reopened after it closes. Behind a lock so that concurrent attempts
+    /// after an outage open one connection, not one each.
+    connection: Mutex<Option<Connection>>,
+    /// Confirm-mode channels no publish holds: at most as many as publishes ever ran at once.
+    idle: std::sync::Mutex<Vec<Channel>>,
 }
 
 impl AmqpExchange {
@@ -34,12 +42,13 @@ impl AmqpExchange {
             url: url.to_owned(),
             exchange: exchange.into(),
             routing_key: routing_key.into(),
-            link: Mutex::new(None),
+            connection: Mutex::new(None),
+            idle: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     pub async fn publish(&self, attempt: &Attempt<'_>, now_unix: i64) -> Outcome {
-        let channel = match self.channel().await {
+        let channel = match self.take_channel().await {
             Ok(channel) => channel,
             Err(err) => return Outcome::Connect(err.to_string()),
         };
@@ -75,6 +84,9 @@ impl AmqpExchange {
             Ok(confirm) => confirm.await,
             Err(err) => Err(err),
         };
+        if confirmation.is_ok() {
+            self.give_back(channel);
+        }
         match confirmation {
             Ok(Confirmation::Ack(None)) => Outcome::Confirmed,
             Ok(Confirmation::Ack(Some(returned))) | Ok(Confirmation::Nack(Some(returned))) => {
@@ -97,26 +109,31 @@ impl AmqpExchange {
         }
     }
 
-    /// The open confirm-mode channel, opening a channel (and, when the connection is gone, a
-    /// connection) first if needed.
-    async fn channel(&self) -> lapin::Result<Channel> {
-        let mut link = self.link.lock().await;
-        if let Some((connection, channel)) = link.as_ref() {
-            if channel.status().connected() {
-                return Ok(channel.clone());
-            }
-            if connection.status().connected() {
-                let channel = confirming_channel(connection).await?;
-                let (_, kept) = link.as_mut().expect("checked above");
-                *kept = channel.clone();
-                return Ok(channel);
+    /// A confirm-mode channel for this publish alone: an idle one still open, or a new one
+    /// (on a new connection when the old one is gone).
+    async fn take_channel(&self) -> lapin::Result<Channel> {
+        loop {
+            let idle = self.idle.lock().expect("idle channels").pop();
+            match idle {
+                Some(channel) if channel.status().connected() => return Ok(channel),
+                Some(_closed) => continue,
+                None => break,
             }
         }
-        *link = None;
-        let connection = Connection::connect(&self.url, ConnectionProperties::default()).await?;
-        let channel = confirming_channel(&connection).await?;
-        *link = Some((connection, channel.clone()));
+        let mut connection = self.connection.lock().await;
+        if let Some(open) = connection.as_ref().filter(|c| c.status().connected()) {
+            return confirming_channel(open).await;
+        }
+        *connection = None;
+        let opened = Connection::connect(&self.url, ConnectionProperties::default()).await?;
+        let channel = confirming_channel(&opened).await?;
+        *connection = Some(opened);
         Ok(channel)
+    }
+
+    /// Keeps a channel whose publish was answered for the next publish.
+    fn give_back(&self, channel: Channel) {
+        self.idle.lock().expect("idle channels").push(channel);
     }
 }
 
